@@ -1,0 +1,94 @@
+# jarvis.maintenance — the two commands of the README and the steps behind them.
+#   make run    venv + collection + local stack + daily playbook, prints the report path
+#   make test   every test layer; fails on the first failing step
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV ?= $(ROOT)/.venv
+# Newest Python >= 3.12 on the machine (pyenv keeps one under /root/.pyenv), else python3.
+PYTHON ?= $(shell $(ROOT)/tools/find-python)
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# Playbooks run from the working tree: the collection is wired in by a symlink.
+COLLECTIONS := $(ROOT)/.build/collections
+# ansible-test needs a real copy at .../ansible_collections/jarvis/maintenance.
+TEST_TREE := $(ROOT)/.build/test/ansible_collections/jarvis/maintenance
+STACK := $(PY) $(ROOT)/tools/jarvis-stack
+PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
+        sanity units integration molecule stack-tests changelog-lint clean
+
+help:
+	@echo "make run   - run the daily maintenance against the embedded local Jarvis stack"
+	@echo "make test  - run every test (lint, sanity, unit, stack, integration, molecule)"
+	@echo "make stack-up | stack-down | stack-status - manage the local stack"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+collection: venv
+	@mkdir -p $(COLLECTIONS)/ansible_collections/jarvis
+	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/jarvis/maintenance
+
+stack-up: venv
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
+
+stack-status: venv
+	$(STACK) status
+
+run: collection stack-up
+	$(BIN)/ansible-playbook -i inventories/local playbooks/daily.yml
+	@$(STACK) report-path
+
+test: venv collection stack-up ruff ansible-lint changelog-lint sanity units stack-tests integration molecule
+	@echo "make test: all layers passed"
+
+lint: ruff ansible-lint
+
+ruff: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+ansible-lint: collection
+	$(BIN)/ansible-lint --profile production --offline
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+$(TEST_TREE): FORCE venv
+	$(PY) $(ROOT)/tools/ansible-test-tree $(ROOT) $(TEST_TREE)
+
+sanity: $(TEST_TREE)
+	cd $(TEST_TREE) && $(BIN)/ansible-test sanity --venv --python $(PYVER) --color no
+
+units: $(TEST_TREE)
+	cd $(TEST_TREE) && $(BIN)/ansible-test units --venv --requirements --python $(PYVER) --color no
+
+stack-tests: collection stack-up
+	$(BIN)/pytest -q tests/stack
+
+integration: $(TEST_TREE) stack-up
+	$(STACK) env --json | $(PY) -c 'import json,sys; print(json.dumps({"jarvis_stack": json.load(sys.stdin), "jarvis_stack_tool": "$(ROOT)/tools/jarvis-stack"}))' \
+	  > $(TEST_TREE)/tests/integration/integration_config.yml
+	cd $(TEST_TREE) && $(BIN)/ansible-test integration --local --allow-root --python $(PYVER) --color no
+
+molecule: collection stack-up
+	$(BIN)/molecule test --all
+
+clean: stack-down
+	rm -rf $(ROOT)/.build
+
+FORCE:

@@ -1,0 +1,48 @@
+"""Verify the real state the daily playbook leaves: a fresh, parseable report of a healthy stack."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+testinfra_hosts = ["localhost"]
+
+
+def newest_report(host, reports_dir: str) -> str:
+    listing = host.check_output(f"ls -1t {reports_dir}/health-localhost-*.json")
+    return listing.splitlines()[0]
+
+
+def test_daily_report_is_recent_and_says_all_is_up(host, stack):
+    path = newest_report(host, stack["reports_dir"])
+    report_file = host.file(path)
+    assert report_file.is_file
+    assert report_file.mode == 0o640
+    assert time.time() - report_file.mtime.timestamp() < 3600
+    report = json.loads(report_file.content_string)
+    assert report["host"] == "localhost"
+    assert report["components"]["backend"]["status"] == 200
+    assert report["components"]["postgresql"]["available"] is True
+    assert report["components"]["redis"]["available"] is True
+    assert report["summary"]["critical"] == 0
+
+
+def test_markdown_report_sits_beside_the_json(host, stack):
+    path = newest_report(host, stack["reports_dir"])
+    markdown = host.file(path[: -len(".json")] + ".md")
+    assert markdown.is_file
+    assert markdown.content_string.startswith("# Health report — localhost")
+
+
+def test_reports_hold_no_secrets(host, stack):
+    path = newest_report(host, stack["reports_dir"])
+    content = host.file(path).content_string
+    assert stack["pg_password"] not in content
+    assert stack["redis_password"] not in content
+
+
+def test_health_endpoint_answers_200_through_nginx(stack):
+    with urllib.request.urlopen(f"{stack['http_url']}/health", timeout=5) as response:
+        assert response.status == 200
+        assert json.load(response)["status"] == "healthy"

@@ -1,0 +1,62 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options of every module that talks to PostgreSQL. The argument spec
+    # that matches it is postgres_argument_spec() in module_utils/_postgres.py.
+    DOCUMENTATION = r"""
+options:
+  login_host:
+    description:
+      - Host name or IP address of the PostgreSQL server.
+      - When neither this nor O(login_unix_socket) is set, the environment variable E(PGHOST) is used,
+        then the unix socket default of libpq.
+    type: str
+    aliases: [host]
+  login_port:
+    description:
+      - TCP port (or socket file suffix) of the server. Defaults to E(PGPORT), then 5432.
+    type: int
+    aliases: [port]
+  login_user:
+    description:
+      - Role to connect as. Defaults to E(PGUSER), then V(postgres).
+    type: str
+  login_password:
+    description:
+      - Password of O(login_user). Defaults to E(PGPASSWORD). Never logged or returned.
+    type: str
+  login_unix_socket:
+    description:
+      - Directory of the server's unix socket. Takes precedence over O(login_host).
+    type: path
+  login_db:
+    description:
+      - Database to connect to first. Defaults to E(PGDATABASE), then V(postgres).
+    type: str
+    aliases: [db]
+  connect_timeout:
+    description:
+      - Seconds to wait for the connection before giving up.
+    type: int
+    default: 10
+  ssl_mode:
+    description:
+      - libpq C(sslmode) of the connection.
+    type: str
+    default: prefer
+    choices: [allow, disable, prefer, require, verify-ca, verify-full]
+  ca_cert:
+    description:
+      - CA certificate file to verify the server with (C(sslrootcert)).
+      - Required with O(ssl_mode=verify-ca) or O(ssl_mode=verify-full).
+    type: path
+requirements:
+  - psycopg2 (C(psycopg2-binary) is fine) on the host the module runs on.
+notes:
+  - The server must be reachable from the host the module runs on (TCP or unix socket).
+"""

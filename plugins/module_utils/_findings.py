@@ -1,0 +1,132 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Finding model every check returns (DESIGN.md, "Findings"), and threshold maths."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+OK = "ok"
+WARNING = "warning"
+CRITICAL = "critical"
+SEVERITIES = (OK, WARNING, CRITICAL)
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: str
+    subject: str
+    value: Any = None
+    threshold: Any = None
+    message: str = ""
+    recommendation: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in _RANK:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def severity_rank(severity: str) -> int:
+    """0 for ok, 1 for warning, 2 for critical; ValueError for anything else."""
+    try:
+        return _RANK[severity]
+    except KeyError:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {severity!r}") from None
+
+
+def at_least(severity: str, minimum: str) -> bool:
+    """True when severity is as bad as minimum or worse."""
+    return severity_rank(severity) >= severity_rank(minimum)
+
+
+def worst(findings: Iterable[Finding | dict[str, Any]]) -> str:
+    """The worst severity among findings; ok when there are none."""
+    result = OK
+    for finding in findings:
+        severity = finding["severity"] if isinstance(finding, dict) else finding.severity
+        if severity_rank(severity) > severity_rank(result):
+            result = severity
+    return result
+
+
+def count_by_severity(findings: Iterable[Finding | dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        severity = finding["severity"] if isinstance(finding, dict) else finding.severity
+        counts[severity] += 1
+    return counts
+
+
+def validate_thresholds(warning: float, critical: float, higher_is_worse: bool = True) -> str | None:
+    """Return why a warning/critical pair is unusable, or None when it is fine."""
+    if warning < 0 or critical < 0:
+        return "thresholds must not be negative"
+    if higher_is_worse and warning > critical:
+        return f"warning ({warning}) must not be above critical ({critical})"
+    if not higher_is_worse and warning < critical:
+        return f"warning ({warning}) must not be below critical ({critical})"
+    return None
+
+
+def classify(value: float, warning: float, critical: float, higher_is_worse: bool = True) -> tuple[str, float | None]:
+    """Severity of value against a warning/critical pair, and the threshold it crossed.
+
+    A value equal to a threshold counts as crossing it. When higher_is_worse is False
+    (free space, days left), lower values are worse.
+    """
+    if higher_is_worse:
+        if value >= critical:
+            return CRITICAL, critical
+        if value >= warning:
+            return WARNING, warning
+    else:
+        if value <= critical:
+            return CRITICAL, critical
+        if value <= warning:
+            return WARNING, warning
+    return OK, warning
+
+
+def threshold_finding(
+    check: str,
+    subject: str,
+    value: float,
+    warning: float,
+    critical: float,
+    unit: str = "",
+    higher_is_worse: bool = True,
+    recommendation: str = "",
+    label: str | None = None,
+) -> Finding:
+    """A Finding for value compared with a warning/critical pair, with a readable message.
+
+    label names the measured thing in the message ("Memory in use"); it defaults to
+    "<check> of <subject>". The recommendation is kept only when the finding is not ok.
+    """
+    severity, crossed = classify(value, warning, critical, higher_is_worse)
+    shown = f"{value:g}{unit}"
+    label = label or f"{check} of {subject}"
+    if severity == OK:
+        relation = "below" if higher_is_worse else "above"
+        message = f"{label} is {shown}, {relation} the warning threshold {warning:g}{unit}"
+        recommendation = ""
+    else:
+        relation = "at or above" if higher_is_worse else "at or below"
+        message = f"{label} is {shown}, {relation} the {severity} threshold {crossed:g}{unit}"
+    return Finding(
+        check=check,
+        severity=severity,
+        subject=subject,
+        value=value,
+        threshold=crossed,
+        message=message,
+        recommendation=recommendation,
+    )

@@ -1,0 +1,168 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""An HTTP probe that times the response in milliseconds and judges it (http_check module)."""
+
+from __future__ import annotations
+
+import json
+import time
+from http.client import HTTPException
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+    CRITICAL,
+    Finding,
+    threshold_finding,
+    validate_thresholds,
+    worst,
+)
+
+BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
+
+
+def check_params(params: dict[str, Any]) -> str | None:
+    """Why the parameters cannot work (naming the parameter), or None."""
+    parts = urlsplit(params["url"])
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"url must be an http:// or https:// URL with a host, got {params['url']!r}"
+    if params["timeout"] <= 0:
+        return f"timeout must be a positive number of seconds, got {params['timeout']}"
+    if not params["status_codes"]:
+        return "status_codes must list at least one status"
+    problem = validate_thresholds(params["response_time_warning_ms"], params["response_time_critical_ms"])
+    if problem:
+        return f"response_time_warning_ms/response_time_critical_ms: {problem}"
+    return None
+
+
+def parse_body(raw: bytes) -> tuple[str, Any]:
+    """The body as text (truncated to BODY_LIMIT) and as JSON when it parses, else None."""
+    text = raw[:BODY_LIMIT].decode("utf-8", errors="replace")
+    try:
+        return text, json.loads(text)
+    except ValueError:
+        return text, None
+
+
+def judge(
+    name: str,
+    status: int | None,
+    error: str | None,
+    elapsed_ms: float,
+    params: dict[str, Any],
+    body_json: Any,
+) -> list[Finding]:
+    """Findings for availability (status) and response time."""
+    if status is None:
+        return [
+            Finding(
+                check="availability",
+                severity=CRITICAL,
+                subject=name,
+                value=None,
+                threshold=params["status_codes"],
+                message=f"{name} did not answer at {params['url']}: {error}",
+                recommendation=f"Check that {name} runs and listens (service status, logs, firewall).",
+            )
+        ]
+    findings = []
+    if status in params["status_codes"]:
+        findings.append(
+            Finding(
+                check="availability",
+                severity="ok",
+                subject=name,
+                value=status,
+                threshold=params["status_codes"],
+                message=f"{name} answered {status} at {params['url']}",
+            )
+        )
+    else:
+        detail = f" ({summarize_health(body_json)})" if summarize_health(body_json) else ""
+        findings.append(
+            Finding(
+                check="availability",
+                severity=CRITICAL,
+                subject=name,
+                value=status,
+                threshold=params["status_codes"],
+                message=f"{name} answered {status} at {params['url']}, expected {params['status_codes']}{detail}",
+                recommendation=f"Read the {name} logs and fix what its health check reports.",
+            )
+        )
+    findings.append(
+        threshold_finding(
+            "response_time",
+            name,
+            round(elapsed_ms, 1),
+            params["response_time_warning_ms"],
+            params["response_time_critical_ms"],
+            unit=" ms",
+            label=f"{name} response time",
+            recommendation=f"Look for slow queries or saturation behind {name}.",
+        )
+    )
+    return findings
+
+
+def summarize_health(body: Any) -> str:
+    """'redis: down (Connection refused)' from a health body with a `checks` dict, else ''."""
+    if not isinstance(body, dict) or not isinstance(body.get("checks"), dict):
+        return ""
+    failing = []
+    for component, check in sorted(body["checks"].items()):
+        if isinstance(check, dict) and check.get("status") not in ("up", "ok", "healthy"):
+            error = f" ({check['error']})" if check.get("error") else ""
+            failing.append(f"{component}: {check.get('status')}{error}")
+    return "; ".join(failing)
+
+
+class HttpCheck:
+    """Backend of the http_check module."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.params = module.params
+
+    def request(self) -> tuple[int | None, bytes, str | None, float]:
+        started = time.monotonic()
+        try:
+            response = open_url(
+                self.params["url"],
+                method=self.params["method"],
+                timeout=self.params["timeout"],
+                validate_certs=self.params["validate_certs"],
+                follow_redirects="none",
+            )
+            status, raw, error = response.status, response.read(BODY_LIMIT), None
+        except HTTPError as exc:  # an answer with an error status: still an answer
+            status, raw, error = exc.code, exc.read(BODY_LIMIT), str(exc.reason)
+        except (URLError, OSError, HTTPException, ValueError) as exc:  # nothing usable answered
+            status, raw, error = None, b"", str(getattr(exc, "reason", exc))
+        return status, raw, error, (time.monotonic() - started) * 1000.0
+
+    def run(self) -> dict[str, Any]:
+        problem = check_params(self.params)
+        if problem:
+            self.module.fail_json(msg=f"Cannot check {self.params['url']}: {problem}")
+        status, raw, error, elapsed_ms = self.request()
+        text, body_json = parse_body(raw)
+        name = self.params["name"] or urlsplit(self.params["url"]).netloc
+        findings = [f.as_dict() for f in judge(name, status, error, elapsed_ms, self.params, body_json)]
+        return {
+            "changed": False,
+            "url": self.params["url"],
+            "status": status,
+            "error": error,
+            "elapsed_ms": round(elapsed_ms, 1),
+            "json": body_json,
+            "content": text if body_json is None else "",
+            "findings": findings,
+            "severity": worst(findings),
+        }

@@ -1,0 +1,89 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Redis connection options and client, shared by every Redis module.
+
+Option names follow community.general's Redis modules; they are documented in
+doc_fragments/redis.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
+
+
+def redis_argument_spec() -> dict[str, dict[str, Any]]:
+    """Connection options; merge into a module's own argument_spec."""
+    return {
+        "login_host": {"type": "str", "default": "localhost"},
+        "login_port": {"type": "int", "default": 6379},
+        "login_user": {"type": "str"},
+        "login_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["REDISCLI_AUTH"])},
+        "db": {"type": "int", "default": 0},
+        "tls": {"type": "bool", "default": False},
+        "validate_certs": {"type": "bool", "default": True},
+        "ca_certs": {"type": "path"},
+        "connect_timeout": {"type": "float", "default": 5},
+        "socket_timeout": {"type": "float", "default": 30},
+    }
+
+
+def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """redis.Redis() keyword arguments from module parameters (pure, no I/O)."""
+    kwargs: dict[str, Any] = {
+        "host": params.get("login_host") or "localhost",
+        "port": params.get("login_port") or 6379,
+        "db": params.get("db") or 0,
+        "socket_connect_timeout": params.get("connect_timeout", 5),
+        "socket_timeout": params.get("socket_timeout", 30),
+        "decode_responses": True,
+        "client_name": "jarvis.maintenance",
+    }
+    if params.get("login_user"):
+        kwargs["username"] = params["login_user"]
+    if params.get("login_password"):
+        kwargs["password"] = params["login_password"]
+    if params.get("tls"):
+        kwargs["ssl"] = True
+        kwargs["ssl_cert_reqs"] = "required" if params.get("validate_certs", True) else "none"
+        if params.get("ca_certs"):
+            kwargs["ssl_ca_certs"] = params["ca_certs"]
+    return kwargs
+
+
+def describe_target(params: dict[str, Any]) -> str:
+    scheme = "rediss" if params.get("tls") else "redis"
+    host = params.get("login_host") or "localhost"
+    return f"{scheme}://{host}:{params.get('login_port') or 6379}/{params.get('db') or 0}"
+
+
+def validate_connection_params(params: dict[str, Any]) -> str | None:
+    """Why the connection options cannot work, or None. Names the parameter."""
+    port = params.get("login_port")
+    if port is not None and not 0 < port < 65536:
+        return f"login_port must be between 1 and 65535, got {port}"
+    if params.get("db", 0) < 0:
+        return f"db must be 0 or more, got {params['db']}"
+    for name in ("connect_timeout", "socket_timeout"):
+        if params.get(name) is not None and params[name] <= 0:
+            return f"{name} must be a positive number of seconds, got {params[name]}"
+    return None
+
+
+def connect(module: Any) -> Any:
+    """A connected redis.Redis client (PING answered), or fail the module."""
+    redis = require(module, "redis")
+    problem = validate_connection_params(module.params)
+    if problem:
+        module.fail_json(msg=f"Cannot connect to Redis: {problem}")
+    client = redis.Redis(**client_kwargs(module.params))
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        module.fail_json(msg=f"Cannot connect to Redis at {describe_target(module.params)}: {exc}")
+    return client

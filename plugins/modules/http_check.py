@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: http_check
+short_description: Probe an HTTP health endpoint and judge its status and response time
+version_added: 0.1.0
+description:
+  - Sends one C(GET) or C(HEAD) request, measures the response time in milliseconds, parses a JSON body,
+    and returns findings for availability (status code) and response time.
+  - Unlike M(ansible.builtin.uri), a refused connection or an unexpected status is a finding, not a task
+    failure, and the response time has millisecond resolution. Roles decide what a finding means.
+  - When the body is a health document with a C(checks) dictionary (as the Jarvis backend's C(/health)),
+    the failing checks are named in the message.
+author:
+  - Jarvis operations team
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.attributes.READ_ONLY
+options:
+  url:
+    description: The http:// or https:// URL to request.
+    type: str
+    required: true
+  name:
+    description:
+      - What the URL belongs to, used in findings (for example V(backend)).
+      - Defaults to the URL's host and port.
+    type: str
+  method:
+    description: The request method. Only safe methods, so that check mode can probe too.
+    type: str
+    default: GET
+    choices: [GET, HEAD]
+  timeout:
+    description: Seconds to wait for the answer; a probe that times out is a V(critical) finding.
+    type: float
+    default: 10
+  status_codes:
+    description: Status codes that mean healthy. Redirects are not followed.
+    type: list
+    elements: int
+    default: [200]
+  response_time_warning_ms:
+    description: Response time, in milliseconds, at or above which the response time finding is a V(warning).
+    type: float
+    default: 500
+  response_time_critical_ms:
+    description: Response time, in milliseconds, at or above which the response time finding is V(critical).
+    type: float
+    default: 2000
+  validate_certs:
+    description: Verify the server's TLS certificate for https URLs.
+    type: bool
+    default: true
+seealso:
+  - module: ansible.builtin.uri
+"""
+
+EXAMPLES = r"""
+- name: Probe the backend's health endpoint
+  jarvis.maintenance.http_check:
+    url: http://127.0.0.1:10010/health
+    name: backend
+    response_time_warning_ms: 300
+  register: backend
+
+- name: Show why the backend is unhealthy
+  ansible.builtin.debug:
+    msg: "{{ backend.findings | rejectattr('severity', 'equalto', 'ok') | map(attribute='message') }}"
+"""
+
+RETURN = r"""
+url:
+  description: The URL requested.
+  returned: always
+  type: str
+  sample: http://127.0.0.1:10010/health
+status:
+  description: The HTTP status, or V(null) when nothing answered.
+  returned: always
+  type: int
+  sample: 503
+error:
+  description: Why the request failed (connection refused, timeout, HTTP error), else V(null).
+  returned: always
+  type: str
+  sample: "[Errno 111] Connection refused"
+elapsed_ms:
+  description: Milliseconds from sending the request to reading the body (at most 64 KiB).
+  returned: always
+  type: float
+  sample: 4.2
+json:
+  description: The body parsed as JSON, or V(null) when it is not JSON.
+  returned: always
+  type: raw
+  sample: {status: unhealthy, checks: {database: {status: up}, redis: {status: down, error: Connection refused}}}
+content:
+  description: The body as text (at most 64 KiB) when it is not JSON, else an empty string.
+  returned: always
+  type: str
+  sample: ""
+findings:
+  description:
+    - An C(availability) finding and, when the server answered, a C(response_time) finding.
+    - Each has C(check), C(severity), C(subject), C(value), C(threshold), C(message) and C(recommendation).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - check: availability
+      severity: critical
+      subject: backend
+      value: 503
+      threshold: [200]
+      message: >-
+        backend answered 503 at http://127.0.0.1:10010/health, expected [200]
+        (redis: down (Connection refused))
+      recommendation: Read the backend logs and fix what its health check reports.
+severity:
+  description: The worst severity among the findings.
+  returned: always
+  type: str
+  sample: critical
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._http import HttpCheck
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "url": {"type": "str", "required": True},
+            "name": {"type": "str"},
+            "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD"]},
+            "timeout": {"type": "float", "default": 10},
+            "status_codes": {"type": "list", "elements": "int", "default": [200]},
+            "response_time_warning_ms": {"type": "float", "default": 500},
+            "response_time_critical_ms": {"type": "float", "default": 2000},
+            "validate_certs": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    module.exit_json(**HttpCheck(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._http import (
+    BODY_LIMIT,
+    check_params,
+    judge,
+    parse_body,
+    summarize_health,
+)
+
+PARAMS = {
+    "url": "http://127.0.0.1:10010/health",
+    "timeout": 10.0,
+    "status_codes": [200],
+    "response_time_warning_ms": 500.0,
+    "response_time_critical_ms": 2000.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({}, None),
+        ({"url": "ftp://host/x"}, "url must be an http:// or https:// URL with a host, got 'ftp://host/x'"),
+        ({"url": "http:///health"}, "url must be an http:// or https:// URL with a host, got 'http:///health'"),
+        ({"timeout": 0}, "timeout must be a positive number of seconds, got 0"),
+        ({"status_codes": []}, "status_codes must list at least one status"),
+        (
+            {"response_time_warning_ms": 3000.0},
+            "response_time_warning_ms/response_time_critical_ms: warning (3000.0) must not be above critical (2000.0)",
+        ),
+    ],
+)
+def test_check_params(overrides, problem):
+    assert check_params(dict(PARAMS, **overrides)) == problem
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [(b'{"status": "healthy"}', {"status": "healthy"}), (b"<html>ok</html>", None), (b"", None), (b"\xff\xfe", None)],
+)
+def test_parse_body(raw, parsed):
+    assert parse_body(raw)[1] == parsed
+
+
+def test_parse_body_truncates():
+    text, parsed = parse_body(b"x" * (BODY_LIMIT + 10))
+    assert len(text) == BODY_LIMIT
+    assert parsed is None
+
+
+UNHEALTHY = {
+    "status": "unhealthy",
+    "checks": {"database": {"status": "up"}, "redis": {"status": "down", "error": "Connection refused"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "summary"),
+    [
+        (UNHEALTHY, "redis: down (Connection refused)"),
+        ({"checks": {"a": {"status": "down"}, "b": {"status": "down", "error": "x"}}}, "a: down; b: down (x)"),
+        ({"status": "healthy", "checks": {"database": {"status": "up"}}}, ""),
+        ({"status": "unhealthy"}, ""),
+        ("not a dict", ""),
+        (None, ""),
+    ],
+)
+def test_summarize_health(body, summary):
+    assert summarize_health(body) == summary
+
+
+@pytest.mark.parametrize(
+    ("status", "elapsed", "availability", "response_time"),
+    [
+        (200, 12.0, "ok", "ok"),
+        (200, 700.0, "ok", "warning"),
+        (200, 2000.0, "ok", "critical"),
+        (503, 5.0, "critical", "ok"),
+    ],
+)
+def test_judge_status_and_response_time(status, elapsed, availability, response_time):
+    findings = {f.check: f for f in judge("backend", status, None, elapsed, PARAMS, UNHEALTHY)}
+    assert findings["availability"].severity == availability
+    assert findings["response_time"].severity == response_time
+    assert findings["response_time"].value == elapsed
+
+
+def test_judge_names_failing_components_in_the_message():
+    (availability, _time) = judge("backend", 503, "Service Unavailable", 3.0, PARAMS, UNHEALTHY)
+    assert availability.message == (
+        "backend answered 503 at http://127.0.0.1:10010/health, expected [200] (redis: down (Connection refused))"
+    )
+
+
+def test_no_answer_is_one_critical_finding():
+    findings = judge("backend", None, "[Errno 111] Connection refused", 1.0, PARAMS, None)
+    assert [(f.check, f.severity) for f in findings] == [("availability", "critical")]
+    assert "Connection refused" in findings[0].message
