@@ -48,7 +48,7 @@ def parse_meminfo(text: str) -> dict[str, int]:
     """/proc/meminfo as {field: bytes}. Values given in kB are converted to bytes."""
     result = {}
     for line in text.splitlines():
-        name, _, rest = line.partition(":")
+        name, _sep, rest = line.partition(":")
         parts = rest.split()
         if not parts or not parts[0].isdigit():
             continue

@@ -17,7 +17,7 @@ description:
     command output; the memory percentage leaves out page cache that the kernel can reclaim.
   - The module only observes; roles decide what a finding means (alerting, failing the run).
 author:
-  - Jarvis operations team
+  - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
   - jarvis.maintenance.attributes.READ_ONLY

@@ -17,7 +17,7 @@ description:
   - When the body is a health document with a C(checks) dictionary (as the Jarvis backend's C(/health)),
     the failing checks are named in the message.
 author:
-  - Jarvis operations team
+  - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
   - jarvis.maintenance.attributes.READ_ONLY
