@@ -1,0 +1,183 @@
+"""The local Jarvis stack, tested against the real processes it starts."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from conftest import port_answers, stack_cli
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def post(url: str, data: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def pids(stack: dict) -> dict[str, str]:
+    run = Path(stack["stack_dir"]) / "run"
+    return {
+        "postgresql": (Path(stack["pg_data_dir"]) / "postmaster.pid").read_text().split()[0],
+        "redis": (run / "redis.pid").read_text().strip(),
+        "supervisord": (run / "supervisord.pid").read_text().strip(),
+        "nginx": (run / "nginx.pid").read_text().strip(),
+    }
+
+
+def pg_connect(stack: dict, **overrides):
+    params = {
+        "host": stack["pg_host"],
+        "port": stack["pg_port"],
+        "user": stack["pg_user"],
+        "password": stack["pg_password"],
+        "dbname": stack["pg_database"],
+        "connect_timeout": 5,
+    }
+    params.update(overrides)
+    return psycopg2.connect(**params)
+
+
+def test_up_is_idempotent(stack):
+    before = pids(stack)
+    result = stack_cli("up")
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    for component in ("postgresql", "redis", "supervisor", "backend", "frontend", "nginx"):
+        assert lines[component].startswith("running"), result.stdout
+    assert pids(stack) == before
+
+
+def test_status_reports_every_component_up(stack):
+    result = stack_cli("status")
+    assert result.returncode == 0
+    assert "health: 200" in result.stdout
+
+
+@pytest.mark.parametrize("base", ["http_url", "backend_url"])
+def test_health_is_200_through_nginx_and_direct(stack, base):
+    status, body = get(f"{stack[base]}/health")
+    assert status == 200
+    assert body["status"] == "healthy"
+    assert body["checks"]["database"]["status"] == "up"
+    assert body["checks"]["redis"]["status"] == "up"
+
+
+def test_frontend_is_served_through_nginx(stack):
+    with urllib.request.urlopen(f"{stack['http_url']}/", timeout=10) as response:
+        assert response.status == 200
+        assert "<h1>Jarvis</h1>" in response.read().decode()
+
+
+def test_simple_chat_echoes_and_rejects_bad_json(stack):
+    status, body = post(f"{stack['http_url']}/simple-chat", json.dumps({"message": "hello"}).encode())
+    assert (status, body["response"]) == (200, "Echo: hello")
+    status, body = post(f"{stack['http_url']}/simple-chat", b"{not json")
+    assert status == 400
+    assert "JSON" in body["error"]
+
+
+def test_postgresql_is_15_with_pg_stat_statements_and_contrib(stack):
+    # as the superuser, over the stack's private unix socket (trust auth)
+    superuser = {"host": stack["pg_socket_dir"], "user": stack["pg_superuser"], "password": None}
+    with pg_connect(stack, **superuser) as conn, conn.cursor() as cur:
+        cur.execute("SHOW shared_preload_libraries")
+        assert "pg_stat_statements" in cur.fetchone()[0]
+        cur.execute("SHOW server_version_num")
+        assert 150000 <= int(cur.fetchone()[0]) < 160000
+        cur.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        assert cur.fetchone()[0] == 1
+        cur.execute("SELECT name FROM pg_available_extensions WHERE name IN ('pgstattuple', 'amcheck') ORDER BY 1")
+        assert [row[0] for row in cur.fetchall()] == ["amcheck", "pgstattuple"]
+    conn.close()
+
+
+def test_postgresql_refuses_a_wrong_password(stack):
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        pg_connect(stack, password="wrong")
+
+
+def test_redis_requires_the_password_and_keeps_an_aof(stack):
+    client = redis.Redis(
+        host=stack["redis_host"], port=stack["redis_port"], password=stack["redis_password"], decode_responses=True
+    )
+    assert client.ping()
+    assert client.config_get("appendonly") == {"appendonly": "yes"}
+    anonymous = redis.Redis(host=stack["redis_host"], port=stack["redis_port"])
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.ping()
+
+
+@pytest.mark.parametrize(("component", "check"), [("redis", "redis"), ("postgresql", "database")])
+def test_an_outage_makes_health_503_naming_the_component(stack, component, check):
+    other = {"redis": "database", "database": "redis"}[check]
+    try:
+        stack_cli("stop-component", component)
+        status, body = get(f"{stack['http_url']}/health")
+        assert status == 503
+        assert body["status"] == "unhealthy"
+        assert body["checks"][check]["status"] == "down"
+        assert body["checks"][check]["error"]
+        assert body["checks"][other]["status"] == "up"
+        assert stack_cli("status", check=False).returncode == 3
+        assert stack["pg_password"] not in json.dumps(body)
+    finally:
+        stack_cli("start-component", component)
+    assert get(f"{stack['http_url']}/health")[0] == 200
+
+
+def test_ensure_leaves_a_stopped_component_down(stack):
+    try:
+        stack_cli("stop-component", "redis")
+        result = stack_cli("ensure")
+        assert "redis: DOWN" in result.stdout
+        assert not port_answers(stack["redis_port"])
+    finally:
+        stack_cli("start-component", "redis")
+
+
+def test_env_prints_exports_for_a_shell(stack):
+    out = stack_cli("env").stdout
+    assert f"export PGPORT='{stack['pg_port']}'" in out
+    assert f"export REDISCLI_AUTH='{stack['redis_password']}'" in out
+
+
+def test_zz_down_keeps_data_and_leaves_system_services_alone(stack, system_services):
+    """Runs last (zz): stops everything, checks, and brings the stack back up."""
+    with pg_connect(stack) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS stack_test_survivor (id int)")
+        cur.execute("TRUNCATE stack_test_survivor")
+        cur.execute("INSERT INTO stack_test_survivor VALUES (42)")
+    conn.close()
+    try:
+        stack_cli("down")
+        for port in ("pg_port", "redis_port"):
+            assert not port_answers(stack[port])
+        assert not port_answers(int(stack["http_url"].rsplit(":", 1)[1]))
+        assert stack_cli("status", check=False).returncode == 3
+        assert "redis: stopped" in stack_cli("down").stdout  # down when down is fine
+        if system_services["postgresql"]:
+            assert port_answers(5432), "the machine's own PostgreSQL must keep running"
+        if system_services["redis"]:
+            assert port_answers(6379), "the machine's own Redis must keep running"
+    finally:
+        stack_cli("up")
+    with pg_connect(stack) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM stack_test_survivor")
+        assert cur.fetchall() == [(42,)]
+        cur.execute("DROP TABLE stack_test_survivor")
+    conn.close()
