@@ -19,6 +19,8 @@ STACK := $(PY) $(ROOT)/tools/jarvis-stack
 PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+# Where the local stack lives; the local inventory and molecule read its env.json there.
+export JARVIS_STACK_DIR ?= $(ROOT)/.stack
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
