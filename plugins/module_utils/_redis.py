@@ -81,7 +81,13 @@ def connect(module: Any) -> Any:
     problem = validate_connection_params(module.params)
     if problem:
         module.fail_json(msg=f"Cannot connect to Redis: {problem}")
-    client = redis.Redis(**client_kwargs(module.params))
+    backoff = require(module, "redis.backoff")
+    retry = require(module, "redis.retry")
+    # Two quick retries: ride out a blip, but fail fast (not after redis-py's default
+    # backoff of seconds) when the server is down.
+    client = redis.Redis(
+        **client_kwargs(module.params), retry=retry.Retry(backoff.ExponentialBackoff(cap=0.5, base=0.1), 2)
+    )
     try:
         client.ping()
     except redis.RedisError as exc:
