@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
-from conftest import port_answers, stack_cli
+from conftest import TOOL, port_answers, stack_cli, system_postgresql, system_redis
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -37,7 +40,21 @@ def pids(stack: dict) -> dict[str, str]:
         "redis": (run / "redis.pid").read_text().strip(),
         "supervisord": (run / "supervisord.pid").read_text().strip(),
         "nginx": (run / "nginx.pid").read_text().strip(),
+        "backend": supervisor_pid(stack, "backend"),
+        "frontend": supervisor_pid(stack, "frontend"),
     }
+
+
+def supervisor_pid(stack: dict, program: str) -> str:
+    result = subprocess.run(
+        [stack["supervisorctl"], "-c", stack["supervisor_config"], "pid", program],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert result.stdout.strip().isdigit(), result.stdout
+    return result.stdout.strip()
 
 
 def pg_connect(stack: dict, **overrides):
@@ -59,6 +76,10 @@ def test_up_is_idempotent(stack):
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     for component in ("postgresql", "redis", "supervisor", "backend", "frontend", "nginx"):
         assert lines[component].startswith("running"), result.stdout
+    assert pids(stack) == before
+    # the same venv interpreter spelled differently (python vs python3) changes nothing either
+    other = "python" if Path(sys.executable).name != "python" else "python3"
+    subprocess.run([str(Path(sys.executable).with_name(other)), str(TOOL), "up"], check=True, timeout=300)
     assert pids(stack) == before
 
 
@@ -91,19 +112,52 @@ def test_simple_chat_echoes_and_rejects_bad_json(stack):
     assert "JSON" in body["error"]
 
 
-def test_postgresql_is_15_with_pg_stat_statements_and_contrib(stack):
-    # as the superuser, over the stack's private unix socket (trust auth)
+def test_postgresql_is_15_with_pg_stat_statements(stack):
+    # as jarvis, with its password, over TCP
+    with pg_connect(stack) as conn, conn.cursor() as cur:
+        cur.execute("SHOW server_version_num")
+        assert 150000 <= int(cur.fetchone()[0]) < 160000
+        cur.execute("SELECT current_user, current_database(), inet_server_port()")
+        assert cur.fetchone() == ("jarvis", "jarvis", stack["pg_port"])
+        cur.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        assert cur.fetchone()[0] == 1
+        # fails with "pg_stat_statements must be loaded via shared_preload_libraries" if not preloaded
+        cur.execute("SELECT count(*) FROM pg_stat_statements")
+        assert cur.fetchone()[0] >= 0
+    conn.close()
+    # jarvis is not a superuser (nor pg_read_all_settings): read the setting as postgres over the socket
     superuser = {"host": stack["pg_socket_dir"], "user": stack["pg_superuser"], "password": None}
     with pg_connect(stack, **superuser) as conn, conn.cursor() as cur:
         cur.execute("SHOW shared_preload_libraries")
         assert "pg_stat_statements" in cur.fetchone()[0]
-        cur.execute("SHOW server_version_num")
-        assert 150000 <= int(cur.fetchone()[0]) < 160000
-        cur.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
-        assert cur.fetchone()[0] == 1
-        cur.execute("SELECT name FROM pg_available_extensions WHERE name IN ('pgstattuple', 'amcheck') ORDER BY 1")
-        assert [row[0] for row in cur.fetchall()] == ["amcheck", "pgstattuple"]
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = 'jarvis'")
+        assert cur.fetchone()[0] is False
     conn.close()
+
+
+def test_postgresql_contrib_extensions_can_be_created(stack):
+    """pgstattuple and amcheck come with contrib: create them in a throwaway database."""
+    # as the superuser, over the stack's private unix socket (trust auth)
+    superuser = {"host": stack["pg_socket_dir"], "user": stack["pg_superuser"], "password": None}
+    admin = pg_connect(stack, dbname="postgres", **superuser)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS stack_test_throwaway")
+            cur.execute("CREATE DATABASE stack_test_throwaway")
+        scratch = pg_connect(stack, dbname="stack_test_throwaway", **superuser)
+        try:
+            with scratch, scratch.cursor() as cur:
+                cur.execute("CREATE EXTENSION pgstattuple")
+                cur.execute("CREATE EXTENSION amcheck")
+                cur.execute("SELECT tuple_count FROM pgstattuple('pg_class')")
+                assert cur.fetchone()[0] > 0
+        finally:
+            scratch.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS stack_test_throwaway")
+        admin.close()
 
 
 def test_postgresql_refuses_a_wrong_password(stack):
@@ -118,8 +172,16 @@ def test_redis_requires_the_password_and_keeps_an_aof(stack):
     assert client.ping()
     assert client.config_get("appendonly") == {"appendonly": "yes"}
     anonymous = redis.Redis(host=stack["redis_host"], port=stack["redis_port"])
-    with pytest.raises(redis.AuthenticationError):
-        anonymous.ping()
+    try:
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+        # the raw protocol says NOAUTH
+        with socket.create_connection((stack["redis_host"], stack["redis_port"]), timeout=5) as conn:
+            conn.sendall(b"PING\r\n")
+            assert conn.recv(256).startswith(b"-NOAUTH")
+    finally:
+        anonymous.close()
+        client.close()
 
 
 @pytest.mark.parametrize(("component", "check"), [("redis", "redis"), ("postgresql", "database")])
@@ -156,6 +218,16 @@ def test_env_prints_exports_for_a_shell(stack):
     assert f"export REDISCLI_AUTH='{stack['redis_password']}'" in out
 
 
+@pytest.mark.parametrize("service", ["postgresql", "redis"])
+def test_system_services_are_untouched(stack, system_services, service):
+    """After the outages above, the machine's own servers on 5432 and 6379 answer, not restarted."""
+    before = system_services[service]
+    if before is None:
+        pytest.skip("no system service on the standard port")
+    probe = {"postgresql": system_postgresql, "redis": system_redis}[service]
+    assert probe() == before, f"the machine's own {service} must keep running (and not be restarted)"
+
+
 def test_zz_down_keeps_data_and_leaves_system_services_alone(stack, system_services):
     """Runs last (zz): stops everything, checks, and brings the stack back up."""
     with pg_connect(stack) as conn, conn.cursor() as cur:
@@ -170,10 +242,15 @@ def test_zz_down_keeps_data_and_leaves_system_services_alone(stack, system_servi
         assert not port_answers(int(stack["http_url"].rsplit(":", 1)[1]))
         assert stack_cli("status", check=False).returncode == 3
         assert "redis: stopped" in stack_cli("down").stdout  # down when down is fine
+        for port in ("backend_url", "frontend_url"):
+            assert not port_answers(int(stack[port].rsplit(":", 1)[1]))
+        assert not Path(stack["supervisor_server_url"].removeprefix("unix://")).exists()
         if system_services["postgresql"]:
-            assert port_answers(5432), "the machine's own PostgreSQL must keep running"
+            assert system_postgresql() == system_services["postgresql"], (
+                "the machine's own PostgreSQL must keep running"
+            )
         if system_services["redis"]:
-            assert port_answers(6379), "the machine's own Redis must keep running"
+            assert system_redis() == system_services["redis"], "the machine's own Redis must keep running"
     finally:
         stack_cli("up")
     with pg_connect(stack) as conn, conn.cursor() as cur:

@@ -22,9 +22,9 @@ def test_daily_report_is_recent_and_says_all_is_up(host, stack):
     assert time.time() - report_file.mtime.timestamp() < 3600
     report = json.loads(report_file.content_string)
     assert report["host"] == "localhost"
-    assert report["components"]["backend"]["status"] == 200
-    assert report["components"]["postgresql"]["available"] is True
-    assert report["components"]["redis"]["available"] is True
+    assert report["data"]["components"]["backend"]["status"] == 200
+    assert report["data"]["components"]["postgresql"]["available"] is True
+    assert report["data"]["components"]["redis"]["available"] is True
     assert report["summary"]["critical"] == 0
 
 

@@ -1,0 +1,147 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Reports: a JSON document for machines and a Markdown page for people, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from typing import Any
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+    SEVERITIES,
+    count_by_severity,
+    worst,
+)
+
+SCHEMA = "jarvis.maintenance/report/1"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def document(
+    title: str, generated_at: str, host: str, findings: list[dict[str, Any]], data: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "title": title,
+        "host": host,
+        "generated_at": generated_at,
+        "severity": worst(findings),
+        "summary": count_by_severity(findings),
+        "findings": findings,
+        "data": data,
+    }
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The report as Markdown: overall severity, findings worst first, then what to do."""
+    summary = doc["summary"]
+    lines = [
+        f"# {doc['title']} — {doc['host']}",
+        "",
+        f"Generated {doc['generated_at']} by jarvis.maintenance.",
+        "",
+        f"**Overall: {doc['severity'].upper()}** — {summary['critical']} critical, "
+        f"{summary['warning']} warning, {summary['ok']} ok.",
+        "",
+        "| Severity | Check | Subject | Value | Message |",
+        "|---|---|---|---|---|",
+    ]
+    for severity in reversed(SEVERITIES):
+        for finding in doc["findings"]:
+            if finding["severity"] == severity:
+                lines.append(
+                    "| "
+                    + " | ".join(
+                        _cell(finding.get(key)) for key in ("severity", "check", "subject", "value", "message")
+                    )
+                    + " |"
+                )
+    actions = [f for f in doc["findings"] if f.get("recommendation") and f["severity"] != "ok"]
+    if actions:
+        lines += ["", "## What to do", ""]
+        lines += [f"- **{_cell(f['subject'])}** ({f['severity']}): {_cell(f['recommendation'])}" for f in actions]
+    return "\n".join(lines) + "\n"
+
+
+def check_name(name: str) -> str | None:
+    if not _NAME.match(name or "") or ".." in name:
+        return f"name must be a file name of letters, digits, '.', '_' and '-', got {name!r}"
+    return None
+
+
+def write_atomic(path: str, content: str, mode: int) -> None:
+    """Write to a temporary file in the same directory, fsync it, then rename it over path."""
+    directory = os.path.dirname(path)
+    fd, temp = tempfile.mkstemp(prefix=".report-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+class Report:
+    """Backend of the report module."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.params = module.params
+
+    def run(self) -> dict[str, Any]:
+        params = self.params
+        problem = check_name(params["name"])
+        if problem:
+            self.module.fail_json(msg=f"Cannot write report: {problem}")
+        try:
+            mode = int(params["mode"], 8)
+        except ValueError:
+            self.module.fail_json(msg=f"Cannot write report: mode must be octal like '0640', got {params['mode']!r}")
+        for index, finding in enumerate(params["findings"]):
+            if finding.get("severity") not in SEVERITIES:
+                self.module.fail_json(
+                    msg=f"Cannot write report: findings[{index}].severity must be one of "
+                    f"{', '.join(SEVERITIES)}, got {finding.get('severity')!r}"
+                )
+        doc = document(params["title"], params["generated_at"], params["host"], params["findings"], params["data"])
+        contents = {"json": json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n", "md": markdown(doc)}
+        base = os.path.join(params["dir"], params["name"])
+        paths = {ext: f"{base}.{ext}" for ext in contents}
+        changed = any(read(path) != contents[ext] for ext, path in paths.items())
+        if changed and not self.module.check_mode:
+            try:
+                os.makedirs(params["dir"], mode=0o750, exist_ok=True)
+                for ext, path in paths.items():
+                    write_atomic(path, contents[ext], mode)
+            except OSError as exc:
+                self.module.fail_json(msg=f"Cannot write report to {params['dir']}: {exc}")
+        return {
+            "changed": changed,
+            "json_path": paths["json"],
+            "markdown_path": paths["md"],
+            "severity": doc["severity"],
+            "summary": doc["summary"],
+        }

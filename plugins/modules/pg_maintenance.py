@@ -1,0 +1,384 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pg_maintenance
+short_description: Check PostgreSQL's health and run targeted VACUUM, ANALYZE and REINDEX
+version_added: 0.1.0
+description:
+  - Runs health checks on a PostgreSQL server and returns each as findings with a severity, plus structured
+    data per check and per database. Replaces the runbook's C(db_health_monitor.sh) and its daily, weekly and
+    monthly SQL.
+  - Cluster-wide checks run once; database checks run in each of O(databases).
+  - Actions run only on the tables and indexes whose findings need them, never on a whole database, with
+    O(lock_timeout) and O(statement_timeout) set. A table another session keeps locked is skipped with a
+    V(lock_timeout) warning finding; the other actions still run.
+  - V(vacuum_full) and a non-concurrent V(reindex) block the tables they touch and are refused unless
+    O(allow_disruptive=true) (the postgres_maintenance role passes it only inside a maintenance window).
+  - Every identifier is quoted with psycopg2's C(sql) module; no SQL is built from strings.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.postgres
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Runs the checks and returns C(planned) (action, database, target and exact SQL); runs no maintenance SQL.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - Actions target what the findings flag; once fixed, a second run plans nothing.
+options:
+  databases:
+    description:
+      - Databases to check and maintain. Defaults to every database that accepts connections and is not a template.
+      - A name that is not such a database fails the module before anything runs.
+    type: list
+    elements: str
+    default: []
+  checks:
+    description: Checks to run. Defaults to all of them.
+    type: list
+    elements: str
+    choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
+              wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
+              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat]
+    default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
+              wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
+              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat]
+  actions:
+    description:
+      - V(analyze) runs ANALYZE on tables with at least O(thresholds.analyze_changes_min) rows changed since the last one.
+      - V(vacuum) runs VACUUM (ANALYZE) on tables whose dead-tuple finding is a warning or worse.
+      - V(vacuum_full) runs VACUUM (FULL, ANALYZE) on tables whose bloat is at or above O(thresholds.table_bloat_percent_warning)
+        and at least O(thresholds.bloat_min_bytes). Needs O(allow_disruptive=true).
+      - V(reindex) rebuilds invalid indexes and indexes whose bloat is at or above O(thresholds.index_bloat_percent_warning),
+        with REINDEX INDEX CONCURRENTLY, then drops the invalid C(_ccnew)/C(_ccold) leftovers a failed one leaves.
+      - None by default, which only reports.
+    type: list
+    elements: str
+    choices: [analyze, vacuum, vacuum_full, reindex]
+    default: []
+  allow_disruptive:
+    description: Allow actions that block tables (V(vacuum_full), and V(reindex) with O(reindex_concurrently=false)).
+    type: bool
+    default: false
+  reindex_concurrently:
+    description: Rebuild indexes with REINDEX INDEX CONCURRENTLY (no write lock). V(false) needs O(allow_disruptive=true).
+    type: bool
+    default: true
+  exact_bloat:
+    description:
+      - Measure bloat with C(pgstattuple) / C(pgstatindex) (reads every table and index above O(thresholds.bloat_min_bytes))
+        instead of estimating it from the catalog. Needs the C(pgstattuple) extension in each database; without it
+        the estimate is used and an V(ok) finding says so.
+    type: bool
+    default: false
+  lock_timeout:
+    description: PostgreSQL C(lock_timeout) for the checks and for each action, for example V(5s) or V(500ms).
+    type: str
+    default: 5s
+  statement_timeout:
+    description: PostgreSQL C(statement_timeout) for each action. V(0) means no limit.
+    type: str
+    default: 30min
+  check_timeout:
+    description: PostgreSQL C(statement_timeout) for each check query.
+    type: str
+    default: 60s
+  thresholds:
+    description:
+      - Levels at which findings become warnings or critical. Each C(*_warning) must not be above its C(*_critical),
+        and none may be negative.
+    type: dict
+    default: {}
+    suboptions:
+      connections_percent_warning:
+        description: Client connections as a percentage of C(max_connections).
+        type: float
+        default: 70
+      connections_percent_critical:
+        description: Client connections as a percentage of C(max_connections).
+        type: float
+        default: 90
+      long_transaction_seconds_warning:
+        description: Age of an open transaction, in seconds.
+        type: float
+        default: 300
+      long_transaction_seconds_critical:
+        description: Age of an open transaction, in seconds.
+        type: float
+        default: 3600
+      idle_in_transaction_seconds_warning:
+        description: Time a session has been idle inside a transaction, in seconds.
+        type: float
+        default: 60
+      idle_in_transaction_seconds_critical:
+        description: Time a session has been idle inside a transaction, in seconds.
+        type: float
+        default: 600
+      prepared_transaction_seconds_warning:
+        description: Age of a prepared (two-phase) transaction, in seconds.
+        type: float
+        default: 300
+      prepared_transaction_seconds_critical:
+        description: Age of a prepared (two-phase) transaction, in seconds.
+        type: float
+        default: 3600
+      lock_wait_seconds_warning:
+        description: Time a session has waited for another session's lock, in seconds.
+        type: float
+        default: 10
+      lock_wait_seconds_critical:
+        description: Time a session has waited for another session's lock, in seconds.
+        type: float
+        default: 60
+      slow_query_mean_ms_warning:
+        description: Mean execution time of a statement in C(pg_stat_statements), in milliseconds.
+        type: float
+        default: 500
+      slow_query_mean_ms_critical:
+        description: Mean execution time of a statement in C(pg_stat_statements), in milliseconds.
+        type: float
+        default: 2000
+      slow_query_min_calls:
+        description: Statements called fewer times are not judged.
+        type: float
+        default: 5
+      database_size_gb_warning:
+        description: Size of a database, in GiB.
+        type: float
+        default: 100
+      database_size_gb_critical:
+        description: Size of a database, in GiB.
+        type: float
+        default: 500
+      dead_tuples_min:
+        description: Tables with fewer dead tuples are not judged (the runbook's 1000).
+        type: float
+        default: 1000
+      dead_tuples_percent_warning:
+        description: Dead tuples as a percentage of a table's tuples (for tables with at least O(thresholds.dead_tuples_min) dead tuples).
+        type: float
+        default: 10
+      dead_tuples_percent_critical:
+        description: Dead tuples as a percentage of a table's tuples (for tables with at least O(thresholds.dead_tuples_min) dead tuples).
+        type: float
+        default: 30
+      analyze_changes_min:
+        description: Rows changed since the last ANALYZE at which a table is judged, and analyzed by the C(analyze) action.
+        type: float
+        default: 1000
+      analyze_age_days_warning:
+        description: Days since the last ANALYZE (manual or auto) of a table with at least O(thresholds.analyze_changes_min) changed rows.
+        type: float
+        default: 7
+      analyze_age_days_critical:
+        description: Days since the last ANALYZE (manual or auto) of a table with at least O(thresholds.analyze_changes_min) changed rows.
+        type: float
+        default: 30
+      seq_scan_min:
+        description: Sequential scans a table must have had to be judged.
+        type: float
+        default: 1000
+      seq_scan_min_rows:
+        description: Rows a table must have to be judged for sequential scans.
+        type: float
+        default: 10000
+      seq_scan_percent_warning:
+        description: Share of scans that are sequential, in percent, that is a warning.
+        type: float
+        default: 90
+      unused_index_min_bytes:
+        description: Smaller never-scanned indexes are not reported.
+        type: float
+        default: 1048576
+      unused_index_stats_days:
+        description: Statistics younger than this (since the last reset or restart) are too young to call an index unused.
+        type: float
+        default: 7
+      wraparound_age_warning:
+        description: Transaction ID or multixact ID age of a database (wraparound happens near 2 billion).
+        type: float
+        default: 500000000
+      wraparound_age_critical:
+        description: Transaction ID or multixact ID age of a database (wraparound happens near 2 billion).
+        type: float
+        default: 1500000000
+      sequence_percent_warning:
+        description: Percentage of a sequence's range used, bounded by the type of the column it feeds.
+        type: float
+        default: 75
+      sequence_percent_critical:
+        description: Percentage of a sequence's range used, bounded by the type of the column it feeds.
+        type: float
+        default: 90
+      replication_slot_retained_bytes_warning:
+        description: WAL retained by a replication slot, in bytes (an inactive slot is at least a warning).
+        type: float
+        default: 1073741824
+      replication_slot_retained_bytes_critical:
+        description: WAL retained by a replication slot, in bytes (an inactive slot is at least a warning).
+        type: float
+        default: 10737418240
+      table_bloat_percent_warning:
+        description: Estimated (or with O(exact_bloat), measured) wasted space of a table, in percent.
+        type: float
+        default: 30
+      table_bloat_percent_critical:
+        description: Estimated (or with O(exact_bloat), measured) wasted space of a table, in percent.
+        type: float
+        default: 50
+      index_bloat_percent_warning:
+        description: Estimated (or measured) wasted space of a B-tree index, in percent.
+        type: float
+        default: 30
+      index_bloat_percent_critical:
+        description: Estimated (or measured) wasted space of a B-tree index, in percent.
+        type: float
+        default: 50
+      bloat_min_bytes:
+        description: Tables and indexes smaller than this are not judged for bloat (nor rewritten).
+        type: float
+        default: 10485760
+notes:
+  - Slow queries need the C(pg_stat_statements) extension (preloaded and created in the database); without it the
+    check returns an V(ok) finding that says why, never a failure.
+  - Sizes and bloat estimates come from the catalog (as of the last VACUUM or ANALYZE) so that a locked table cannot
+    stall the checks; bloat estimates are labelled C(estimate).
+  - Query texts in the results have their string literals replaced by C('?').
+seealso:
+  - module: community.postgresql.postgresql_info
+"""
+
+EXAMPLES = r"""
+- name: Full health report of every database, changing nothing
+  jarvis.maintenance.pg_maintenance:
+    login_host: 127.0.0.1
+    login_user: postgres
+    login_password: "{{ vault_pg_password }}"
+  register: pg_health
+
+- name: Daily - ANALYZE what changed, VACUUM what has many dead tuples
+  jarvis.maintenance.pg_maintenance:
+    databases: [jarvis]
+    checks: [dead_tuples, maintenance_age, connections]
+    actions: [analyze, vacuum]
+
+- name: Monthly, inside the maintenance window - rewrite bloated tables, rebuild bloated indexes
+  jarvis.maintenance.pg_maintenance:
+    checks: [table_bloat, index_bloat, invalid_indexes]
+    actions: [vacuum_full, reindex]
+    allow_disruptive: true
+    lock_timeout: 10s
+    statement_timeout: 2h
+"""
+
+RETURN = r"""
+server_version:
+  description: The server's version.
+  returned: success
+  type: str
+  sample: "15.20 (Debian 15.20-0+deb12u1)"
+databases:
+  description: The databases checked.
+  returned: success
+  type: list
+  elements: str
+  sample: [jarvis, postgres]
+findings:
+  description:
+    - Findings with C(check), C(severity) (V(ok), V(warning), V(critical)), C(subject), C(value), C(threshold),
+      C(message) and C(recommendation). A check with nothing wrong gives one V(ok) finding; a check that flags
+      objects gives one finding per object.
+    - Actions skipped by O(lock_timeout) or O(statement_timeout) add V(lock_timeout) or V(statement_timeout) findings.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - check: dead_tuples
+      severity: critical
+      subject: jarvis.public.sessions
+      value: 45.2
+      threshold: 30
+      message: Dead tuples in jarvis.public.sessions (45200 dead, 54800 live) is 45.2%, at or above the critical threshold 30%
+      recommendation: VACUUM (ANALYZE) public.sessions; check autovacuum keeps up (its scale factor, long transactions).
+severity:
+  description: The worst severity among the findings.
+  returned: success
+  type: str
+  sample: warning
+report:
+  description: Structured data of each check, under C(cluster) and C(databases.<name>).
+  returned: success
+  type: dict
+  sample: {cluster: {connections: {total: 12, max_connections: 100, percent: 12.0}}, databases: {jarvis: {}}}
+planned:
+  description: What the actions would do (in check mode) or did, each with C(action), C(database), C(target), C(sql) and C(reason).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - action: vacuum
+      database: jarvis
+      target: public.sessions
+      sql: VACUUM (ANALYZE) "public"."sessions"
+      reason: 45200 dead tuples (45.2%)
+actions_taken:
+  description: The planned items that ran, with C(status) (V(done), V(skipped), V(failed)), C(error) and C(seconds).
+  returned: success
+  type: list
+  elements: dict
+  sample: []
+round_trips:
+  description: Queries sent to the server.
+  returned: success
+  type: int
+  sample: 42
+seconds:
+  description: Wall time of the module's work.
+  returned: success
+  type: float
+  sample: 0.31
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_checks import CHECKS, THRESHOLDS
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_maintenance import ACTIONS, PgMaintenance
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
+
+
+def main() -> None:
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(
+        databases={"type": "list", "elements": "str", "default": []},
+        checks={"type": "list", "elements": "str", "choices": list(CHECKS), "default": list(CHECKS)},
+        actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
+        allow_disruptive={"type": "bool", "default": False},
+        reindex_concurrently={"type": "bool", "default": True},
+        exact_bloat={"type": "bool", "default": False},
+        lock_timeout={"type": "str", "default": "5s"},
+        statement_timeout={"type": "str", "default": "30min"},
+        check_timeout={"type": "str", "default": "60s"},
+        thresholds={
+            "type": "dict",
+            "default": {},
+            "options": {name: {"type": "float", "default": value} for name, value in THRESHOLDS.items()},
+        },
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.exit_json(**PgMaintenance(module).run())
+
+
+if __name__ == "__main__":
+    main()

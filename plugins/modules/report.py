@@ -1,0 +1,131 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: report
+short_description: Write a JSON and a Markdown report of findings, atomically
+version_added: 0.1.0
+description:
+  - Writes C(<dir>/<name>.json) (for machines) and C(<dir>/<name>.md) (for people) from a list of findings and
+    structured data. Each file goes to a temporary file in the same directory, is fsynced and renamed, so a
+    reader never sees half a report.
+  - The JSON has C(schema), C(title), C(host), C(generated_at), C(severity) (the worst finding), C(summary)
+    (counts per severity), C(findings) and C(data). The Markdown lists the findings worst first and what to do.
+  - The roles of this collection use it for every report. Pass no secrets in O(data): the report is not
+    redacted.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Returns the paths and whether the files would change; writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - Files with the same content are not rewritten.
+options:
+  dir:
+    description: Directory of the report; created (mode 0750) when missing.
+    type: path
+    required: true
+  name:
+    description: File name without extension, for example V(health-web01-20261128T020000Z).
+    type: str
+    required: true
+  title:
+    description: Title of the report.
+    type: str
+    required: true
+  host:
+    description: The host the report is about.
+    type: str
+    required: true
+  generated_at:
+    description: When the data was collected, as an ISO 8601 UTC time.
+    type: str
+    required: true
+  findings:
+    description: Findings, each with C(check), C(severity) (V(ok), V(warning) or V(critical)), C(subject), C(value),
+      C(threshold), C(message) and C(recommendation).
+    type: list
+    elements: dict
+    default: []
+  data:
+    description: Structured data that goes into the JSON document under C(data).
+    type: dict
+    default: {}
+  mode:
+    description: Permissions of the report files.
+    type: str
+    default: "0640"
+"""
+
+EXAMPLES = r"""
+- name: Write the health report
+  jarvis.maintenance.report:
+    dir: /var/lib/jarvis/reports
+    name: "health-{{ inventory_hostname }}-{{ now(utc=true).strftime('%Y%m%dT%H%M%SZ') }}"
+    title: Health report
+    host: "{{ inventory_hostname }}"
+    generated_at: "{{ now(utc=true).strftime('%Y-%m-%dT%H:%M:%SZ') }}"
+    findings: "{{ resources.findings }}"
+    data:
+      memory: "{{ resources.memory }}"
+"""
+
+RETURN = r"""
+json_path:
+  description: Path of the JSON report.
+  returned: success
+  type: str
+  sample: /var/lib/jarvis/reports/health-web01-20261128T020000Z.json
+markdown_path:
+  description: Path of the Markdown report.
+  returned: success
+  type: str
+  sample: /var/lib/jarvis/reports/health-web01-20261128T020000Z.md
+severity:
+  description: The worst severity among the findings.
+  returned: success
+  type: str
+  sample: warning
+summary:
+  description: Number of findings per severity.
+  returned: success
+  type: dict
+  sample: {ok: 7, warning: 1, critical: 0}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import Report
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "dir": {"type": "path", "required": True},
+            "name": {"type": "str", "required": True},
+            "title": {"type": "str", "required": True},
+            "host": {"type": "str", "required": True},
+            "generated_at": {"type": "str", "required": True},
+            "findings": {"type": "list", "elements": "dict", "default": []},
+            "data": {"type": "dict", "default": {}},
+            "mode": {"type": "str", "default": "0640"},
+        },
+        supports_check_mode=True,
+    )
+    module.exit_json(**Report(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils import _pg_checks as checks
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_maintenance import (
+    check_disruptive,
+    check_duration,
+)
+from ansible_collections.jarvis.maintenance.plugins.modules import pg_maintenance
+
+T = dict(checks.THRESHOLDS)
+
+
+def test_documented_thresholds_match_the_code():
+    documented = yaml.safe_load(pg_maintenance.DOCUMENTATION)["options"]["thresholds"]["suboptions"]
+    assert {name: option["default"] for name, option in documented.items()} == checks.THRESHOLDS
+    assert set(yaml.safe_load(pg_maintenance.DOCUMENTATION)["options"]["checks"]["choices"]) == set(checks.CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("reltuples", "relpages", "width", "expected"),
+    [
+        # 10,000 rows of ~100 bytes: (24 + 104 + 4) = 132 bytes, 8168 usable per page -> 162 pages
+        (10000, 162, 100.0, 0.0),
+        (10000, 324, 100.0, 50.0),
+        (10000, 1620, 100.0, 90.0),
+        (0, 100, 10.0, 100.0),  # everything deleted, pages kept
+        (10000, 0, 100.0, None),  # never vacuumed or analyzed: no pages known
+        (10000, 100, None, None),  # no statistics: cannot tell
+    ],
+)
+def test_table_bloat_estimate(reltuples, relpages, width, expected):
+    assert checks.table_bloat(reltuples, relpages, width, 8192, 100) == expected
+
+
+def test_fillfactor_counts_as_expected_free_space():
+    # a 50 % fillfactor table legitimately needs twice the pages
+    assert checks.table_bloat(10000, 324, 100.0, 8192, 50) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("reltuples", "relpages", "width", "expected"),
+    [
+        (100000, 274, 4.0, 0.0),  # int4 key: 8 + 8 + 4 = 20 bytes, 7336.8 usable per page -> 273 + meta
+        (100000, 1100, 4.0, 75.1),
+        (100000, 1, 4.0, None),
+    ],
+)
+def test_index_bloat_estimate(reltuples, relpages, width, expected):
+    assert checks.index_bloat(reltuples, relpages, width, 8192) == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "percent"),
+    [
+        ({"last_value": 950, "min_value": 1, "max_value": 1000, "increment_by": 1}, 94.99),
+        ({"last_value": None, "min_value": 1, "max_value": 1000, "increment_by": 1}, 0.0),
+        # a bigint sequence feeding an integer column runs out at 2^31
+        (
+            {
+                "last_value": 2000000000,
+                "min_value": 1,
+                "max_value": 9223372036854775807,
+                "increment_by": 1,
+                "column_type": "integer",
+            },
+            93.13,
+        ),
+        ({"last_value": -90, "min_value": -100, "max_value": -1, "increment_by": -1}, 89.9),
+    ],
+)
+def test_sequence_usage(row, percent):
+    assert checks.sequence_usage(row) == percent
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ALTER ROLE app PASSWORD 'hunter2'", "ALTER ROLE app PASSWORD '?'"),
+        ("SELECT 'it''s' ,  x\n FROM t", "SELECT '?' , x FROM t"),
+        (None, ""),
+    ],
+)
+def test_redact_hides_literals(query, expected):
+    assert checks.redact(query) == expected
+
+
+def test_redact_shortens():
+    assert len(checks.redact("SELECT " + "x, " * 200)) == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({}, None),
+        ({"dead_tuples_min": -1}, "thresholds.dead_tuples_min must not be negative, got -1"),
+        (
+            {"sequence_percent_warning": 95},
+            "thresholds.sequence_percent_warning (95) must not be above thresholds.sequence_percent_critical (90)",
+        ),
+    ],
+)
+def test_check_thresholds(overrides, problem):
+    assert checks.check_thresholds(dict(T, **overrides)) == problem
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("5s", True), ("500ms", True), ("0", True), ("2 min", True), ("5 parsecs", False), ("", False)]
+)
+def test_check_duration(value, ok):
+    assert (check_duration("lock_timeout", value) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("actions", "allow", "concurrently", "refused"),
+    [
+        (["vacuum_full"], False, True, True),
+        (["vacuum_full"], True, True, False),
+        (["reindex"], False, True, False),
+        (["reindex"], False, False, True),
+        (["analyze", "vacuum"], False, True, False),
+    ],
+)
+def test_disruptive_actions_need_allow_disruptive(actions, allow, concurrently, refused):
+    params = {"actions": actions, "allow_disruptive": allow, "reindex_concurrently": concurrently}
+    assert (check_disruptive(params) is not None) is refused
+
+
+def activity(pid, state, xact, since_state, blocked_by=()):
+    return {
+        "pid": pid,
+        "datname": "jarvis",
+        "usename": "app",
+        "application_name": "api",
+        "state": state,
+        "xact_seconds": xact,
+        "state_seconds": since_state,
+        "query_seconds": since_state,
+        "query": "UPDATE t SET secret = 'x'",
+        "blocked_by": list(blocked_by),
+    }
+
+
+def test_connections_counts_states_against_max_connections():
+    rows = [activity(1, "active", 1, 1), activity(2, "idle", None, 9), activity(3, "idle in transaction", 5, 5)]
+    (finding,), data = checks.judge_connections(rows, 4, T)
+    assert data == {
+        "total": 3,
+        "max_connections": 4,
+        "percent": 75.0,
+        "active": 1,
+        "idle": 1,
+        "idle_in_transaction": 1,
+        "other": 0,
+    }
+    assert finding.severity == "warning"
+
+
+def test_long_and_idle_transactions_are_judged_by_their_own_clocks():
+    rows = [activity(1, "active", 4000, 1), activity(2, "idle in transaction", 100, 700), activity(3, "idle", None, 5)]
+    long_findings, long_data = checks.judge_long_transactions(rows, T)
+    idle_findings, _data = checks.judge_idle_in_transaction(rows, T)
+    assert [(f.subject, f.severity) for f in long_findings] == [("pid 1", "critical")]
+    assert [(f.subject, f.severity) for f in idle_findings] == [("pid 2", "critical")]
+    assert long_data["transactions"][0]["query"] == "UPDATE t SET secret = '?'"
+
+
+def test_blocking_locks_name_the_blockers():
+    rows = [activity(7, "active", 70, 70, blocked_by=[3, 4]), activity(3, "idle in transaction", 80, 80)]
+    (finding,), data = checks.judge_blocking_locks(rows, T)
+    assert finding.severity == "critical"
+    assert "waiting on pid(s) 3, 4" in finding.message
+    assert data["waits"][0]["blocked_by"] == [3, 4]
+
+
+def table(name, **values):
+    row = {
+        "relid": 1,
+        "schemaname": "public",
+        "relname": name,
+        "n_live_tup": 1000,
+        "n_dead_tup": 0,
+        "n_mod_since_analyze": 0,
+        "seq_scan": 0,
+        "idx_scan": 0,
+        "analyze_age_days": 1.0,
+        "last_vacuum": None,
+        "last_autovacuum": None,
+        "last_analyze": None,
+        "last_autoanalyze": None,
+        "table_bytes": 8192,
+        "total_bytes": 8192,
+        "reltuples": 1000.0,
+        "relpages": 1,
+        "fillfactor": 100,
+        "row_width": 10.0,
+    }
+    row.update(values)
+    return row
+
+
+def test_dead_tuples_uses_the_runbook_minimum_and_percent_levels():
+    rows = [
+        table("few", n_dead_tup=900, n_live_tup=100),  # under the 1000 minimum
+        table("some", n_dead_tup=1500, n_live_tup=8500),  # 15 %
+        table("many", n_dead_tup=5000, n_live_tup=5000),  # 50 %
+    ]
+    findings, data = checks.judge_dead_tuples("jarvis", rows, T)
+    assert {(f.subject, f.severity) for f in findings} == {
+        ("jarvis.public.some", "warning"),
+        ("jarvis.public.many", "critical"),
+    }
+    assert [item["name"] for item in data["tables"]] == ["some", "many"]
+
+
+def test_dead_tuples_all_clear_is_one_ok_finding():
+    findings, data = checks.judge_dead_tuples("jarvis", [table("a"), table("b")], T)
+    assert [f.severity for f in findings] == ["ok"]
+    assert data == {"tables": []}
+
+
+def test_never_analyzed_changed_table_is_a_warning():
+    findings, _data = checks.judge_maintenance_age(
+        "jarvis", [table("fresh", n_mod_since_analyze=5000, analyze_age_days=None)], T
+    )
+    assert (findings[0].severity, findings[0].value) == ("warning", None)
+    assert "never analyzed" in findings[0].message
+
+
+def test_unused_indexes_wait_for_old_enough_statistics():
+    index = {
+        "schemaname": "public",
+        "indexname": "t_x_idx",
+        "tablename": "t",
+        "idx_scan": 0,
+        "indisunique": False,
+        "indisprimary": False,
+        "indisvalid": True,
+        "bytes": 5 * 1024 * 1024,
+    }
+    young, _ = checks.judge_unused_indexes("jarvis", [index], 2.0, T)
+    old, _data = checks.judge_unused_indexes("jarvis", [index], 30.0, T)
+    assert [f.severity for f in young] == ["ok"]
+    assert "too young" in young[0].message
+    assert [(f.subject, f.severity) for f in old] == [("jarvis.public.t_x_idx", "warning")]
+    unique, _ = checks.judge_unused_indexes("jarvis", [dict(index, indisunique=True)], 30.0, T)
+    assert [f.severity for f in unique] == ["ok"]
+
+
+def test_duplicate_indexes_group_by_definition():
+    base = {"schemaname": "public", "tablename": "t", "table_oid": 1, "amname": "btree", "indclass": "1978"}
+    rows = [
+        dict(base, indexname="a", indkey="2", exprs="", pred=""),
+        dict(base, indexname="b", indkey="2", exprs="", pred=""),
+        dict(base, indexname="c", indkey="2", exprs="", pred="(x > 0)"),  # partial: different
+        dict(base, indexname="d", indkey="3", exprs="", pred=""),
+    ]
+    findings, data = checks.judge_duplicate_indexes("jarvis", rows)
+    assert [f.message for f in findings] == ["Indexes public.a, public.b on t in jarvis are identical"]
+    assert data["groups"] == [{"table": "t", "indexes": ["public.a", "public.b"]}]
+
+
+def test_inactive_replication_slot_is_at_least_a_warning():
+    rows = [
+        {"slot_name": "old", "slot_type": "physical", "database": None, "active": False, "retained_bytes": 10},
+        {"slot_name": "busy", "slot_type": "logical", "database": "j", "active": True, "retained_bytes": 2 * 1024**3},
+        {"slot_name": "fine", "slot_type": "logical", "database": "j", "active": True, "retained_bytes": 0},
+    ]
+    findings, _ = checks.judge_replication_slots(rows, T)
+    assert {(f.subject, f.severity) for f in findings} == {("old", "warning"), ("busy", "warning")}
+
+
+def test_missing_pg_stat_statements_is_an_ok_finding_with_the_reason():
+    (finding,), data = checks.judge_slow_queries("jarvis", None, "the extension is not installed", T)
+    assert finding.severity == "ok"
+    assert "the extension is not installed" in finding.message
+    assert data["available"] is False

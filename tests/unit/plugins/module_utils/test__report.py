@@ -1,0 +1,74 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import (
+    check_name,
+    document,
+    markdown,
+    write_atomic,
+)
+
+FINDINGS = [
+    {"check": "disk_percent", "severity": "ok", "subject": "/", "value": 20, "message": "fine", "recommendation": ""},
+    {
+        "check": "availability",
+        "severity": "critical",
+        "subject": "redis",
+        "value": False,
+        "message": "Redis did not | answer",
+        "recommendation": "Start it.",
+    },
+    {
+        "check": "memory",
+        "severity": "warning",
+        "subject": "memory",
+        "value": 88,
+        "message": "high",
+        "recommendation": "",
+    },
+]
+
+
+def test_document_summarises_the_findings():
+    doc = document("Health report", "2026-11-28T02:00:00Z", "web01", FINDINGS, {"x": 1})
+    assert doc["severity"] == "critical"
+    assert doc["summary"] == {"ok": 1, "warning": 1, "critical": 1}
+    assert doc["data"] == {"x": 1}
+    assert doc["schema"] == "jarvis.maintenance/report/1"
+
+
+def test_markdown_lists_worst_first_escapes_pipes_and_says_what_to_do():
+    text = markdown(document("Health report", "2026-11-28T02:00:00Z", "web01", FINDINGS, {}))
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "Severity" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| critical", "| warning", "| ok"]
+    assert "Redis did not \\| answer" in text
+    assert text.startswith("# Health report — web01\n")
+    assert "**Overall: CRITICAL** — 1 critical, 1 warning, 1 ok." in text
+    assert "## What to do\n\n- **redis** (critical): Start it.\n" in text
+
+
+def test_markdown_without_problems_has_no_what_to_do():
+    assert "What to do" not in markdown(document("R", "t", "h", FINDINGS[:1], {}))
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("health-web01-20261128T020000Z", True), ("a.b_c", True), ("../etc/passwd", False), ("a/b", False), ("", False)],
+)
+def test_check_name(name, ok):
+    assert (check_name(name) is None) is ok
+
+
+def test_write_atomic_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "r.json"
+    write_atomic(str(target), "{}\n", 0o640)
+    assert target.read_text() == "{}\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o640"
+    assert os.listdir(tmp_path) == ["r.json"]
