@@ -56,7 +56,9 @@ stack-status: venv
 run: collection
 	$(STACK) ensure
 	$(BIN)/ansible-playbook -i inventories/local playbooks/daily.yml
-	@$(STACK) report-path
+	@echo "Health report:   $$($(STACK) report-path health)"
+	@echo "PostgreSQL:      $$($(STACK) report-path postgres-daily)"
+	@echo "(Markdown for people beside each, .md)"
 
 test: venv collection stack-up ruff ansible-lint changelog-lint sanity units stack-tests integration molecule
 	@echo "make test: all layers passed"
