@@ -15,7 +15,7 @@ description:
     reader never sees half a report.
   - The JSON has C(schema), C(title), C(host), C(generated_at), C(severity) (the worst finding), C(summary)
     (counts per severity), C(findings) and C(data). The Markdown lists the findings worst first and what to do.
-  - The roles of this collection use it for every report. Pass no secrets in O(data): the report is not
+  - The roles of this collection use it for every report. Pass no secrets in O(data), because the report is not
     redacted.
 author:
   - Jarvis Operations (@jarvis-ops)

@@ -244,12 +244,12 @@ def test_unused_indexes_wait_for_old_enough_statistics():
         "indisvalid": True,
         "bytes": 5 * 1024 * 1024,
     }
-    young, _ = checks.judge_unused_indexes("jarvis", [index], 2.0, T)
+    young, _young_data = checks.judge_unused_indexes("jarvis", [index], 2.0, T)
     old, _data = checks.judge_unused_indexes("jarvis", [index], 30.0, T)
     assert [f.severity for f in young] == ["ok"]
     assert "too young" in young[0].message
     assert [(f.subject, f.severity) for f in old] == [("jarvis.public.t_x_idx", "warning")]
-    unique, _ = checks.judge_unused_indexes("jarvis", [dict(index, indisunique=True)], 30.0, T)
+    unique, _unique_data = checks.judge_unused_indexes("jarvis", [dict(index, indisunique=True)], 30.0, T)
     assert [f.severity for f in unique] == ["ok"]
 
 
@@ -272,7 +272,7 @@ def test_inactive_replication_slot_is_at_least_a_warning():
         {"slot_name": "busy", "slot_type": "logical", "database": "j", "active": True, "retained_bytes": 2 * 1024**3},
         {"slot_name": "fine", "slot_type": "logical", "database": "j", "active": True, "retained_bytes": 0},
     ]
-    findings, _ = checks.judge_replication_slots(rows, T)
+    findings, _slots = checks.judge_replication_slots(rows, T)
     assert {(f.subject, f.severity) for f in findings} == {("old", "warning"), ("busy", "warning")}
 
 
