@@ -1,10 +1,13 @@
 -- Each problem pg_maintenance looks for, in a throwaway database.
 \set ON_ERROR_STOP off
+-- Statistics are flushed at most once a second: pg_stat_force_next_flush() before each
+-- ANALYZE or VACUUM makes them count the rows changed just before.
 CREATE EXTENSION pgstattuple;
 
 -- many dead tuples: 10,000 dead of 20,000 (autovacuum off so they stay)
 CREATE TABLE dead (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = false);
 INSERT INTO dead SELECT g, repeat('x', 50) FROM generate_series(1, 20000) AS g;
+SELECT pg_stat_force_next_flush();
 ANALYZE dead;
 DELETE FROM dead WHERE id % 2 = 0;
 
@@ -12,11 +15,13 @@ DELETE FROM dead WHERE id % 2 = 0;
 CREATE TABLE bloated (id int, pad text) WITH (autovacuum_enabled = false);
 INSERT INTO bloated SELECT g, repeat('y', 200) FROM generate_series(1, 60000) AS g;
 DELETE FROM bloated WHERE id % 10 <> 0;
+SELECT pg_stat_force_next_flush();
 VACUUM ANALYZE bloated;
 
 -- an unused index and a duplicate of it
 CREATE TABLE items (id int, category int, name text) WITH (autovacuum_enabled = false);
 INSERT INTO items SELECT g, g % 100, 'item ' || g FROM generate_series(1, 50000) AS g;
+SELECT pg_stat_force_next_flush();
 CREATE INDEX items_category_idx ON items (category);
 CREATE INDEX items_category_dup ON items (category);
 ANALYZE items;
