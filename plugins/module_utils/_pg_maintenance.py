@@ -359,41 +359,40 @@ class PgMaintenance:
             try:
                 session.execute(item["sql"])
             except self.errors.LockNotAvailable:
-                entry.update(
-                    status="skipped", error=f"lock not acquired within lock_timeout {self.params['lock_timeout']}"
-                )
-                self.findings.append(
-                    Finding(
-                        check="lock_timeout",
-                        severity=WARNING,
-                        subject=f"{item['database']}.{item['target']}",
-                        value=self.params["lock_timeout"],
-                        threshold=self.params["lock_timeout"],
-                        message=f"Cannot {item['action']} {item['database']}.{item['target']}: another session held "
-                        f"a conflicting lock for longer than lock_timeout ({self.params['lock_timeout']}); skipped",
-                        recommendation="Run it again later, or find the lock holder (blocking_locks check).",
-                    )
+                self.skipped(
+                    entry,
+                    "lock_timeout",
+                    "another session held a conflicting lock for longer than",
+                    "Run it again later, or find the lock holder (blocking_locks check).",
                 )
             except self.errors.QueryCanceled:
-                entry.update(
-                    status="skipped", error=f"cancelled by statement_timeout {self.params['statement_timeout']}"
-                )
-                self.findings.append(
-                    Finding(
-                        check="statement_timeout",
-                        severity=WARNING,
-                        subject=f"{item['database']}.{item['target']}",
-                        value=self.params["statement_timeout"],
-                        threshold=self.params["statement_timeout"],
-                        message=f"Cannot {item['action']} {item['database']}.{item['target']}: it ran longer than "
-                        f"statement_timeout ({self.params['statement_timeout']}); cancelled",
-                        recommendation="Raise statement_timeout for this run, inside a maintenance window.",
-                    )
+                self.skipped(
+                    entry,
+                    "statement_timeout",
+                    "it ran longer than",
+                    "Raise statement_timeout for this run, inside a maintenance window.",
                 )
             except self.psycopg2.Error as exc:
                 entry.update(status="failed", error=str(exc).strip().splitlines()[0])
             entry["seconds"] = round(time.monotonic() - started, 3)
             self.actions_taken.append(entry)
+
+    def skipped(self, entry: dict[str, Any], setting: str, cause: str, recommendation: str) -> None:
+        """Mark an action skipped by a timeout setting, with a warning finding that says so."""
+        value = self.params[setting]
+        target = f"{entry['database']}.{entry['target']}"
+        entry.update(status="skipped", error=f"{setting} {value} reached")
+        self.findings.append(
+            Finding(
+                check=setting,
+                severity=WARNING,
+                subject=target,
+                value=value,
+                threshold=value,
+                message=f"Cannot {entry['action']} {target}: {cause} {setting} ({value}); skipped",
+                recommendation=recommendation,
+            )
+        )
 
     def drop_reindex_leftovers(self, session: Session, database: str) -> None:
         """A failed REINDEX CONCURRENTLY leaves an invalid *_ccnew (or *_ccold) index: drop it."""
