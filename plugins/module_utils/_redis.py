@@ -76,7 +76,7 @@ def validate_connection_params(params: dict[str, Any]) -> str | None:
 
 
 def connect(module: Any) -> Any:
-    """A connected redis.Redis client (PING answered), or fail the module."""
+    """A connected redis.Redis client (INFO answered), or fail the module."""
     redis = require(module, "redis")
     problem = validate_connection_params(module.params)
     if problem:
@@ -89,7 +89,9 @@ def connect(module: Any) -> Any:
         **client_kwargs(module.params), retry=retry.Retry(backoff.ExponentialBackoff(cap=0.5, base=0.1), 2)
     )
     try:
-        client.ping()
+        # INFO, not PING: a server that refuses writes after a failed save (MISCONF)
+        # refuses PING too, and maintenance must still reach it to report and fix that.
+        client.info("server")
     except redis.RedisError as exc:
         module.fail_json(msg=f"Cannot connect to Redis at {describe_target(module.params)}: {exc}")
     return client

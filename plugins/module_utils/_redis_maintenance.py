@@ -1,0 +1,487 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Backend of the redis_maintenance module: INFO as findings, and safe maintenance actions."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from typing import Any, Callable
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+    OK,
+    Finding,
+    threshold_finding,
+    validate_thresholds,
+    worst,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import connect
+
+ACTIONS = ["delete_keys", "save", "rewrite_aof", "purge_memory", "reset_stats"]
+
+# name -> default; documented in the module (a unit test keeps both equal).
+THRESHOLDS: dict[str, float] = {
+    "fragmentation_ratio_warning": 1.5,
+    "fragmentation_ratio_critical": 2.0,
+    "maxmemory_percent_warning": 80,
+    "maxmemory_percent_critical": 95,
+    "evicted_keys_warning": 1,
+    "evicted_keys_critical": 10000,
+    "rejected_connections_warning": 1,
+    "rejected_connections_critical": 100,
+    "fragmentation_min_bytes": 104857600,
+}
+PAIRS = ["fragmentation_ratio", "maxmemory_percent", "evicted_keys", "rejected_connections"]
+
+
+class ActionError(Exception):
+    """An action failed; the message names the action and the server's reason."""
+
+
+def check_params(params: dict[str, Any]) -> str | None:
+    """Why the parameters cannot work (naming the parameter), or None."""
+    thresholds = params["thresholds"]
+    for name, value in thresholds.items():
+        if value < 0:
+            return f"thresholds.{name} must not be negative, got {value}"
+    for pair in PAIRS:
+        problem = validate_thresholds(thresholds[f"{pair}_warning"], thresholds[f"{pair}_critical"])
+        if problem:
+            return f"thresholds.{pair}_warning/{pair}_critical: {problem}"
+    if "delete_keys" in params["actions"]:
+        pattern = params["delete_pattern"]
+        if not pattern or not pattern.strip():
+            return "delete_pattern is required with action delete_keys and must not be empty"
+        if pattern.strip("*") == "":
+            return f"delete_pattern {pattern!r} matches every key: name what to delete"
+    if params["delete_batch_size"] < 1 or params["delete_batch_size"] > 10000:
+        return f"delete_batch_size must be between 1 and 10000, got {params['delete_batch_size']}"
+    for name in ("delete_max_keys", "delete_max_seconds", "delete_rate_limit"):
+        if params[name] is not None and params[name] <= 0:
+            return f"{name} must be positive, got {params[name]}"
+    if params["wait_timeout"] <= 0:
+        return f"wait_timeout must be a positive number of seconds, got {params['wait_timeout']}"
+    return None
+
+
+# -- pure parts ----------------------------------------------------------------------------
+def memory_summary(info: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "used_bytes": info.get("used_memory"),
+        "peak_bytes": info.get("used_memory_peak"),
+        "rss_bytes": info.get("used_memory_rss"),
+        "fragmentation_ratio": info.get("mem_fragmentation_ratio"),
+        "allocator": info.get("mem_allocator"),
+        "maxmemory_bytes": info.get("maxmemory"),
+        "maxmemory_policy": info.get("maxmemory_policy"),
+    }
+
+
+def persistence_summary(info: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rdb_last_save_time": info.get("rdb_last_save_time"),
+        "rdb_changes_since_last_save": info.get("rdb_changes_since_last_save"),
+        "rdb_bgsave_in_progress": bool(info.get("rdb_bgsave_in_progress")),
+        "rdb_last_bgsave_status": info.get("rdb_last_bgsave_status"),
+        "aof_enabled": bool(info.get("aof_enabled")),
+        "aof_rewrite_in_progress": bool(info.get("aof_rewrite_in_progress")),
+        "aof_last_bgrewrite_status": info.get("aof_last_bgrewrite_status"),
+        "aof_last_write_status": info.get("aof_last_write_status"),
+    }
+
+
+def keyspace_summary(info: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in info.items() if name.startswith("db") and isinstance(value, dict)}
+
+
+def judge(info: dict[str, Any], thresholds: dict[str, float]) -> list[Finding]:
+    """Findings from INFO: fragmentation, memory vs maxmemory, evictions, failed saves and rewrites,
+    rejected connections."""
+    findings = []
+    ratio = float(info.get("mem_fragmentation_ratio") or 0)
+    rss = info.get("used_memory_rss") or 0
+    if rss >= thresholds["fragmentation_min_bytes"]:
+        findings.append(
+            threshold_finding(
+                "fragmentation",
+                "redis",
+                ratio,
+                thresholds["fragmentation_ratio_warning"],
+                thresholds["fragmentation_ratio_critical"],
+                label="Memory fragmentation ratio (RSS / used)",
+                recommendation="Run the purge_memory action (jemalloc), or enable activedefrag.",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                "fragmentation",
+                OK,
+                "redis",
+                ratio,
+                thresholds["fragmentation_min_bytes"],
+                f"Fragmentation ratio {ratio:g} is not judged: RSS is below "
+                f"{int(thresholds['fragmentation_min_bytes'])} bytes",
+            )
+        )
+    maxmemory = info.get("maxmemory") or 0
+    if maxmemory:
+        percent = round(100.0 * (info.get("used_memory") or 0) / maxmemory, 1)
+        findings.append(
+            threshold_finding(
+                "maxmemory",
+                "redis",
+                percent,
+                thresholds["maxmemory_percent_warning"],
+                thresholds["maxmemory_percent_critical"],
+                unit="%",
+                label=f"Memory used of maxmemory (policy {info.get('maxmemory_policy')})",
+                recommendation="Raise maxmemory, expire more keys, or shard.",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                "maxmemory",
+                OK,
+                "redis",
+                None,
+                None,
+                "maxmemory is not set: Redis may use all the host's memory",
+                "Set maxmemory and a maxmemory-policy that suits the data.",
+            )
+        )
+    for check, key, pair, what in (
+        ("evictions", "evicted_keys", "evicted_keys", "Keys evicted since the last stats reset"),
+        ("rejected_connections", "rejected_connections", "rejected_connections", "Connections rejected (maxclients)"),
+    ):
+        findings.append(
+            threshold_finding(
+                check,
+                "redis",
+                info.get(key) or 0,
+                thresholds[f"{pair}_warning"],
+                thresholds[f"{pair}_critical"],
+                label=what,
+                recommendation="Raise maxmemory or maxclients, or find the cause (INFO stats).",
+            )
+        )
+    for check, key, what in (
+        ("last_save", "rdb_last_bgsave_status", "The last BGSAVE"),
+        ("last_rewrite", "aof_last_bgrewrite_status", "The last AOF rewrite"),
+        ("aof_write", "aof_last_write_status", "The last AOF write"),
+    ):
+        status = info.get(key)
+        if status is None:
+            continue
+        findings.append(
+            Finding(
+                check,
+                OK if status == "ok" else "critical",
+                "redis",
+                status,
+                "ok",
+                f"{what} is {status}",
+                "" if status == "ok" else "Read the Redis log: disk full or permissions are the usual causes.",
+            )
+        )
+    return findings
+
+
+def delete_matching(
+    client: Any,
+    pattern: str,
+    batch_size: int = 500,
+    max_keys: int | None = None,
+    max_seconds: float | None = None,
+    rate_limit: float | None = None,
+    dry_run: bool = False,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Delete the keys matching a glob pattern without blocking the server.
+
+    One SCAN cursor walk (MATCH pattern, COUNT batch_size). SCAN may return a key more than
+    once: each key is counted and deleted once. Each batch of at most batch_size keys goes
+    as one UNLINK (a short command, and large values are freed in the background). A key
+    is deleted only if it matches the pattern, even if the server returned it. Limits stop
+    the walk early; dry_run counts without deleting.
+    """
+    started = clock()
+    seen: set[Any] = set()
+    scanned = matched = deleted = 0
+    stopped_by = None
+    pending: list[Any] = []  # matched keys not yet sent
+    byte_pattern = pattern.encode() if isinstance(pattern, str) else pattern
+
+    def matches(key: Any) -> bool:
+        if isinstance(key, bytes):
+            return fnmatch.fnmatchcase(key, byte_pattern)
+        return fnmatch.fnmatchcase(key, pattern)
+
+    def round_trip(scan_cursor: int | None) -> tuple[int, Any]:
+        """One pipelined round trip: UNLINK a full batch (if one is ready), then the next SCAN."""
+        ready = len(pending) >= batch_size or scan_cursor is None
+        batch = pending[:batch_size] if ready else []
+        pipe = client.pipeline(transaction=False)
+        if batch:
+            pipe.unlink(*batch)
+        if scan_cursor is not None:
+            pipe.scan(cursor=scan_cursor, match=pattern, count=batch_size)
+        replies = pipe.execute()
+        del pending[: len(batch)]
+        return (int(replies[0]) if batch else 0), (replies[-1] if scan_cursor is not None else None)
+
+    cursor: int | None = 0
+    while cursor is not None:
+        removed, (next_cursor, keys) = round_trip(cursor)
+        deleted += removed
+        scanned += len(keys)
+        for key in keys:
+            if key in seen or not matches(key):
+                continue
+            if max_keys is not None and matched >= max_keys:
+                stopped_by = "max_keys"
+                break
+            seen.add(key)
+            matched += 1
+            if not dry_run:
+                pending.append(key)
+        if stopped_by:
+            break
+        if max_seconds is not None and clock() - started >= max_seconds:
+            stopped_by = "max_seconds"
+            break
+        if rate_limit:
+            ahead = matched / rate_limit - (clock() - started)
+            if ahead > 0:
+                sleep(ahead)
+        cursor = None if int(next_cursor) == 0 else int(next_cursor)
+    while pending:  # what is left, in batches
+        deleted += round_trip(None)[0]
+    return {
+        "scanned_keys": scanned,
+        "matched_keys": matched,
+        "deleted_keys": deleted,
+        "seconds": round(clock() - started, 3),
+        "stopped_by": stopped_by,
+    }
+
+
+def error_cause(log_lines: list[str]) -> str:
+    """' (<cause>)' from the newest log line that gives an error's cause, else ''.
+
+    The child process logs "Write error saving DB on disk(rdbSaveRio): No space left on
+    device"; the parent then only "Background saving error": prefer the line with a cause.
+    """
+    for line in reversed(log_lines):
+        message = line.split(" # ", 1)[-1].strip()
+        if "error" in message.lower() and ": " in message:
+            return f" ({message})"
+    return ""
+
+
+# -- the module's backend --------------------------------------------------------------------
+class RedisMaintenance:
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.params = module.params
+        self.findings: list[Finding] = []
+        self.results: dict[str, Any] = {}
+        self.changed = False
+
+    def run(self) -> dict[str, Any]:
+        problem = check_params(self.params)
+        if problem:
+            self.module.fail_json(msg=f"Cannot run Redis maintenance: {problem}")
+        self.client = connect(self.module)
+        self.redis = require(self.module, "redis")
+        redis = self.redis
+        info = self.client.info("all")
+        result: dict[str, Any] = {}
+        for action in self.params["actions"]:
+            try:
+                result[action] = getattr(self, f"action_{action}")(info)
+            except (redis.RedisError, ActionError) as exc:
+                self.fail(action, str(exc))
+            info = self.client.info("all")
+        findings = [f.as_dict() for f in [*self.findings, *judge(info, self.params["thresholds"])]]
+        return {
+            "changed": self.changed,
+            "info": {
+                "server": {"version": info.get("redis_version"), "uptime_seconds": info.get("uptime_in_seconds")},
+                "memory": memory_summary(info),
+                "persistence": persistence_summary(info),
+                "clients": {
+                    "connected": info.get("connected_clients"),
+                    "blocked": info.get("blocked_clients"),
+                    "maxclients": info.get("maxclients"),
+                },
+                "keyspace": keyspace_summary(info),
+                "stats": {
+                    "evicted_keys": info.get("evicted_keys"),
+                    "expired_keys": info.get("expired_keys"),
+                    "rejected_connections": info.get("rejected_connections"),
+                },
+            },
+            "doctor": self.doctor(),
+            "findings": findings,
+            "severity": worst(findings),
+            "actions": result,
+        }
+
+    def fail(self, action: str, reason: str) -> None:
+        self.module.fail_json(msg=f"Cannot {action.replace('_', ' ')}: {reason}", changed=self.changed)
+
+    def doctor(self) -> dict[str, str | None]:
+        texts: dict[str, str | None] = {}
+        for name, command in (("memory", ("MEMORY", "DOCTOR")), ("latency", ("LATENCY", "DOCTOR"))):
+            try:
+                texts[name] = str(self.client.execute_command(*command))
+            except self.redis.RedisError:  # renamed or disabled commands: just no text
+                texts[name] = None
+        return texts
+
+    # -- actions: each returns data; check mode plans, changes nothing ----------------------
+    def action_delete_keys(self, _info: dict[str, Any]) -> dict[str, Any]:
+        params = self.params
+        outcome = delete_matching(
+            self.client,
+            params["delete_pattern"],
+            batch_size=params["delete_batch_size"],
+            max_keys=params["delete_max_keys"],
+            max_seconds=params["delete_max_seconds"],
+            rate_limit=params["delete_rate_limit"],
+            dry_run=self.module.check_mode,
+        )
+        outcome["pattern"] = params["delete_pattern"]
+        if self.module.check_mode:
+            outcome["would_delete_keys"] = outcome["matched_keys"]
+            self.changed = self.changed or outcome["matched_keys"] > 0
+        else:
+            self.changed = self.changed or outcome["deleted_keys"] > 0
+        return outcome
+
+    def wait(self, what: str, done: Callable[[], bool]) -> float:
+        started = time.monotonic()
+        delay = 0.01
+        while not done():
+            if time.monotonic() - started > self.params["wait_timeout"]:
+                raise ActionError(f"{what} did not finish within wait_timeout ({self.params['wait_timeout']:g} s)")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        return round(time.monotonic() - started, 3)
+
+    def action_save(self, info: dict[str, Any]) -> dict[str, Any]:
+        path = self.rdb_path()
+        if self.module.check_mode:
+            self.changed = True
+            return {"planned": "BGSAVE", "rdb_path": path}
+        before = self.client.lastsave()
+        if info.get("rdb_bgsave_in_progress"):
+            self.wait("a BGSAVE already running", lambda: not self.client.info("persistence")["rdb_bgsave_in_progress"])
+            before = self.client.lastsave()
+        schedule = bool(self.client.info("persistence").get("aof_rewrite_in_progress"))
+        self.client.bgsave(schedule=schedule)
+        self.changed = True
+
+        def finished() -> bool:
+            persistence = self.client.info("persistence")
+            if persistence["rdb_bgsave_in_progress"]:
+                return False
+            if persistence["rdb_last_bgsave_status"] != "ok":
+                raise ActionError(f"rdb_last_bgsave_status is {persistence['rdb_last_bgsave_status']}{self.log_hint()}")
+            return self.client.lastsave() != before
+
+        seconds = self.wait("BGSAVE", finished)
+        size = os.path.getsize(path) if path and os.path.exists(path) else None
+        return {"rdb_path": path, "rdb_bytes": size, "seconds": seconds, "lastsave": str(self.client.lastsave())}
+
+    def log_hint(self) -> str:
+        """The last error Redis logged about saving, when its log file is readable here."""
+        try:
+            logfile = self.client.config_get("logfile").get("logfile")
+        except self.redis.RedisError:  # CONFIG may be renamed: no hint then
+            logfile = None
+        if not logfile or not os.path.exists(logfile):
+            return ""
+        with open(logfile, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(logfile) - 16384))  # the tail is enough
+            return error_cause(handle.read().decode("utf-8", errors="replace").splitlines()[-50:])
+
+    def rdb_path(self) -> str | None:
+        if self.params["rdb_path"]:
+            return self.params["rdb_path"]
+        try:
+            directory = self.client.config_get("dir").get("dir")
+            filename = self.client.config_get("dbfilename").get("dbfilename")
+        except self.redis.RedisError:  # CONFIG renamed or not allowed: the path is unknown
+            return None
+        return os.path.join(directory, filename) if directory and filename else None
+
+    def action_rewrite_aof(self, info: dict[str, Any]) -> dict[str, Any]:
+        if not info.get("aof_enabled"):
+            self.findings.append(Finding("rewrite_aof", OK, "redis", False, True, "AOF is off: nothing to rewrite", ""))
+            return {"skipped": "appendonly is off"}
+        if self.module.check_mode:
+            self.changed = True
+            return {"planned": "BGREWRITEAOF"}
+        waited = 0.0
+        if self.client.info("persistence")["aof_rewrite_in_progress"]:
+            waited = self.wait("the AOF rewrite already running", self.rewrite_finished)
+        self.client.bgrewriteaof()
+        self.changed = True
+        seconds = self.wait("BGREWRITEAOF", self.rewrite_finished)
+        status = self.client.info("persistence")["aof_last_bgrewrite_status"]
+        if status != "ok":
+            raise ActionError(f"aof_last_bgrewrite_status is {status}{self.log_hint()}")
+        return {"seconds": seconds, "waited_for_running_rewrite": waited, "status": status}
+
+    def rewrite_finished(self) -> bool:
+        persistence = self.client.info("persistence")
+        return not persistence["aof_rewrite_in_progress"] and not persistence.get("aof_rewrite_scheduled")
+
+    def action_purge_memory(self, info: dict[str, Any]) -> dict[str, Any]:
+        allocator = str(info.get("mem_allocator") or "")
+        if not allocator.startswith("jemalloc"):
+            self.findings.append(
+                Finding(
+                    "purge_memory",
+                    OK,
+                    "redis",
+                    allocator,
+                    "jemalloc",
+                    f"MEMORY PURGE skipped: the allocator is {allocator or 'unknown'}, not jemalloc",
+                    "",
+                )
+            )
+            return {"skipped": f"allocator is {allocator}"}
+        if self.module.check_mode:
+            self.changed = True
+            return {"planned": "MEMORY PURGE"}
+        before = info.get("used_memory_rss")
+        self.client.memory_purge()
+        self.changed = True
+        return {"rss_before_bytes": before, "rss_after_bytes": self.client.info("memory").get("used_memory_rss")}
+
+    def action_reset_stats(self, info: dict[str, Any]) -> dict[str, Any]:
+        keys = (
+            "total_connections_received",
+            "total_commands_processed",
+            "expired_keys",
+            "evicted_keys",
+            "keyspace_hits",
+            "keyspace_misses",
+            "rejected_connections",
+        )
+        before = {key: info.get(key) for key in keys}
+        if self.module.check_mode:
+            self.changed = True
+            return {"planned": "CONFIG RESETSTAT", "stats_before": before}
+        self.client.config_resetstat()
+        self.changed = True
+        return {"stats_before": before}
