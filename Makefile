@@ -58,6 +58,7 @@ run: collection
 	$(BIN)/ansible-playbook -i inventories/local playbooks/daily.yml
 	@echo "Health report:   $$($(STACK) report-path health)"
 	@echo "PostgreSQL:      $$($(STACK) report-path postgres-daily)"
+	@echo "Redis:           $$($(STACK) report-path redis-daily)"
 	@echo "(Markdown for people beside each, .md)"
 
 # make integration TARGETS=redis_maintenance runs one target.
