@@ -98,7 +98,8 @@ def resp_payload(keys: list[bytes]) -> bytes:
 
 def load(client: redis.Redis, port: int, payload: bytes, total: int) -> None:
     client.flushall()
-    result = subprocess.run(["redis-cli", "-h", HOST, "-p", str(port), "--pipe"], input=payload, capture_output=True)
+    command = ["redis-cli", "-h", HOST, "-p", str(port), "--pipe"]
+    result = subprocess.run(command, input=payload, capture_output=True, check=False)
     if result.returncode != 0 or b"errors: 0" not in result.stdout or client.dbsize() != total:
         raise RuntimeError(f"load failed: {result.stdout[-200:]!r} {result.stderr[-200:]!r}")
 

@@ -51,7 +51,9 @@ options:
     choices: [delete_keys, save, rewrite_aof, purge_memory, reset_stats]
     default: []
   delete_pattern:
-    description: Glob pattern of the keys V(delete_keys) deletes (Redis C(MATCH) syntax), for example V(*expired*). Required with V(delete_keys); V(*) alone is refused.
+    description:
+      - Glob pattern of the keys V(delete_keys) deletes (Redis C(MATCH) syntax), for example V(*expired*).
+      - Required with V(delete_keys); V(*) alone is refused.
     type: str
   delete_batch_size:
     description: SCAN C(COUNT) hint and the most keys per C(UNLINK). Between 1 and 10000.
@@ -188,7 +190,7 @@ def main() -> None:
         actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
         delete_pattern={"type": "str"},
         delete_batch_size={"type": "int", "default": 500},
-        delete_max_keys={"type": "int"},
+        delete_max_keys={"type": "int", "no_log": False},
         delete_max_seconds={"type": "float"},
         delete_rate_limit={"type": "float"},
         wait_timeout={"type": "float", "default": 300},
@@ -196,7 +198,10 @@ def main() -> None:
         thresholds={
             "type": "dict",
             "default": {},
-            "options": {name: {"type": "float", "default": value} for name, value in THRESHOLDS.items()},
+            # no_log=False: names like evicted_keys_* are counts, not secrets
+            "options": {
+                name: {"type": "float", "default": value, "no_log": False} for name, value in THRESHOLDS.items()
+            },
         },
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
