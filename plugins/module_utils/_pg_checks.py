@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
     OK,
@@ -307,28 +307,49 @@ def judge_connections(
     return [finding], data
 
 
+def judge_sessions(
+    check: str,
+    sessions: list[dict[str, Any]],
+    clock: str,
+    threshold: str,
+    thresholds: dict[str, float],
+    describe: Callable[[dict[str, Any]], str],
+    recommendation: str,
+    all_clear_message: str,
+) -> list[Finding]:
+    """One finding per session, judged by one of its clocks (seconds), or one ok finding."""
+    findings = [
+        pair(
+            check,
+            f"pid {row['pid']}",
+            round(row[clock]),
+            thresholds,
+            threshold,
+            unit=" s",
+            label=describe(row),
+            recommendation=recommendation,
+        )
+        for row in sessions
+    ]
+    return findings or [all_clear(check, "cluster", all_clear_message)]
+
+
 def judge_long_transactions(
     activity: list[dict[str, Any]], thresholds: dict[str, float]
 ) -> tuple[list[Finding], dict[str, Any]]:
     warning = thresholds["long_transaction_seconds_warning"]
     long_ones = [row for row in activity if (row["xact_seconds"] or 0) >= warning]
-    findings = [
-        pair(
-            "long_transactions",
-            f"pid {row['pid']}",
-            round(row["xact_seconds"]),
-            thresholds,
-            "long_transaction_seconds",
-            unit=" s",
-            label=f"Transaction of pid {row['pid']} ({row['usename']} on {row['datname']}, {row['state']})",
-            recommendation="Long transactions hold back VACUUM: end them or set idle_in_transaction_session_timeout.",
-        )
-        for row in long_ones
-    ]
-    data = {"transactions": [activity_summary(row) for row in long_ones]}
-    return findings or [
-        all_clear("long_transactions", "cluster", f"No transaction open longer than {warning:g} s")
-    ], data
+    findings = judge_sessions(
+        "long_transactions",
+        long_ones,
+        "xact_seconds",
+        "long_transaction_seconds",
+        thresholds,
+        lambda row: f"Transaction of pid {row['pid']} ({row['usename']} on {row['datname']}, {row['state']})",
+        "Long transactions hold back VACUUM: end them or set idle_in_transaction_session_timeout.",
+        f"No transaction open longer than {warning:g} s",
+    )
+    return findings, {"transactions": [activity_summary(row) for row in long_ones]}
 
 
 def judge_idle_in_transaction(
@@ -340,23 +361,17 @@ def judge_idle_in_transaction(
         for row in activity
         if (row["state"] or "").startswith("idle in transaction") and (row["state_seconds"] or 0) >= warning
     ]
-    findings = [
-        pair(
-            "idle_in_transaction",
-            f"pid {row['pid']}",
-            round(row["state_seconds"]),
-            thresholds,
-            "idle_in_transaction_seconds",
-            unit=" s",
-            label=f"Session pid {row['pid']} ({row['usename']} on {row['datname']}) idle in transaction",
-            recommendation="Fix the client that leaves transactions open; set idle_in_transaction_session_timeout.",
-        )
-        for row in idle
-    ]
-    data = {"sessions": [activity_summary(row) for row in idle]}
-    return findings or [
-        all_clear("idle_in_transaction", "cluster", f"No session idle in transaction for {warning:g} s or more")
-    ], data
+    findings = judge_sessions(
+        "idle_in_transaction",
+        idle,
+        "state_seconds",
+        "idle_in_transaction_seconds",
+        thresholds,
+        lambda row: f"Session pid {row['pid']} ({row['usename']} on {row['datname']}) idle in transaction",
+        "Fix the client that leaves transactions open; set idle_in_transaction_session_timeout.",
+        f"No session idle in transaction for {warning:g} s or more",
+    )
+    return findings, {"sessions": [activity_summary(row) for row in idle]}
 
 
 def judge_blocking_locks(
