@@ -12,7 +12,7 @@ local stack's Redis), reloaded with ``redis-cli --pipe`` before each method; met
 interleaved over the rounds, in a rotating order. Prints a Markdown table of medians.
 
     .venv/bin/python benchmarks/redis_delete.py [--keys 1000000] [--matching 300000] [--rounds 3]
-        [--batch-sizes 500,1000] [--probe process|thread]
+        [--batch-sizes 250,500] [--probe process|thread]
 
 As TOOLCHAIN.md warns, absolute numbers move with background load (it even flipped the ranking
 once): compare interleaved runs on a quiet machine and trust the ratios more than the seconds.
@@ -207,7 +207,7 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--matching", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-sizes", default="500,1000", help="comma-separated delete_matching batch sizes")
+    parser.add_argument("--batch-sizes", default="250,500", help="comma-separated delete_matching batch sizes")
     parser.add_argument("--probe", choices=["process", "thread"], default="process")
     parser.add_argument("--port", type=int, help="port for the private redis-server (default: free one in 26390-9)")
     args = parser.parse_args()

@@ -195,7 +195,7 @@ def judge(info: dict[str, Any], thresholds: dict[str, float]) -> list[Finding]:
 def delete_matching(
     client: Any,
     pattern: str,
-    batch_size: int = 500,
+    batch_size: int = 250,
     max_keys: int | None = None,
     max_seconds: float | None = None,
     rate_limit: float | None = None,

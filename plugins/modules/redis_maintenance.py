@@ -58,7 +58,7 @@ options:
   delete_batch_size:
     description: SCAN C(COUNT) hint and the most keys per C(UNLINK). Between 1 and 10000.
     type: int
-    default: 500
+    default: 250
   delete_max_keys:
     description: Stop after deleting this many keys.
     type: int
@@ -189,7 +189,7 @@ def main() -> None:
     argument_spec.update(
         actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
         delete_pattern={"type": "str"},
-        delete_batch_size={"type": "int", "default": 500},
+        delete_batch_size={"type": "int", "default": 250},
         delete_max_keys={"type": "int", "no_log": False},
         delete_max_seconds={"type": "float"},
         delete_rate_limit={"type": "float"},

@@ -21,7 +21,7 @@ def params(**overrides):
         "thresholds": dict(THRESHOLDS),
         "actions": ["delete_keys"],
         "delete_pattern": "*expired*",
-        "delete_batch_size": 500,
+        "delete_batch_size": 250,
         "delete_max_keys": None,
         "delete_max_seconds": None,
         "delete_rate_limit": None,
