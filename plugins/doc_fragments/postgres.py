@@ -60,3 +60,36 @@ requirements:
 notes:
   - The server must be reachable from the host the module runs on (TCP or unix socket).
 """
+
+    # Where the PostgreSQL client programs (pg_dump, pg_dumpall, pg_restore) run. The argument
+    # spec that matches it is client_argument_spec() in module_utils/_pg_backup.py.
+    CLIENT = r"""
+options:
+  client:
+    description:
+      - V(host) runs the client programs on the managed host (from O(bin_dir), else E(PATH)), connecting with
+        the connection options.
+      - V(docker) runs them inside the PostgreSQL container O(docker_container) with C(docker exec), for hosts
+        without PostgreSQL client programs (the runbook's docker compose setup). They connect over the
+        container's own socket as O(login_user); the password goes in by name (C(-e PGPASSWORD)), never on a
+        command line.
+    type: str
+    choices: [host, docker]
+    default: host
+  bin_dir:
+    description: Directory of the client programs with O(client=host), for example C(/usr/lib/postgresql/15/bin).
+    type: path
+  docker_container:
+    description: Name of the PostgreSQL container. Required with O(client=docker).
+    type: str
+  docker_binary:
+    description: The docker command line client.
+    type: str
+    default: docker
+  docker_login_host:
+    description: Host the client programs connect to inside the container (default its unix socket).
+    type: str
+  docker_login_port:
+    description: Port the client programs connect to inside the container.
+    type: int
+"""

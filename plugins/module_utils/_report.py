@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
     SEVERITIES,
     count_by_severity,
@@ -77,23 +77,6 @@ def check_name(name: str) -> str | None:
     if not _NAME.match(name or "") or ".." in name:
         return f"name must be a file name of letters, digits, '.', '_' and '-', got {name!r}"
     return None
-
-
-def write_atomic(path: str, content: str, mode: int) -> None:
-    """Write to a temporary file in the same directory, fsync it, then rename it over path."""
-    directory = os.path.dirname(path)
-    fd, temp = tempfile.mkstemp(prefix=".report-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
 
 
 def read(path: str) -> str | None:

@@ -1,0 +1,309 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Backup sets: names, the manifest, retention, and the backend of the backup_set module.
+
+A set is a directory ``<root>/jarvis-<YYYYmmddTHHMMSSZ>``. It is written as
+``<root>/.incomplete-jarvis-...`` and renamed only after ``MANIFEST.json`` (every file's size
+and sha256) has been written and everything fsynced, so a directory with the final name is
+always complete.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+from typing import Any
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import (
+    file_entry,
+    fsync_path,
+    tree_files,
+    write_atomic,
+)
+
+SCHEMA = "jarvis.maintenance/backup/1"
+MANIFEST = "MANIFEST.json"
+PREFIX = "jarvis-"
+INCOMPLETE = ".incomplete-"
+_NAME = re.compile(r"^jarvis-(\d{8}T\d{6}Z)$")
+_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_name(moment: datetime.datetime) -> str:
+    return PREFIX + moment.astimezone(datetime.timezone.utc).strftime(_STAMP)
+
+
+def parse_set_name(name: str) -> datetime.datetime | None:
+    """The UTC time in a set's name, or None when name is not a set name."""
+    match = _NAME.match(name)
+    if not match:
+        return None
+    return datetime.datetime.strptime(match.group(1), _STAMP).replace(tzinfo=datetime.timezone.utc)
+
+
+def list_sets(root: str) -> list[dict[str, Any]]:
+    """Sets under root, newest first: name, path, time, complete (has a manifest)."""
+    sets = []
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    for name in names:
+        moment = parse_set_name(name)
+        path = os.path.join(root, name)
+        if moment is None or not os.path.isdir(path):
+            continue
+        sets.append(
+            {"name": name, "path": path, "time": moment, "complete": os.path.isfile(os.path.join(path, MANIFEST))}
+        )
+    return sorted(sets, key=lambda item: item["time"], reverse=True)
+
+
+def list_incomplete(root: str) -> list[dict[str, Any]]:
+    found = []
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    for name in names:
+        if name.startswith(INCOMPLETE) and os.path.isdir(os.path.join(root, name)):
+            moment = parse_set_name(name[len(INCOMPLETE) :])
+            found.append({"name": name, "path": os.path.join(root, name), "time": moment})
+    return found
+
+
+def retention(
+    times: dict[str, datetime.datetime], keep_daily: int, keep_weekly: int, keep_monthly: int
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Which sets to keep (with why) and which to remove, grandfather-father-son (pure).
+
+    times maps complete set names to their UTC times. The newest set of each of the last
+    keep_daily days, keep_weekly ISO weeks and keep_monthly months is kept; so is the newest
+    set overall, whatever the counts say.
+    """
+    newest_first = sorted(times, key=lambda name: times[name], reverse=True)
+    keep: dict[str, list[str]] = {}
+    rules = (
+        ("daily", keep_daily, lambda t: t.strftime("%Y-%m-%d")),
+        ("weekly", keep_weekly, lambda t: "{}-W{:02d}".format(*t.isocalendar()[:2])),
+        ("monthly", keep_monthly, lambda t: t.strftime("%Y-%m")),
+    )
+    for label, count, bucket_of in rules:
+        seen: set[str] = set()
+        for name in newest_first:
+            if len(seen) >= count:
+                break
+            bucket = bucket_of(times[name])
+            if bucket not in seen:
+                seen.add(bucket)
+                keep.setdefault(name, []).append(f"{label} {bucket}")
+    if newest_first:
+        keep.setdefault(newest_first[0], []).append("newest")
+    remove = [name for name in newest_first if name not in keep]
+    return keep, remove
+
+
+def check_retention(params: dict[str, Any]) -> str | None:
+    for key in ("keep_daily", "keep_weekly", "keep_monthly"):
+        if params[key] < 0:
+            return f"{key} must be 0 or more, got {params[key]}"
+    if params["stale_hours"] <= 0:
+        return f"stale_hours must be more than 0, got {params['stale_hours']}"
+    return None
+
+
+def read_manifest(set_path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(manifest, None) or (None, why it cannot be used)."""
+    path = os.path.join(set_path, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except FileNotFoundError:
+        return None, f"{MANIFEST} is missing"
+    except (OSError, ValueError) as exc:
+        return None, f"{MANIFEST} cannot be read: {exc}"
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("schema") != SCHEMA
+        or not isinstance(manifest.get("files"), list)
+    ):
+        return None, f"{MANIFEST} is not a {SCHEMA} manifest"
+    return manifest, None
+
+
+def build_manifest(
+    name: str, started: str, finished: str, host: str, files: list[dict[str, Any]], parts: dict[str, Any]
+) -> dict[str, Any]:
+    manifest = {
+        "schema": SCHEMA,
+        "name": name,
+        "host": host,
+        "started": started,
+        "finished": finished,
+        "size": sum(entry["size"] for entry in files),
+        "files": files,
+    }
+    for key, value in parts.items():
+        if key not in manifest:
+            manifest[key] = value
+    return manifest
+
+
+def merge_entries(root: str, given: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """One manifest entry per file under root: given entries (checksummed by whoever wrote the
+    file; sizes re-read) with their extra keys, the other files checksummed here. Returns the
+    entries and the given paths that are not on disk."""
+    by_path = {entry["path"]: dict(entry) for entry in given if entry.get("path")}
+    entries = []
+    for relative in tree_files(root):
+        if relative == MANIFEST:
+            continue
+        entry = by_path.pop(relative, None)
+        if entry and entry.get("sha256"):
+            entry["size"] = os.path.getsize(os.path.join(root, relative))
+        else:
+            extra = entry or {}
+            entry = {**extra, **file_entry(root, relative)}
+        entries.append(entry)
+    return entries, sorted(by_path)
+
+
+def fsync_tree(root: str) -> None:
+    for directory, _dirs, filenames in os.walk(root):
+        for filename in filenames:
+            fsync_path(os.path.join(directory, filename))
+        fsync_path(directory)
+
+
+class BackupSet:
+    """Backend of the backup_set module: start, complete, abort and prune sets."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.params = module.params
+        self.root = module.params["root"]
+
+    def fail(self, msg: str) -> None:
+        self.module.fail_json(msg=msg)
+
+    def run(self) -> dict[str, Any]:
+        state = self.params["state"]
+        if state in ("completed", "aborted") and not self.params.get("name"):
+            self.fail(f"Cannot handle backup set: name is required with state={state}")
+        name = self.params.get("name")
+        if name and parse_set_name(name) is None:
+            self.fail(f"Cannot handle backup set: name must look like jarvis-YYYYmmddTHHMMSSZ, got {name!r}")
+        return getattr(self, f"state_{state}")()
+
+    def state_started(self) -> dict[str, Any]:
+        name = self.params.get("name") or set_name(utcnow())
+        final = os.path.join(self.root, name)
+        path = os.path.join(self.root, INCOMPLETE + name)
+        if os.path.exists(final):
+            self.fail(f"Cannot start backup set {name}: {final} already exists")
+        result = {"changed": True, "name": name, "path": path, "final_path": final, "started": iso(utcnow())}
+        if self.module.check_mode:
+            return result
+        try:
+            os.makedirs(self.root, mode=0o750, exist_ok=True)
+            os.mkdir(path, 0o700)
+        except OSError as exc:
+            self.fail(f"Cannot start backup set {name} in {self.root}: {exc}")
+        return result
+
+    def state_completed(self) -> dict[str, Any]:
+        name = self.params["name"]
+        path = os.path.join(self.root, INCOMPLETE + name)
+        final = os.path.join(self.root, name)
+        if os.path.isdir(final) and not os.path.isdir(path):
+            manifest, problem = read_manifest(final)
+            if manifest is None:
+                self.fail(f"Cannot complete backup set {name}: {problem}")
+            return {"changed": False, "name": name, "path": final, "manifest": manifest}
+        if self.module.check_mode:
+            return {"changed": True, "name": name, "path": final}
+        if not os.path.isdir(path):
+            self.fail(f"Cannot complete backup set {name}: {path} does not exist (was it started?)")
+        try:
+            entries, missing = merge_entries(path, self.params["files"])
+            if missing:
+                self.fail(f"Cannot complete backup set {name}: files listed but not written: {', '.join(missing)}")
+            if not entries:
+                self.fail(f"Cannot complete backup set {name}: it holds no file")
+            manifest = build_manifest(
+                name,
+                self.params.get("started") or iso(parse_set_name(name)),
+                iso(utcnow()),
+                self.params.get("host") or socket.getfqdn(),
+                entries,
+                self.params["parts"],
+            )
+            fsync_tree(path)
+            write_atomic(os.path.join(path, MANIFEST), json.dumps(manifest, indent=2, default=str) + "\n", 0o600)
+            os.rename(path, final)
+            fsync_path(self.root)
+        except OSError as exc:
+            self.fail(f"Cannot complete backup set {name}: {exc}")
+        return {"changed": True, "name": name, "path": final, "manifest": manifest}
+
+    def state_aborted(self) -> dict[str, Any]:
+        name = self.params["name"]
+        path = os.path.join(self.root, INCOMPLETE + name)
+        if not os.path.exists(path):
+            return {"changed": False, "name": name, "removed": None}
+        if not self.module.check_mode:
+            try:
+                shutil.rmtree(path)
+            except OSError as exc:
+                self.fail(f"Cannot remove incomplete backup set {path}: {exc}")
+        return {"changed": True, "name": name, "removed": path}
+
+    def state_pruned(self) -> dict[str, Any]:
+        problem = check_retention(self.params)
+        if problem:
+            self.fail(f"Cannot prune backup sets: {problem}")
+        sets = list_sets(self.root)
+        complete = {item["name"]: item["time"] for item in sets if item["complete"]}
+        keep, remove = retention(
+            complete, self.params["keep_daily"], self.params["keep_weekly"], self.params["keep_monthly"]
+        )
+        now = utcnow()
+        stale = [
+            item["name"]
+            for item in list_incomplete(self.root)
+            if item["time"] is None or (now - item["time"]).total_seconds() > self.params["stale_hours"] * 3600
+        ]
+        unknown = sorted(item["name"] for item in sets if not item["complete"])
+        removed = remove + stale
+        before = sorted(complete) + sorted(item["name"] for item in list_incomplete(self.root))
+        if removed and not self.module.check_mode:
+            for name in removed:
+                try:
+                    shutil.rmtree(os.path.join(self.root, name))
+                except OSError as exc:
+                    self.fail(f"Cannot remove backup set {name} from {self.root}: {exc}")
+        return {
+            "changed": bool(removed),
+            "kept": [{"name": name, "why": keep[name]} for name in sorted(keep, reverse=True)],
+            "removed": remove,
+            "removed_incomplete": stale,
+            "without_manifest": unknown,
+            "diff": {
+                "before": "\n".join(sorted(before)) + "\n",
+                "after": "\n".join(sorted(set(before) - set(removed))) + "\n",
+            },
+        }

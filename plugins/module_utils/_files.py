@@ -1,0 +1,70 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Files: atomic writes, fsync, checksums, the file list of a directory tree."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+
+CHUNK = 1024 * 1024
+
+
+def fsync_path(path: str) -> None:
+    """fsync a file or a directory (so a rename in it survives a crash)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str, content: str | bytes, mode: int) -> None:
+    """Write to a temporary file in the same directory, fsync it, then rename it over path."""
+    directory = os.path.dirname(path) or "."
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    fsync_path(directory)
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tree_files(root: str) -> list[str]:
+    """Every regular file under root, as sorted paths relative to root ('/'-separated)."""
+    found = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for filename in filenames:
+            full = os.path.join(directory, filename)
+            if os.path.isfile(full) and not os.path.islink(full):
+                found.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    return sorted(found)
+
+
+def tree_size(root: str) -> int:
+    return sum(os.path.getsize(os.path.join(root, name)) for name in tree_files(root))
+
+
+def file_entry(root: str, relative: str) -> dict[str, object]:
+    full = os.path.join(root, relative)
+    return {"path": relative, "size": os.path.getsize(full), "sha256": sha256_file(full)}

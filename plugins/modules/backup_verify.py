@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: backup_verify
+short_description: Prove backup sets: manifest checksums, full decoding and a restore test with row counts
+version_added: 0.1.0
+description:
+  - Verifies backup sets written by M(jarvis.maintenance.backup_set) and returns findings per set. Replaces the
+    runbook's C(gunzip -t), which proves only that a gzip stream ends, and its DR test, which pipes SQL into
+    C(psql) (exit status 0 on SQL errors).
+  - Checks, each a finding naming the file - the manifest is readable; every listed file is present, has its
+    size and (O(checksums)) its sha256; no unlisted file; (O(decode)) every file decodes completely by its
+    format (C(zstd -t) and C(pg_restore --list) for dumps, C(gzip -t), C(tar -t), C(redis-check-rdb) for RDB
+    files); the newest set is not older than O(max_age_hours) and not smaller than O(min_size_ratio) of the
+    one before.
+  - O(restore_test) restores each database dump of the newest set into a scratch database
+    C(jarvis_verify_<timestamp>_<n>) with C(pg_restore -j O(restore_jobs) --exit-on-error), then compares the
+    tables and exact row counts with the manifest and optionally runs C(amcheck) on every btree index. The
+    scratch database is dropped in C(finally), also after a failure or timeout, and scratch databases left
+    by a killed run are dropped first.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.postgres
+  - jarvis.maintenance.postgres.CLIENT
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Runs the read-only checks (checksums, decoding); skips the restore test and says so in C(msg) and
+        C(restore_test).
+  diff_mode:
+    support: N/A
+    details:
+      - Changes nothing that lasts.
+  idempotent:
+    support: full
+    details:
+      - Changes nothing that lasts; the scratch database is always dropped (unless O(keep_scratch)).
+options:
+  path:
+    description: A backup root (the newest set, or all with O(sets=all)) or one set directory.
+    type: path
+    required: true
+  sets:
+    description:
+      - V(latest) verifies the newest set (the one before it is read only for the size comparison); V(all)
+        verifies every set. Age, size and restore test apply to the newest set only.
+    type: str
+    choices: [latest, all]
+    default: latest
+  max_age_hours:
+    description: A critical finding when the newest set is older than this.
+    type: float
+    default: 26
+  min_size_ratio:
+    description: A warning when the newest set is smaller than this fraction of the one before.
+    type: float
+    default: 0.5
+  checksums:
+    description: Compare every file's sha256 with the manifest.
+    type: bool
+    default: true
+  decode:
+    description: Decode every file completely by its format.
+    type: bool
+    default: true
+  restore_test:
+    description: Restore each database dump of the newest set into a scratch database and compare row counts.
+    type: bool
+    default: false
+  restore_jobs:
+    description: C(pg_restore --jobs) for the restore test (with O(client=host)).
+    type: int
+    default: 2
+  restore_timeout:
+    description: Seconds one decode or restore may take before it is killed (the scratch database is still dropped).
+    type: int
+    default: 3600
+  restore_owner:
+    description: Restore owners and privileges too (needs the roles on the restore server); by default
+      C(--no-owner --no-privileges).
+    type: bool
+    default: false
+  amcheck:
+    description: After the restore, check every btree index with C(bt_index_check) (creates the C(amcheck)
+      extension in the scratch database, which needs a superuser).
+    type: bool
+    default: false
+  keep_scratch:
+    description: Keep the scratch databases for inspection instead of dropping them.
+    type: bool
+    default: false
+  scratch_dir:
+    description: Directory for the decompressed dump during a restore test (default the system temp directory).
+    type: path
+  redis_check_rdb:
+    description: The C(redis-check-rdb) program for RDB files.
+    type: str
+    default: redis-check-rdb
+  fail_on_critical:
+    description: Fail the task when a check is critical (the results are still returned).
+    type: bool
+    default: true
+notes:
+  - The connection options name the server the restore test runs on; the login role needs C(CREATEDB).
+seealso:
+  - module: jarvis.maintenance.backup_set
+  - module: jarvis.maintenance.pg_backup
+"""
+
+EXAMPLES = r"""
+- name: Verify the newest backup set (checksums and full decoding)
+  jarvis.maintenance.backup_verify:
+    path: /opt/sutazaiapp/backups
+    max_age_hours: 26
+
+- name: Restore-test the newest set on the DR server, with amcheck
+  jarvis.maintenance.backup_verify:
+    path: /opt/sutazaiapp/backups
+    restore_test: true
+    amcheck: true
+    login_host: dr-db.example.com
+    login_user: postgres
+    login_password: "{{ vault_dr_postgres_password }}"
+  register: backup_verify_result
+"""
+
+RETURN = r"""
+sets:
+  description:
+    - Per set verified, C(name), C(path), C(age_hours), C(size), C(size_ratio), C(checks_passed),
+      C(checks_failed), C(severity) and its C(findings).
+    - After a restore test also C(restore) (per database the scratch database, seconds, tables, rows,
+      C(mismatches)), C(restore_seconds) and C(row_count_mismatches).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: All findings, each with check, severity, subject (the set or C(set/file)), value, threshold,
+    message and recommendation.
+  returned: always
+  type: list
+  elements: dict
+severity:
+  description: The worst severity found.
+  returned: always
+  type: str
+  sample: ok
+restore_test:
+  description: Whether the restore test ran (C(skipped in check mode) in check mode).
+  returned: always
+  type: raw
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import BackupVerify
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import client_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
+
+
+def main() -> None:
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(client_argument_spec())
+    argument_spec.update(
+        path={"type": "path", "required": True},
+        sets={"type": "str", "choices": ["latest", "all"], "default": "latest"},
+        max_age_hours={"type": "float", "default": 26},
+        min_size_ratio={"type": "float", "default": 0.5},
+        checksums={"type": "bool", "default": True},
+        decode={"type": "bool", "default": True},
+        restore_test={"type": "bool", "default": False},
+        restore_jobs={"type": "int", "default": 2},
+        restore_timeout={"type": "int", "default": 3600},
+        restore_owner={"type": "bool", "default": False},
+        amcheck={"type": "bool", "default": False},
+        keep_scratch={"type": "bool", "default": False},
+        scratch_dir={"type": "path"},
+        redis_check_rdb={"type": "str", "default": "redis-check-rdb"},
+        fail_on_critical={"type": "bool", "default": True},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.exit_json(**BackupVerify(module).run())
+
+
+if __name__ == "__main__":
+    main()

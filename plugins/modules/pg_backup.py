@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pg_backup
+short_description: Dump PostgreSQL databases with exact row counts from the same snapshot
+version_added: 0.1.0
+description:
+  - Dumps each database into its own file in O(dest), in pg_dump's custom format piped through C(zstd) by
+    default (C(pg_dump -Fc -Z0 | zstd)), plus the roles and tablespaces (C(pg_dumpall --globals-only)).
+    Replaces the runbook's C(pg_dumpall | gzip), which loses pg_dump's exit status in the pipe and can only
+    be restored whole with C(psql).
+  - For each database a session exports a snapshot, C(pg_dump --snapshot) dumps exactly that snapshot, and the
+    same session counts every table's rows in it while the dump runs, so the returned counts are the counts in
+    the dump (backup_verify compares them after a restore test).
+  - Every stage's exit status is checked; a failure (pg_dump error, disk full, timeout) removes the partial
+    file and fails with the stage's own message.
+  - Usually run by the backup role inside a set directory made by M(jarvis.maintenance.backup_set), which
+    writes the manifest from what this module returns.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.postgres
+  - jarvis.maintenance.postgres.CLIENT
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Connects, lists the databases and their sizes and returns C(planned) (file and format per database);
+        writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details:
+      - Every run takes a new dump.
+options:
+  dest:
+    description: Directory the dumps are written to (created with mode 0700 if missing).
+    type: path
+    required: true
+  databases:
+    description: Databases to dump. Empty means every database that accepts connections, templates excluded.
+    type: list
+    elements: str
+    default: []
+  exclude_databases:
+    description: Databases not to dump.
+    type: list
+    elements: str
+    default: []
+  format:
+    description:
+      - V(custom) writes one archive file per database (restorable in parallel with C(pg_restore -j)).
+      - V(directory) writes a directory per database with C(pg_dump -j O(jobs)), for large databases; it needs
+        O(client=host) and O(compression) V(gzip) or V(none).
+    type: str
+    choices: [custom, directory]
+    default: custom
+  compression:
+    description:
+      - V(zstd) pipes an uncompressed custom archive through C(zstd -T0) (the fastest and smallest combination
+        measured, see C(benchmarks/backup.py)).
+      - V(gzip) uses pg_dump's own compression (custom and directory formats); V(none) writes uncompressed.
+    type: str
+    choices: [zstd, gzip, none]
+    default: zstd
+  compression_level:
+    description: Level for O(compression) (zstd 1-19, gzip 1-9).
+    type: int
+    default: 3
+  jobs:
+    description: Parallel pg_dump workers with O(format=directory).
+    type: int
+    default: 2
+  globals:
+    description: Also dump roles and tablespaces with C(pg_dumpall --globals-only) (needs a superuser).
+    type: bool
+    default: true
+  count_rows:
+    description: Count every table's rows in the dump's snapshot and return them per database.
+    type: bool
+    default: true
+  lock_wait_timeout:
+    description: pg_dump's C(--lock-wait-timeout): give up when a table stays locked longer than this.
+    type: str
+    default: 60s
+  timeout:
+    description: Seconds the whole backup may take; on expiry every process is killed and the module fails.
+    type: int
+    default: 3600
+notes:
+  - Needs C(pg_dump) and C(pg_dumpall) of the server's major version or newer, and C(zstd) for V(zstd).
+seealso:
+  - module: jarvis.maintenance.backup_set
+  - module: jarvis.maintenance.backup_verify
+"""
+
+EXAMPLES = r"""
+- name: Dump every database and the globals into a set directory
+  jarvis.maintenance.pg_backup:
+    dest: "{{ backup_set.path }}"
+    login_host: 127.0.0.1
+    login_user: postgres
+    login_password: "{{ vault_postgres_password }}"
+  register: dumps
+
+- name: Dump with pg_dump inside the PostgreSQL container (no client programs on the host)
+  jarvis.maintenance.pg_backup:
+    dest: /opt/sutazaiapp/backups/.incomplete-jarvis-20261128T020000Z
+    client: docker
+    docker_container: sutazai-postgres
+    login_user: sutazai
+    login_password: "{{ vault_postgres_password }}"
+"""
+
+RETURN = r"""
+planned:
+  description: The file and format for each database, and its size on the server.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{database: jarvis, file: postgres-jarvis.dump.zst, format: pg_custom+zstd, database_size: 8123456}]
+server_version:
+  description: The server's version (C(server_version)).
+  returned: always
+  type: str
+  sample: "15.20 (Debian 15.20-0+deb12u1)"
+files:
+  description: Every file written, with its path relative to O(dest), size, sha256, kind, format and database.
+  returned: success, not in check mode
+  type: list
+  elements: dict
+  sample:
+    - {path: postgres-jarvis.dump.zst, size: 6642392, sha256: 3f1c..., kind: postgres, format: pg_custom+zstd,
+       database: jarvis}
+databases:
+  description: Per database the file, format, seconds, size and, with O(count_rows), C(tables) (exact rows per
+    C(schema.table) in the dump's snapshot), C(table_count) and C(row_count).
+  returned: success, not in check mode
+  type: dict
+  sample: {jarvis: {file: postgres-jarvis.dump.zst, seconds: 3.1, tables: {public.users: 1200}, row_count: 1200}}
+seconds:
+  description: Wall time of the whole backup.
+  returned: success, not in check mode
+  type: float
+size:
+  description: Total bytes written.
+  returned: success, not in check mode
+  type: int
+started_at:
+  description: UTC start time (ISO 8601).
+  returned: success, not in check mode
+  type: str
+finished_at:
+  description: UTC end time (ISO 8601).
+  returned: success, not in check mode
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import PgBackup, client_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
+
+
+def main() -> None:
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(client_argument_spec())
+    argument_spec.update(
+        dest={"type": "path", "required": True},
+        databases={"type": "list", "elements": "str", "default": []},
+        exclude_databases={"type": "list", "elements": "str", "default": []},
+        format={"type": "str", "choices": ["custom", "directory"], "default": "custom"},
+        compression={"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
+        compression_level={"type": "int", "default": 3},
+        jobs={"type": "int", "default": 2},
+        globals={"type": "bool", "default": True},
+        count_rows={"type": "bool", "default": True},
+        lock_wait_timeout={"type": "str", "default": "60s"},
+        timeout={"type": "int", "default": 3600},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.exit_json(**PgBackup(module).run())
+
+
+if __name__ == "__main__":
+    main()
