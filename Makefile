@@ -59,6 +59,8 @@ run: collection
 	@echo "Health report:   $$($(STACK) report-path health)"
 	@echo "PostgreSQL:      $$($(STACK) report-path postgres-daily)"
 	@echo "Redis:           $$($(STACK) report-path redis-daily)"
+	@echo "Backup check:    $$($(STACK) report-path backup-verification)"
+	@echo "Backup sets:     $$(ls -d $(JARVIS_STACK_DIR)/backups/jarvis-* | tail -1) (newest)"
 	@echo "(Markdown for people beside each, .md)"
 
 # make integration TARGETS=redis_maintenance runs one target.

@@ -210,6 +210,17 @@ class BackupSet:
         return getattr(self, f"state_{state}")()
 
     def state_started(self) -> dict[str, Any]:
+        interval = self.params["min_interval_hours"]
+        if interval < 0:
+            self.fail(f"Cannot start backup set: min_interval_hours must be 0 or more, got {interval}")
+        recent = [item for item in list_sets(self.root) if item["complete"]]
+        if interval and recent and (utcnow() - recent[0]["time"]).total_seconds() < interval * 3600:
+            return {
+                "changed": False,
+                "recent_set": recent[0]["name"],
+                "path": recent[0]["path"],
+                "msg": f"{recent[0]['name']} is less than {interval:g} hours old (min_interval_hours): no new set",
+            }
         name = self.params.get("name") or set_name(utcnow())
         final = os.path.join(self.root, name)
         path = os.path.join(self.root, INCOMPLETE + name)

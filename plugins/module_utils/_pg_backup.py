@@ -259,8 +259,8 @@ class PgBackup:
             os.makedirs(dest, mode=0o700, exist_ok=True)
         except OSError as exc:
             self.fail(f"Cannot back up PostgreSQL: cannot create dest {dest}: {exc}")
-        started = utcnow()
-        deadline = time.monotonic() + self.params["timeout"]
+        started, began = utcnow(), time.monotonic()
+        deadline = began + self.params["timeout"]
         files: list[dict[str, Any]] = []
         details: dict[str, Any] = {}
         for name in databases:
@@ -274,7 +274,7 @@ class PgBackup:
             databases=details,
             started_at=iso(started),
             finished_at=iso(finished),
-            seconds=round((finished - started).total_seconds(), 3),
+            seconds=round(time.monotonic() - began, 3),
             size=sum(entry["size"] for entry in files),
         )
         return result

@@ -56,6 +56,13 @@ options:
       - Set name C(jarvis-YYYYmmddTHHMMSSZ). With V(started) the current UTC time is used when omitted;
         required with V(completed) and V(aborted) (use the C(name) V(started) returned).
     type: str
+  min_interval_hours:
+    description:
+      - With V(started), start no set when the newest complete set is younger than this many hours; the result
+        then has C(recent_set) and C(changed=false) (a re-run of the daily playbook takes no second backup).
+      - V(0) always starts a set.
+    type: float
+    default: 0
   files:
     description:
       - With V(completed), manifest entries already computed by the step that wrote the files (for example
@@ -151,6 +158,10 @@ path:
   returned: state is started or completed
   type: str
   sample: /opt/sutazaiapp/backups/.incomplete-jarvis-20261128T020000Z
+recent_set:
+  description: With V(started) and O(min_interval_hours), the recent set that made a new one unnecessary.
+  returned: state is started and a recent set exists
+  type: str
 final_path:
   description: Where the set will be once completed.
   returned: state is started
@@ -191,6 +202,7 @@ def main() -> None:
             "root": {"type": "path", "required": True},
             "state": {"type": "str", "choices": ["started", "completed", "aborted", "pruned"], "default": "started"},
             "name": {"type": "str"},
+            "min_interval_hours": {"type": "float", "default": 0},
             "files": {"type": "list", "elements": "dict", "default": []},
             "parts": {"type": "dict", "default": {}},
             "started": {"type": "str"},

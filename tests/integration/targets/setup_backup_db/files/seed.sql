@@ -1,0 +1,20 @@
+-- Tables of every kind whose rows pg_dump dumps, with known row counts.
+DROP SCHEMA IF EXISTS "Mixed Case" CASCADE;
+DROP TABLE IF EXISTS users, notes, parts, inh_parent, inh_child, empty CASCADE;
+CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL UNIQUE, created timestamptz DEFAULT now());
+INSERT INTO users (id, email) SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 1000) g;
+CREATE SCHEMA "Mixed Case";
+CREATE TABLE "Mixed Case"."Odd Table" ("Key" text PRIMARY KEY);
+INSERT INTO "Mixed Case"."Odd Table" SELECT 'k' || g FROM generate_series(1, 37) g;
+CREATE UNLOGGED TABLE notes (id serial PRIMARY KEY, body text);
+INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 5) g;
+CREATE TABLE parts (id int, kind text) PARTITION BY LIST (kind);
+CREATE TABLE parts_a PARTITION OF parts FOR VALUES IN ('a');
+CREATE TABLE parts_b PARTITION OF parts FOR VALUES IN ('b');
+INSERT INTO parts SELECT g, 'a' FROM generate_series(1, 10) g;
+INSERT INTO parts SELECT g, 'b' FROM generate_series(1, 20) g;
+CREATE TABLE inh_parent (id int);
+CREATE TABLE inh_child () INHERITS (inh_parent);
+INSERT INTO inh_parent SELECT generate_series(1, 3);
+INSERT INTO inh_child SELECT generate_series(1, 4);
+CREATE TABLE empty (id int);
