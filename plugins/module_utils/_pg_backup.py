@@ -284,7 +284,7 @@ class PgBackup:
         unknown = [name for name in wanted if name not in sizes]
         if unknown:
             self.fail(
-                f"Cannot back up PostgreSQL: databases names {', '.join(unknown)}, which the server does not have "
+                f"Cannot back up PostgreSQL: databases lists {', '.join(unknown)}, not on the server "
                 f"(it has {', '.join(sizes)})"
             )
         chosen = [name for name in wanted if name not in self.params["exclude_databases"]]
@@ -312,6 +312,8 @@ class PgBackup:
             conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
             cursor = conn.cursor()
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",))
+            # The counts wait for table locks no longer than pg_dump does.
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", (params["lock_wait_timeout"],))
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             args = dump_args(
@@ -341,7 +343,12 @@ class PgBackup:
             self.fail(f"Cannot back up database {name}: {exc}")
         except self.psycopg2.Error as exc:
             self.discard(target)
-            self.fail(f"Cannot back up database {name}: {str(exc).strip()}")
+            reason = str(exc).strip().replace("\n", " ")
+            if getattr(exc, "pgcode", None) == "57014":  # query_canceled: our statement_timeout
+                reason = f"timed out after {params['timeout']} s (timeout) while counting rows: {reason}"
+            elif getattr(exc, "pgcode", None) == "55P03":  # lock_not_available
+                reason = f"a table stayed locked longer than lock_wait_timeout={params['lock_wait_timeout']}: {reason}"
+            self.fail(f"Cannot back up database {name}: {reason}")
         except OSError as exc:
             self.discard(target)
             self.fail(f"Cannot back up database {name} to {target}: {exc}")
