@@ -87,13 +87,18 @@ def list_incomplete(root: str) -> list[dict[str, Any]]:
 
 
 def retention(
-    times: dict[str, datetime.datetime], keep_daily: int, keep_weekly: int, keep_monthly: int
+    times: dict[str, datetime.datetime],
+    keep_daily: int,
+    keep_weekly: int,
+    keep_monthly: int,
+    full: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Which sets to keep (with why) and which to remove, grandfather-father-son (pure).
 
     times maps complete set names to their UTC times. The newest set of each of the last
-    keep_daily days, keep_weekly ISO weeks and keep_monthly months is kept; so is the newest
-    set overall, whatever the counts say.
+    keep_daily days, keep_weekly ISO weeks and keep_monthly months is kept; for a month, the
+    newest full set (names in full) is kept in preference to a newer partial one. The newest
+    set overall is always kept, whatever the counts say.
     """
     newest_first = sorted(times, key=lambda name: times[name], reverse=True)
     keep: dict[str, list[str]] = {}
@@ -103,14 +108,14 @@ def retention(
         ("monthly", keep_monthly, lambda t: t.strftime("%Y-%m")),
     )
     for label, count, bucket_of in rules:
-        seen: set[str] = set()
+        buckets: dict[str, list[str]] = {}
         for name in newest_first:
-            if len(seen) >= count:
-                break
-            bucket = bucket_of(times[name])
-            if bucket not in seen:
-                seen.add(bucket)
-                keep.setdefault(name, []).append(f"{label} {bucket}")
+            buckets.setdefault(bucket_of(times[name]), []).append(name)
+        for bucket in list(buckets)[: max(count, 0)]:
+            members = buckets[bucket]
+            preferred = [name for name in members if name in full] if label == "monthly" else []
+            chosen = (preferred or members)[0]
+            keep.setdefault(chosen, []).append(f"{label} {bucket}")
     if newest_first:
         keep.setdefault(newest_first[0], []).append("newest")
     remove = [name for name in newest_first if name not in keep]
@@ -143,6 +148,12 @@ def read_manifest(set_path: str) -> tuple[dict[str, Any] | None, str | None]:
     ):
         return None, f"{MANIFEST} is not a {SCHEMA} manifest"
     return manifest, None
+
+
+def set_scope(set_path: str) -> str | None:
+    """The manifest's scope (full, daily), or None."""
+    manifest, _problem = read_manifest(set_path)
+    return manifest.get("scope") if manifest else None
 
 
 def build_manifest(
@@ -227,6 +238,7 @@ class BackupSet:
         if os.path.exists(final):
             self.fail(f"Cannot start backup set {name}: {final} already exists")
         result = {"changed": True, "name": name, "path": path, "final_path": final, "started": iso(utcnow())}
+        result["created"] = not self.module.check_mode
         if self.module.check_mode:
             return result
         try:
@@ -289,8 +301,9 @@ class BackupSet:
             self.fail(f"Cannot prune backup sets: {problem}")
         sets = list_sets(self.root)
         complete = {item["name"]: item["time"] for item in sets if item["complete"]}
+        full = {item["name"] for item in sets if item["complete"] and set_scope(item["path"]) == "full"}
         keep, remove = retention(
-            complete, self.params["keep_daily"], self.params["keep_weekly"], self.params["keep_monthly"]
+            complete, self.params["keep_daily"], self.params["keep_weekly"], self.params["keep_monthly"], full
         )
         now = utcnow()
         stale = [

@@ -156,7 +156,8 @@ class BackupVerify:
             self.module.fail_json(msg=f"Cannot verify backups: {problem}")
         sets = self.find_sets()
         results = []
-        for index, item in enumerate(sets):
+        verified = sets if self.params["sets"] == "all" else sets[:1]
+        for index, item in enumerate(verified):
             previous = sets[index + 1] if index + 1 < len(sets) else None
             results.append(self.verify_set(item, previous, latest=index == 0))
         findings = [finding for result in results for finding in result["findings"]]
@@ -202,22 +203,18 @@ class BackupVerify:
 
     def verify_set(self, item: dict[str, Any], previous: dict[str, Any] | None, latest: bool) -> dict[str, Any]:
         result = SetResult(item["name"], item["path"])
-        is_context_only = self.params["sets"] == "latest" and not latest
         manifest, problem = read_manifest(item["path"])
         if manifest is None:
-            if not is_context_only:
-                result.bad(
-                    "manifest",
-                    CRITICAL,
-                    f"{item['name']}/{MANIFEST}",
-                    problem,
-                    "Treat this set as unusable; take a new backup.",
-                )
+            result.bad(
+                "manifest",
+                CRITICAL,
+                f"{item['name']}/{MANIFEST}",
+                problem,
+                "Treat this set as unusable; take a new backup.",
+            )
             return result.as_dict()
         result.data["size"] = manifest.get("size")
         result.data["finished"] = manifest.get("finished")
-        if is_context_only:
-            return {"name": item["name"], "size": manifest.get("size"), "context_only": True}
         result.ok("manifest", f"{item['name']}/{MANIFEST}", "manifest read")
         self.check_age(result, manifest, latest)
         if latest and previous:

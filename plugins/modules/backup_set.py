@@ -19,7 +19,8 @@ description:
     manifest and renames; O(state=aborted) removes the incomplete directory (run it in C(rescue) or C(always));
     O(state=pruned) applies the retention policy.
   - Retention keeps the newest set of each of the last O(keep_daily) days, O(keep_weekly) ISO weeks and
-    O(keep_monthly) months, and always the newest complete set. Incomplete directories older than
+    O(keep_monthly) months, and always the newest complete set. For a month, the newest set whose manifest
+    has C(scope=full) (the backup role's monthly full set) is kept rather than a newer daily one. Incomplete directories older than
     O(stale_hours) (left by a killed run) are removed too. Directories that look like sets but have no
     manifest are reported in C(without_manifest) and never removed.
 author:
@@ -158,6 +159,10 @@ path:
   returned: state is started or completed
   type: str
   sample: /opt/sutazaiapp/backups/.incomplete-jarvis-20261128T020000Z
+created:
+  description: Whether V(started) created the directory (false in check mode, where later steps have nowhere to write).
+  returned: state is started and no recent set was found
+  type: bool
 recent_set:
   description: With V(started) and O(min_interval_hours), the recent set that made a new one unnecessary.
   returned: state is started and a recent set exists
