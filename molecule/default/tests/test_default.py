@@ -46,3 +46,22 @@ def test_health_endpoint_answers_200_through_nginx(stack):
     with urllib.request.urlopen(f"{stack['http_url']}/health", timeout=5) as response:
         assert response.status == 200
         assert json.load(response)["status"] == "healthy"
+
+
+def test_daily_backup_set_is_complete_and_matches_its_manifest(host, stack):
+    names = host.file(stack["backups_dir"]).listdir()
+    sets = sorted(name for name in names if name.startswith("jarvis-"))
+    assert sets, "the daily playbook left no backup set"
+    assert not [name for name in names if name.startswith(".incomplete-")]
+    newest = f"{stack['backups_dir']}/{sets[-1]}"
+    assert host.file(newest).mode == 0o700
+    manifest = json.loads(host.file(f"{newest}/MANIFEST.json").content_string)
+    assert manifest["scope"] == "daily"
+    paths = {entry["path"] for entry in manifest["files"]}
+    assert {"postgres-jarvis.dump.zst", "postgres-globals.sql.zst", "redis-dump.rdb"} <= paths
+    for entry in manifest["files"]:
+        data = host.file(f"{newest}/{entry['path']}")
+        assert data.mode == 0o600
+        assert data.size == entry["size"]
+        assert data.sha256sum == entry["sha256"]
+    assert host.run(f"zstd -t {newest}/postgres-jarvis.dump.zst").rc == 0
