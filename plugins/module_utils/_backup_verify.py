@@ -55,18 +55,20 @@ ORDER BY 1
 """
 
 
-def decoders(fmt: str, path: str, tools: dict[str, str]) -> list[tuple[list[list[str]], tuple[int, ...]]]:
+def decoders(fmt: str, path: str, tools: dict[str, Any]) -> list[tuple[list[list[str]], tuple[int, ...]]]:
     """The pipelines that decode a file of this manifest format completely (pure).
 
     Each is (stages, indexes of stages allowed to die of SIGPIPE). An unknown format gets none.
+    tools["pg_restore"] is an argv prefix (``docker exec -i <container> pg_restore`` with client=docker):
+    pg_restore always reads the archive from its stdin.
     """
     zstd, pg_restore, check_rdb = tools["zstd"], tools["pg_restore"], tools["redis_check_rdb"]
     if fmt == "pg_custom+zstd":
         # zstd -t reads every byte and checks the frame checksum; the TOC listing proves pg_restore
         # can read the archive (it stops after the TOC, so zstd may die of SIGPIPE there).
-        return [([[zstd, "-q", "-t", path]], ()), ([[zstd, "-q", "-d", "-c", path], [pg_restore, "--list"]], (0,))]
+        return [([[zstd, "-q", "-t", path]], ()), ([[zstd, "-q", "-d", "-c", path], [*pg_restore, "--list"]], (0,))]
     if fmt == "pg_custom":
-        return [([[pg_restore, "--list", path]], ())]
+        return [([["cat", path], [*pg_restore, "--list"]], (0,))]
     if fmt in ("sql+zstd", "tar+zstd"):
         return [([[zstd, "-q", "-t", path]], ())]
     if fmt in ("sql+gzip", "pg_directory_data"):
@@ -143,7 +145,18 @@ class BackupVerify:
         self.params = module.params
         self.tools = {
             "zstd": "zstd",
-            "pg_restore": self.pg_bin("pg_restore"),
+            # argv prefix: on this host, or in the PostgreSQL container reading stdin
+            "pg_restore": (
+                [
+                    self.params.get("docker_binary") or "docker",
+                    "exec",
+                    "-i",
+                    self.params["docker_container"],
+                    "pg_restore",
+                ]
+                if self.params["client"] == "docker" and self.params.get("docker_container")
+                else [self.pg_bin("pg_restore")]
+            ),
             "redis_check_rdb": self.params["redis_check_rdb"],
         }
 
@@ -358,7 +371,7 @@ class BackupVerify:
             {e.get("path", "").split("/")[0] for e in manifest["files"] if e.get("format") == "pg_directory"}
         ):
             try:
-                run([self.tools["pg_restore"], "--list", os.path.join(result.path, directory)], timeout=600)
+                run([*self.tools["pg_restore"], "--list", os.path.join(result.path, directory)], timeout=600)
             except PipelineError as exc:
                 result.bad("decode", CRITICAL, f"{result.name}/{directory}", f"cannot be listed: {exc}")
         result.passed += decoded
@@ -508,7 +521,7 @@ class BackupVerify:
             return
         jobs = params["restore_jobs"]
         run_pipeline(
-            [[self.tools["pg_restore"], f"--jobs={jobs}", *args, source]], env=env, timeout=params["restore_timeout"]
+            [[*self.tools["pg_restore"], f"--jobs={jobs}", *args, source]], env=env, timeout=params["restore_timeout"]
         )
 
     def amcheck(self, cursor: Any, psycopg2: Any, result: SetResult, database: str) -> dict[str, Any]:
