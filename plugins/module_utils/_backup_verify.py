@@ -356,7 +356,7 @@ class BackupVerify:
             pipelines = decoders(fmt, os.path.join(result.path, relative), self.tools)
             try:
                 for stages, sigpipe_ok in pipelines:
-                    run_pipeline(stages, timeout=self.params["restore_timeout"], sigpipe_ok=sigpipe_ok)
+                    run_pipeline(self.module, stages, timeout=self.params["restore_timeout"], sigpipe_ok=sigpipe_ok)
             except PipelineError as exc:
                 result.bad(
                     "decode",
@@ -371,7 +371,11 @@ class BackupVerify:
             {e.get("path", "").split("/")[0] for e in manifest["files"] if e.get("format") == "pg_directory"}
         ):
             try:
-                run([*self.tools["pg_restore"], "--list", os.path.join(result.path, directory)], timeout=600)
+                run(
+                    self.module,
+                    [*self.tools["pg_restore"], "--list", os.path.join(result.path, directory)],
+                    timeout=600,
+                )
             except PipelineError as exc:
                 result.bad("decode", CRITICAL, f"{result.name}/{directory}", f"cannot be listed: {exc}")
         result.passed += decoded
@@ -444,6 +448,7 @@ class BackupVerify:
                 handle, temp = tempfile.mkstemp(prefix="jarvis-verify-", suffix=".dump", dir=self.params["scratch_dir"])
                 os.close(handle)
                 run_pipeline(
+                    self.module,
                     [[self.tools["zstd"], "-q", "-d", "-c", source]],
                     stdout_path=temp,
                     timeout=self.params["restore_timeout"],
@@ -513,6 +518,7 @@ class BackupVerify:
         if params["client"] == "docker":
             stages = [client_command(params, "pg_restore", args, stdin=True)]
             run_pipeline(
+                self.module,
                 stages,
                 env=env,
                 stdin_path=source if os.path.isfile(source) else None,
@@ -521,7 +527,10 @@ class BackupVerify:
             return
         jobs = params["restore_jobs"]
         run_pipeline(
-            [[*self.tools["pg_restore"], f"--jobs={jobs}", *args, source]], env=env, timeout=params["restore_timeout"]
+            self.module,
+            [[*self.tools["pg_restore"], f"--jobs={jobs}", *args, source]],
+            env=env,
+            timeout=params["restore_timeout"],
         )
 
     def amcheck(self, cursor: Any, psycopg2: Any, result: SetResult, database: str) -> dict[str, Any]:

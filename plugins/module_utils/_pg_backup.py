@@ -79,9 +79,11 @@ def client_argument_spec() -> dict[str, dict[str, Any]]:
 def libpq_env(params: dict[str, Any], base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for pg_dump / pg_restore / pg_dumpall from the connection options (pure).
 
-    The password travels in PGPASSWORD, never on a command line.
+    Without base, only the variables to set (for run_command's environ_update); with base, a
+    copy of base with them applied and the connection variables not set removed. The password
+    travels in PGPASSWORD, never on a command line.
     """
-    env = dict(base if base is not None else os.environ)
+    env = dict(base) if base is not None else {}
     for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "PGSSLROOTCERT"):
         env.pop(key, None)
     host = params.get("login_unix_socket") or params.get("login_host")
@@ -199,7 +201,7 @@ def count_sql(tables: list[tuple[str, str]], sql: Any) -> Any:
 def count_rows(cursor: Any, sql: Any) -> dict[str, int]:
     """Exact row counts of every dumped table, as {"schema.table": rows}, in the cursor's snapshot."""
     cursor.execute(TABLES_SQL)
-    tables = [(schema, table) for schema, table in cursor.fetchall()]
+    tables = list(cursor.fetchall())
     counts: dict[str, int] = {}
     for start in range(0, len(tables), COUNT_BATCH):
         batch = tables[start : start + COUNT_BATCH]
@@ -332,6 +334,7 @@ class PgBackup:
                 stages.append(squeeze)
             stdout = None if params["format"] == "directory" else target
             counts = run_pipeline(
+                self.module,
                 stages,
                 env=self.env,
                 stdout_path=stdout,
@@ -378,7 +381,9 @@ class PgBackup:
         if squeeze:
             stages.append(squeeze)
         try:
-            run_pipeline(stages, env=self.env, stdout_path=target, timeout=self.remaining(deadline, "globals"))
+            run_pipeline(
+                self.module, stages, env=self.env, stdout_path=target, timeout=self.remaining(deadline, "globals")
+            )
         except (PipelineError, OSError) as exc:
             self.discard(target)
             self.fail(f"Cannot back up PostgreSQL globals (roles, tablespaces): {exc}")

@@ -2,25 +2,29 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Run ``a | b | c`` without a shell and without losing any stage's exit status.
+"""Run ``a | b | c`` through the module's run_command without losing any stage's exit status.
 
-Arguments are lists (never a shell string), every stage's stderr is kept, a timeout kills
-the whole pipeline, and the error names the stage that failed first in the data's
-direction: when ``zstd`` cannot write (disk full) and ``pg_dump`` then dies of SIGPIPE, the
-error is zstd's.
+Pipes need a shell: the pipeline is a bash script built here from argument lists, every
+argument quoted with shlex.quote (no user input is ever interpreted by the shell). Each stage
+runs under coreutils ``timeout`` and writes its stderr to its own file; bash's PIPESTATUS
+gives every stage's exit status, and the error names the stage that failed first in the
+data's direction: when ``zstd`` cannot write (disk full) and ``pg_dump`` then dies of
+SIGPIPE, the error is zstd's. Output files are created with umask 077.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
+import shlex
+import shutil
 import signal
-import subprocess
 import tempfile
-import time
+import threading
 from typing import Any, Callable, Sequence
 
 SIGPIPE_CODES = (-signal.SIGPIPE, 128 + signal.SIGPIPE)
+TIMEOUT_CODES = (124, 128 + signal.SIGKILL)
+KILL_AFTER = 10
 
 
 class PipelineError(Exception):
@@ -32,8 +36,22 @@ def tail(text: str, lines: int = 6) -> str:
     return " / ".join(kept[-lines:])
 
 
+def stage_name(argv: Sequence[str]) -> str:
+    """pg_dump for /usr/bin/pg_dump; "pg_dump (docker exec)" for docker exec ... pg_dump (pure)."""
+    name = os.path.basename(argv[0])
+    if name == "docker" and len(argv) > 1 and argv[1] == "exec":
+        programs = [arg for arg in argv[2:] if arg.startswith("pg_") or arg.startswith("redis")]
+        if programs:
+            return f"{programs[0]} (docker exec)"
+    return name
+
+
 def blame(
-    names: Sequence[str], codes: Sequence[int | None], errors: Sequence[str], sigpipe_ok: Sequence[int] = ()
+    names: Sequence[str],
+    codes: Sequence[int | None],
+    errors: Sequence[str],
+    sigpipe_ok: Sequence[int] = (),
+    timeout: float | None = None,
 ) -> str | None:
     """Why a finished pipeline failed, or None when it did not (pure).
 
@@ -43,6 +61,8 @@ def blame(
     failed = [index for index, code in enumerate(codes) if code != 0]
     if not failed:
         return None
+    if timeout and any(codes[index] in TIMEOUT_CODES for index in failed):
+        return f"timed out after {round(timeout, 1):g} s ({' | '.join(names)} killed)"
     reasons = []
     for index in failed:
         later_failed = any(other > index for other in failed)
@@ -53,12 +73,30 @@ def blame(
     return "; ".join(reasons) or None
 
 
-def private(path: str, flags: int) -> int:
-    """open() opener: new files readable by their owner only (dumps hold the data)."""
-    return os.open(path, flags, 0o600)
+def script(
+    stages: Sequence[Sequence[str]],
+    error_paths: Sequence[str],
+    status_path: str,
+    stdin_path: str | None = None,
+    stdout_path: str | None = None,
+    timeout: float | None = None,
+) -> str:
+    """The bash script that runs the pipeline (pure). Every word is shlex-quoted."""
+    commands = []
+    for index, argv in enumerate(stages):
+        words = list(argv)
+        if timeout:
+            words = ["timeout", "-k", str(KILL_AFTER), f"{max(1, int(timeout))}", *words]
+        command = " ".join(shlex.quote(word) for word in words) + " 2>" + shlex.quote(error_paths[index])
+        if index == 0:
+            command += " <" + shlex.quote(stdin_path or "/dev/null")
+        commands.append(command)
+    line = " | ".join(commands) + " >" + shlex.quote(stdout_path or "/dev/null")
+    return f'umask 077; {line}; echo "${{PIPESTATUS[*]}}" >{shlex.quote(status_path)}'
 
 
 def run_pipeline(
+    module: Any,
     stages: Sequence[Sequence[str]],
     env: dict[str, str] | None = None,
     stdin_path: str | None = None,
@@ -69,61 +107,62 @@ def run_pipeline(
 ) -> Any:
     """Run the stages chained by pipes; stdout of the last goes to stdout_path (or is discarded).
 
-    Returns what while_running() returned (it runs in this process while the pipeline works).
-    Raises PipelineError naming the stage that failed, or the timeout; kills every stage first.
+    Returns what while_running() returned (it runs in a thread while the pipeline works; its
+    exception, if any, is raised after the pipeline ended). Raises PipelineError naming the
+    stage that failed, or the timeout.
     """
-    names = [os.path.basename(stage[0]) for stage in stages]
-    processes: list[subprocess.Popen] = []
-    deadline = time.monotonic() + timeout if timeout else None
-    with contextlib.ExitStack() as stack:
-        errors = [stack.enter_context(tempfile.TemporaryFile()) for _stage in stages]
-        source: Any = stack.enter_context(open(stdin_path, "rb")) if stdin_path else subprocess.DEVNULL
-        sink: Any = stack.enter_context(open(stdout_path, "wb", opener=private)) if stdout_path else subprocess.DEVNULL
+    names = [stage_name(stage) for stage in stages]
+    work = tempfile.mkdtemp(prefix="jarvis-pipe-")
+    box: dict[str, Any] = {}
+
+    def worker() -> None:
         try:
-            for index, stage in enumerate(stages):
-                last = index == len(stages) - 1
-                process = subprocess.Popen(
-                    list(stage), stdin=source, stdout=sink if last else subprocess.PIPE, stderr=errors[index], env=env
-                )
-                if processes and processes[-1].stdout:
-                    processes[-1].stdout.close()
-                processes.append(process)
-                source = process.stdout
-            result = while_running() if while_running else None
-            for process in processes:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                process.wait(timeout=remaining)
-            if stdout_path:
-                sink.flush()
-                os.fsync(sink.fileno())
-        except subprocess.TimeoutExpired:
-            raise PipelineError(f"timed out after {timeout:g} s ({' | '.join(names)} killed)") from None
-        except FileNotFoundError as exc:
-            raise PipelineError(f"cannot run {exc.filename}: command not found") from None
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-        texts = []
-        for handle in errors:
-            handle.seek(0)
-            texts.append(handle.read().decode("utf-8", "replace"))
-    reason = blame(names, [process.returncode for process in processes], texts, sigpipe_ok)
+            box["value"] = while_running()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    try:
+        error_paths = [os.path.join(work, f"stage{index}.err") for index in range(len(stages))]
+        status_path = os.path.join(work, "status")
+        text = script(stages, error_paths, status_path, stdin_path, stdout_path, timeout)
+        thread = threading.Thread(target=worker, daemon=True) if while_running else None
+        if thread:
+            thread.start()
+        rc, _out, err = module.run_command(["/bin/bash", "-c", text], environ_update=env or {})
+        if thread:
+            thread.join()
+        if rc != 0 and not os.path.exists(status_path):
+            raise PipelineError(f"cannot run the pipeline {' | '.join(names)}: {tail(err) or rc}")
+        with open(status_path, encoding="utf-8") as handle:
+            codes = [int(code) for code in handle.read().split()]
+        errors = []
+        for path in error_paths:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                errors.append(handle.read())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    reason = blame(names, codes, errors, sigpipe_ok, timeout)
     if reason:
         raise PipelineError(reason)
-    return result
+    if "error" in box:
+        raise box["error"]
+    if stdout_path:
+        fd = os.open(stdout_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return box.get("value")
 
 
-def run(command: Sequence[str], env: dict[str, str] | None = None, timeout: float | None = None) -> str:
-    """Run one command; return its stdout, or raise PipelineError with its stderr."""
-    try:
-        done = subprocess.run(list(command), env=env, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise PipelineError(f"{os.path.basename(command[0])} timed out after {timeout:g} s") from None
-    except FileNotFoundError as exc:
-        raise PipelineError(f"cannot run {exc.filename}: command not found") from None
-    if done.returncode != 0:
-        text = tail(done.stderr.decode("utf-8", "replace") or done.stdout.decode("utf-8", "replace"))
-        raise PipelineError(f"{os.path.basename(command[0])} exited with {done.returncode}: {text or 'no message'}")
-    return done.stdout.decode("utf-8", "replace")
+def run(module: Any, command: Sequence[str], env: dict[str, str] | None = None, timeout: float | None = None) -> str:
+    """Run one command (no shell); return its stdout, or raise PipelineError with its stderr."""
+    argv = list(command)
+    if timeout:
+        argv = ["timeout", "-k", str(KILL_AFTER), f"{max(1, int(timeout))}", *argv]
+    rc, out, err = module.run_command(argv, environ_update=env or {})
+    if rc in TIMEOUT_CODES and timeout:
+        raise PipelineError(f"{stage_name(command)} timed out after {round(timeout, 1):g} s")
+    if rc != 0:
+        raise PipelineError(f"{stage_name(command)} exited with {rc}: {tail(err or out) or 'no message'}")
+    return out

@@ -88,7 +88,7 @@ options:
     type: bool
     default: true
   lock_wait_timeout:
-    description: pg_dump's C(--lock-wait-timeout): give up when a table stays locked longer than this.
+    description: pg_dump's C(--lock-wait-timeout) - give up when a table stays locked longer than this.
     type: str
     default: 60s
   timeout:

@@ -1,0 +1,185 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import io
+import shutil
+import tarfile
+
+import pytest
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import (
+    _SCRATCH,
+    SCRATCH_PREFIX,
+    check_params,
+    compare_counts,
+    decoders,
+    scratch_name,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compressor
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
+
+TOOLS = {"zstd": "/opt/bin/zstd", "pg_restore": "/usr/lib/postgresql/15/bin/pg_restore", "redis_check_rdb": "rcr"}
+ZSTD, PG_RESTORE = TOOLS["zstd"], TOOLS["pg_restore"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path", "expected"),
+    [
+        (
+            "pg_custom+zstd",
+            "/s/postgres-app.dump.zst",
+            [
+                ([[ZSTD, "-q", "-t", "/s/postgres-app.dump.zst"]], ()),
+                ([[ZSTD, "-q", "-d", "-c", "/s/postgres-app.dump.zst"], [PG_RESTORE, "--list"]], (0,)),
+            ],
+        ),
+        ("pg_custom", "/s/postgres-app.dump", [([[PG_RESTORE, "--list", "/s/postgres-app.dump"]], ())]),
+        ("sql+zstd", "/s/postgres-globals.sql.zst", [([[ZSTD, "-q", "-t", "/s/postgres-globals.sql.zst"]], ())]),
+        ("tar+zstd", "/s/files.tar.zst", [([[ZSTD, "-q", "-t", "/s/files.tar.zst"]], ())]),
+        ("sql+gzip", "/s/postgres-globals.sql.gz", [([["gzip", "-t", "/s/postgres-globals.sql.gz"]], ())]),
+        ("pg_directory_data", "/s/postgres-app.dir/3071.dat.gz", [([["gzip", "-t", "/s/postgres-app.dir/3071.dat.gz"]], ())]),
+        # an uncompressed file of a directory dump (toc.dat, or a -Z0 dump) has nothing to decode
+        ("pg_directory_data", "/s/postgres-app.dir/toc.dat", []),
+        ("pg_directory_data", "/s/postgres-app.dir/3071.dat", []),
+        ("tar+gzip", "/s/files.tar.gz", [([["tar", "-tzf", "/s/files.tar.gz"]], ())]),
+        ("rdb", "/s/redis-dump.rdb", [([["rcr", "/s/redis-dump.rdb"]], ())]),
+        ("sql", "/s/postgres-globals.sql", []),
+        ("pg_directory", "/s/postgres-app.dir/toc.dat", []),
+        ("", "/s/notes.txt", []),
+        ("unknown", "/s/x", []),
+    ],
+)
+def test_decoders(fmt, path, expected):
+    assert decoders(fmt, path, TOOLS) == expected
+
+
+def real_tools():
+    return {"zstd": "zstd", "pg_restore": "pg_restore", "redis_check_rdb": "redis-check-rdb"}
+
+
+def decode(fmt, path):
+    for stages, sigpipe_ok in decoders(fmt, str(path), real_tools()):
+        run_pipeline(stages, timeout=60, sigpipe_ok=sigpipe_ok)
+
+
+def truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_gzip_files_decode_and_truncated_ones_do_not(tmp_path):
+    path = tmp_path / "postgres-globals.sql.gz"
+    path.write_bytes(gzip.compress(b"CREATE ROLE app;\n" * 5000))
+    decode("sql+gzip", path)
+    truncate(path)
+    with pytest.raises(PipelineError, match=r"^gzip exited with 1: "):
+        decode("sql+gzip", path)
+
+
+def test_tar_gzip_files_decode_and_truncated_ones_do_not(tmp_path):
+    path = tmp_path / "files.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for index in range(3):
+            data = bytes(range(256)) * 400 * (index + 1)
+            info = tarfile.TarInfo(f"etc/file{index}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    decode("tar+gzip", path)
+    truncate(path)
+    with pytest.raises(PipelineError, match=r"^tar exited with 2: "):
+        decode("tar+gzip", path)
+
+
+@pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd is not installed")
+def test_zstd_files_decode_and_truncated_ones_do_not(tmp_path):
+    source, path = tmp_path / "in.sql", tmp_path / "postgres-globals.sql.zst"
+    source.write_bytes(b"CREATE ROLE app;\n" * 5000)
+    run_pipeline([compressor("zstd", 3)], stdin_path=str(source), stdout_path=str(path))
+    decode("sql+zstd", path)
+    truncate(path)
+    with pytest.raises(PipelineError, match=r"^zstd exited with 1: "):
+        decode("sql+zstd", path)
+
+
+@pytest.mark.parametrize(
+    ("expected", "restored", "problems"),
+    [
+        ({}, {}, []),
+        ({"public.a": 3, "public.b": 0}, {"public.b": 0, "public.a": 3}, []),
+        ({"public.a": 3}, {"public.a": 2}, [{"table": "public.a", "expected": 3, "restored": 2}]),
+        ({"public.a": 3}, {}, [{"table": "public.a", "expected": 3, "restored": None}]),
+        ({}, {"public.extra": 0}, [{"table": "public.extra", "expected": None, "restored": 0}]),
+        (
+            {"s.z": 1, "public.b": 5, "public.a": 1},
+            {"public.a": 1, "public.b": 6, "public.c": 0},
+            [
+                {"table": "public.b", "expected": 5, "restored": 6},
+                {"table": "public.c", "expected": None, "restored": 0},
+                {"table": "s.z", "expected": 1, "restored": None},
+            ],
+        ),
+    ],
+)
+def test_compare_counts(expected, restored, problems):
+    assert compare_counts(expected, restored) == problems
+
+
+@pytest.mark.parametrize(
+    ("moment", "index", "name"),
+    [
+        (datetime.datetime(2026, 11, 28, 2, 0, 0, tzinfo=datetime.timezone.utc), 0, "jarvis_verify_20261128020000_0"),
+        (datetime.datetime(2027, 1, 9, 23, 59, 59, tzinfo=datetime.timezone.utc), 12, "jarvis_verify_20270109235959_12"),
+    ],
+)
+def test_scratch_name(moment, index, name):
+    assert scratch_name(moment, index) == name
+    assert name.startswith(SCRATCH_PREFIX)
+    # leftovers of a killed run are found by this pattern, so every scratch name must match it
+    assert _SCRATCH.match(name)
+    # a valid, unquoted PostgreSQL identifier of at most 63 bytes
+    assert name.islower()
+    assert len(name.encode()) <= 63
+
+
+@pytest.mark.parametrize("name", ["jarvis_verify_", "jarvis_verify_2026_1", "jarvis_verify_20261128020000_", "app"])
+def test_scratch_pattern_leaves_other_databases_alone(name):
+    assert not _SCRATCH.match(name)
+
+
+def verify_params(**overrides):
+    values = {
+        "max_age_hours": 26,
+        "min_size_ratio": 0.5,
+        "restore_jobs": 2,
+        "restore_timeout": 3600,
+        "client": "host",
+        "docker_container": None,
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({}, None),
+        ({"min_size_ratio": 0}, None),
+        ({"min_size_ratio": 1}, None),
+        ({"client": "docker", "docker_container": "pg"}, None),
+        ({"max_age_hours": 0}, "max_age_hours must be more than 0, got 0"),
+        ({"max_age_hours": -1.5}, "max_age_hours must be more than 0, got -1.5"),
+        ({"min_size_ratio": 1.5}, "min_size_ratio must be between 0 and 1, got 1.5"),
+        ({"min_size_ratio": -0.1}, "min_size_ratio must be between 0 and 1, got -0.1"),
+        ({"restore_jobs": 0}, "restore_jobs must be 1 or more, got 0"),
+        ({"restore_timeout": 0}, "restore_timeout must be more than 0 seconds, got 0"),
+        ({"client": "docker"}, "docker_container is required with client=docker"),
+        ({"client": "docker", "docker_container": ""}, "docker_container is required with client=docker"),
+    ],
+)
+def test_check_params(overrides, problem):
+    assert check_params(verify_params(**overrides)) == problem

@@ -1,0 +1,348 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import pytest
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import (
+    FORMATS,
+    GLOBALS,
+    check_params,
+    client_command,
+    compressor,
+    dump_args,
+    file_stem,
+    libpq_env,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import run_pipeline
+
+PASSWORD = "s3cret pass'word"
+
+
+@pytest.mark.parametrize(
+    ("database", "stem"),
+    [
+        ("app", "postgres-app"),
+        ("App_2.x-y", "postgres-App_2.x-y"),
+        ("my db", "postgres-my%20db"),
+        ("a/b", "postgres-a%2Fb"),
+        ("../etc", "postgres-..%2Fetc"),
+        ("café", "postgres-caf%C3%A9"),
+        ("50%", "postgres-50%25"),
+        ("a b", "postgres-a%20b"),
+        ("a%20b", "postgres-a%2520b"),  # % is escaped too, so two names never share a file
+        ("", "postgres-"),
+    ],
+)
+def test_file_stem(database, stem):
+    assert file_stem(database) == stem
+    assert "/" not in file_stem(database)
+
+
+BASE = {
+    "PATH": "/usr/bin",
+    "HOME": "/root",
+    "PGHOST": "stale-host",
+    "PGPORT": "1",
+    "PGUSER": "stale-user",
+    "PGPASSWORD": "stale-password",
+    "PGDATABASE": "stale-db",
+    "PGSSLMODE": "disable",
+    "PGSSLROOTCERT": "/stale.pem",
+}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (
+            {},
+            {"PATH": "/usr/bin", "HOME": "/root", "PGUSER": "postgres", "PGAPPNAME": "jarvis.maintenance"},
+        ),
+        (
+            {
+                "login_host": "db.example.org",
+                "login_port": 5433,
+                "login_user": "backup",
+                "login_password": PASSWORD,
+                "ssl_mode": "verify-full",
+                "ca_cert": "/etc/ssl/ca.pem",
+                "connect_timeout": 10,
+            },
+            {
+                "PATH": "/usr/bin",
+                "HOME": "/root",
+                "PGHOST": "db.example.org",
+                "PGPORT": "5433",
+                "PGUSER": "backup",
+                "PGPASSWORD": PASSWORD,
+                "PGSSLMODE": "verify-full",
+                "PGSSLROOTCERT": "/etc/ssl/ca.pem",
+                "PGCONNECT_TIMEOUT": "10",
+                "PGAPPNAME": "jarvis.maintenance",
+            },
+        ),
+        # the socket directory wins over login_host; empty values are not set
+        (
+            {"login_unix_socket": "/run/postgresql", "login_host": "db", "login_password": "", "login_user": ""},
+            {
+                "PATH": "/usr/bin",
+                "HOME": "/root",
+                "PGHOST": "/run/postgresql",
+                "PGUSER": "postgres",
+                "PGAPPNAME": "jarvis.maintenance",
+            },
+        ),
+    ],
+)
+def test_libpq_env(params, expected):
+    assert libpq_env(params, BASE) == expected
+
+
+def test_libpq_env_does_not_change_its_base():
+    base = dict(BASE)
+    libpq_env({"login_password": PASSWORD}, base)
+    assert base == BASE
+
+
+def client(**overrides):
+    values = {
+        "client": "host",
+        "bin_dir": None,
+        "docker_container": None,
+        "docker_binary": "docker",
+        "docker_login_host": None,
+        "docker_login_port": None,
+        "login_user": None,
+        "login_password": None,
+    }
+    values.update(overrides)
+    return values
+
+
+ARGS = ["--no-password", "--dbname", "app"]
+
+
+@pytest.mark.parametrize(
+    ("params", "stdin", "argv"),
+    [
+        (client(), False, ["pg_dump", *ARGS]),
+        (client(login_password=PASSWORD), True, ["pg_dump", *ARGS]),
+        (client(bin_dir="/usr/lib/postgresql/15/bin"), False, ["/usr/lib/postgresql/15/bin/pg_dump", *ARGS]),
+        (
+            client(client="docker", docker_container="jarvis-postgres"),
+            False,
+            ["docker", "exec", "-e", "PGAPPNAME", "jarvis-postgres", "pg_dump", "--username", "postgres", *ARGS],
+        ),
+        (
+            client(client="docker", docker_container="pg", login_password=PASSWORD, login_user="backup"),
+            True,
+            [
+                "docker",
+                "exec",
+                "-i",
+                "-e",
+                "PGPASSWORD",
+                "-e",
+                "PGAPPNAME",
+                "pg",
+                "pg_dump",
+                "--username",
+                "backup",
+                *ARGS,
+            ],
+        ),
+        (
+            client(
+                client="docker",
+                docker_container="pg",
+                docker_binary="/usr/bin/podman",
+                docker_login_host="127.0.0.1",
+                docker_login_port=5433,
+                bin_dir="/ignored/in/the/container",
+            ),
+            False,
+            [
+                "/usr/bin/podman",
+                "exec",
+                "-e",
+                "PGAPPNAME",
+                "pg",
+                "pg_dump",
+                "--username",
+                "postgres",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "5433",
+                *ARGS,
+            ],
+        ),
+    ],
+)
+def test_client_command(params, stdin, argv):
+    command = client_command(params, "pg_dump", list(ARGS), stdin=stdin)
+    assert command == argv
+    assert not any(PASSWORD in word for word in command)
+
+
+def test_password_travels_only_in_the_environment():
+    params = client(client="docker", docker_container="pg", login_password=PASSWORD)
+    command = client_command(params, "pg_restore", ["--no-password"], stdin=True)
+    assert PASSWORD not in " ".join(command)
+    assert command[command.index("PGPASSWORD") - 1] == "-e"
+    assert libpq_env(params, {})["PGPASSWORD"] == PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (
+            ("app", "00000003-0000001B-1", "custom", "zstd", 19, 4, "30s", "/b/postgres-app.dump.zst"),
+            [
+                "--no-password",
+                "--format=custom",
+                "--lock-wait-timeout=30s",
+                "--compress=0",
+                "--snapshot=00000003-0000001B-1",
+                "--dbname",
+                "app",
+            ],
+        ),
+        (
+            ("app", None, "custom", "gzip", 6, 4, "5min", None),
+            ["--no-password", "--format=custom", "--lock-wait-timeout=5min", "--compress=6", "--dbname", "app"],
+        ),
+        (
+            ("app", "snap", "custom", "none", 0, 1, "30s", None),
+            [
+                "--no-password",
+                "--format=custom",
+                "--lock-wait-timeout=30s",
+                "--compress=0",
+                "--snapshot=snap",
+                "--dbname",
+                "app",
+            ],
+        ),
+        (
+            ("my db", "snap", "directory", "gzip", 5, 4, "30s", "/b/postgres-my%20db.dir"),
+            [
+                "--no-password",
+                "--format=directory",
+                "--lock-wait-timeout=30s",
+                "--compress=5",
+                "--snapshot=snap",
+                "--jobs=4",
+                "--file=/b/postgres-my%20db.dir",
+                "--dbname",
+                "my db",
+            ],
+        ),
+    ],
+)
+def test_dump_args(call, expected):
+    assert dump_args(*call) == expected
+
+
+@pytest.mark.parametrize(
+    ("compression", "level", "command"),
+    [
+        ("zstd", 3, ["zstd", "-q", "-T0", "-3", "-c"]),
+        ("zstd", 19, ["zstd", "-q", "-T0", "-19", "-c"]),
+        ("gzip", 6, ["gzip", "-c", "-6"]),
+        ("none", 0, None),
+    ],
+)
+def test_compressor(compression, level, command):
+    assert compressor(compression, level) == command
+
+
+def test_gzip_compressor_round_trip(tmp_path):
+    source, target = tmp_path / "in.sql", tmp_path / "out.sql.gz"
+    source.write_bytes(b"CREATE ROLE backup;\n" * 1000)
+    run_pipeline([compressor("gzip", 9)], stdin_path=str(source), stdout_path=str(target))
+    assert gzip.decompress(target.read_bytes()) == source.read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd is not installed")
+def test_zstd_compressor_round_trip(tmp_path):
+    source, packed, unpacked = tmp_path / "in", tmp_path / "in.zst", tmp_path / "out"
+    source.write_bytes(b"row\n" * 100_000)
+    run_pipeline([["cat", str(source)], compressor("zstd", 3)], stdout_path=str(packed))
+    assert packed.stat().st_size < source.stat().st_size
+    run_pipeline([["zstd", "-q", "-d", "-c", str(packed)]], stdout_path=str(unpacked))
+    assert unpacked.read_bytes() == source.read_bytes()
+
+
+def test_every_format_has_a_suffix_and_label():
+    assert {key: value[0] for key, value in FORMATS.items()} == {
+        ("custom", "zstd"): ".dump.zst",
+        ("custom", "gzip"): ".dump",
+        ("custom", "none"): ".dump",
+        ("directory", "gzip"): ".dir",
+        ("directory", "none"): ".dir",
+    }
+    assert set(GLOBALS) == {"zstd", "gzip", "none"}
+
+
+def backup_params(**overrides):
+    values = {
+        "format": "custom",
+        "compression": "zstd",
+        "compression_level": 3,
+        "jobs": 2,
+        "timeout": 3600,
+        "client": "host",
+        "docker_container": None,
+        "databases": [],
+        "exclude_databases": [],
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({}, None),
+        ({"compression": "gzip", "compression_level": 9}, None),
+        ({"compression": "none", "compression_level": 0}, None),
+        ({"format": "directory", "compression": "gzip", "compression_level": 1}, None),
+        ({"format": "directory", "compression": "none", "compression_level": 0}, None),
+        ({"client": "docker", "docker_container": "pg"}, None),
+        ({"databases": ["app", "auth"], "exclude_databases": ["test"]}, None),
+        (
+            {"format": "directory", "compression": "zstd"},
+            "compression=zstd does not work with format=directory: "
+            "PostgreSQL 15's pg_dump compresses directory dumps with gzip only",
+        ),
+        ({"compression_level": 0}, "compression_level must be between 1 and 19 for zstd, got 0"),
+        ({"compression_level": 20}, "compression_level must be between 1 and 19 for zstd, got 20"),
+        (
+            {"compression": "gzip", "compression_level": 10},
+            "compression_level must be between 1 and 9 for gzip, got 10",
+        ),
+        ({"compression": "none", "compression_level": -1}, "compression_level must be between 0 and 9 for none, got -1"),
+        ({"jobs": 0}, "jobs must be 1 or more, got 0"),
+        ({"timeout": 0}, "timeout must be more than 0 seconds, got 0"),
+        ({"timeout": -5}, "timeout must be more than 0 seconds, got -5"),
+        ({"client": "docker"}, "docker_container is required with client=docker"),
+        ({"client": "docker", "docker_container": ""}, "docker_container is required with client=docker"),
+        (
+            {"client": "docker", "docker_container": "pg", "format": "directory", "compression": "gzip"},
+            "format=directory needs client=host (a directory dump is written where pg_dump runs)",
+        ),
+        (
+            {"databases": ["app", "auth", "shop"], "exclude_databases": ["shop", "app"]},
+            "databases and exclude_databases both name app, shop",
+        ),
+    ],
+)
+def test_check_params(overrides, problem):
+    assert check_params(backup_params(**overrides)) == problem
