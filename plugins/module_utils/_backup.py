@@ -52,7 +52,10 @@ def parse_set_name(name: str) -> datetime.datetime | None:
     match = _NAME.match(name)
     if not match:
         return None
-    return datetime.datetime.strptime(match.group(1), _STAMP).replace(tzinfo=datetime.timezone.utc)
+    try:
+        return datetime.datetime.strptime(match.group(1), _STAMP).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:  # right shape, impossible date (month 13, 30 February)
+        return None
 
 
 def list_sets(root: str) -> list[dict[str, Any]]:

@@ -148,8 +148,15 @@ def dump_args(
         args.append(f"--snapshot={snapshot}")
     if fmt == "directory":
         args += [f"--jobs={jobs}", f"--file={target}"]
-    args += ["--dbname", database]
+    args += ["--dbname", conninfo_dbname(database)]
     return args
+
+
+def conninfo_dbname(database: str) -> str:
+    """A database name as a libpq connection string (pure): a name containing '=' or starting
+    with postgresql:// would otherwise be read as connection settings."""
+    escaped = database.replace("\\", "\\\\").replace("'", "\\'")
+    return f"dbname='{escaped}'"
 
 
 def compressor(compression: str, level: int) -> list[str] | None:

@@ -36,13 +36,21 @@ def tail(text: str, lines: int = 6) -> str:
     return " / ".join(kept[-lines:])
 
 
+def seconds(timeout: float) -> str:
+    """coreutils timeout's duration: fractions allowed, at least 0.1 s (pure)."""
+    return f"{max(0.1, round(timeout, 1)):g}"
+
+
 def stage_name(argv: Sequence[str]) -> str:
-    """pg_dump for /usr/bin/pg_dump; "pg_dump (docker exec)" for docker exec ... pg_dump (pure)."""
+    """pg_dump for /usr/bin/pg_dump; "pg_dump (docker exec)" for docker exec [options] container pg_dump (pure)."""
     name = os.path.basename(argv[0])
-    if name == "docker" and len(argv) > 1 and argv[1] == "exec":
-        programs = [arg for arg in argv[2:] if arg.startswith("pg_") or arg.startswith("redis")]
-        if programs:
-            return f"{programs[0]} (docker exec)"
+    if name in ("docker", "podman") and len(argv) > 1 and argv[1] == "exec":
+        index = 2
+        while index < len(argv) and argv[index].startswith("-"):
+            takes_value = argv[index] in ("-e", "--env", "-u", "--user", "-w", "--workdir", "--env-file")
+            index += 2 if takes_value else 1
+        if index + 1 < len(argv):
+            return f"{os.path.basename(argv[index + 1])} ({name} exec)"
     return name
 
 
@@ -86,7 +94,7 @@ def script(
     for index, argv in enumerate(stages):
         words = list(argv)
         if timeout:
-            words = ["timeout", "-k", str(KILL_AFTER), f"{max(1, int(timeout))}", *words]
+            words = ["timeout", "-k", str(KILL_AFTER), seconds(timeout), *words]
         command = " ".join(shlex.quote(word) for word in words) + " 2>" + shlex.quote(error_paths[index])
         if index == 0:
             command += " <" + shlex.quote(stdin_path or "/dev/null")
@@ -128,7 +136,10 @@ def run_pipeline(
         thread = threading.Thread(target=worker, daemon=True) if while_running else None
         if thread:
             thread.start()
-        rc, _out, err = module.run_command(["/bin/bash", "-c", text], environ_update=env or {})
+        # No $VAR or ~ expansion by run_command: the words are already quoted for bash.
+        rc, _out, err = module.run_command(
+            ["/bin/bash", "-c", text], environ_update=env or {}, expand_user_and_vars=False
+        )
         if thread:
             thread.join()
         if rc != 0 and not os.path.exists(status_path):
@@ -159,8 +170,8 @@ def run(module: Any, command: Sequence[str], env: dict[str, str] | None = None, 
     """Run one command (no shell); return its stdout, or raise PipelineError with its stderr."""
     argv = list(command)
     if timeout:
-        argv = ["timeout", "-k", str(KILL_AFTER), f"{max(1, int(timeout))}", *argv]
-    rc, out, err = module.run_command(argv, environ_update=env or {})
+        argv = ["timeout", "-k", str(KILL_AFTER), seconds(timeout), *argv]
+    rc, out, err = module.run_command(argv, environ_update=env or {}, expand_user_and_vars=False)
     if rc in TIMEOUT_CODES and timeout:
         raise PipelineError(f"{stage_name(command)} timed out after {round(timeout, 1):g} s")
     if rc != 0:

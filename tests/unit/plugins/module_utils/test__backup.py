@@ -68,11 +68,11 @@ def test_iso_is_utc():
     assert iso(moment) == "2026-11-28T02:00:05Z"
 
 
-# parse_set_name("jarvis-20261399T000000Z") (a name of the right shape holding no valid date)
-# is left out on purpose: it raises ValueError instead of returning None (reported as a bug).
 @pytest.mark.parametrize(
     "name",
     [
+        "jarvis-20261399T000000Z",
+        "jarvis-20260230T020000Z",
         "",
         "jarvis-20261128T020000",
         "jarvis-20261128T0200Z",

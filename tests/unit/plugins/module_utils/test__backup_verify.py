@@ -11,6 +11,8 @@ import shutil
 import tarfile
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import (
     _SCRATCH,
@@ -23,8 +25,16 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compressor
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
 
-TOOLS = {"zstd": "/opt/bin/zstd", "pg_restore": "/usr/lib/postgresql/15/bin/pg_restore", "redis_check_rdb": "rcr"}
-ZSTD, PG_RESTORE = TOOLS["zstd"], TOOLS["pg_restore"]
+TOOLS = {"zstd": "/opt/bin/zstd", "pg_restore": ["/usr/lib/postgresql/15/bin/pg_restore"], "redis_check_rdb": "rcr"}
+ZSTD, PG_RESTORE = TOOLS["zstd"], TOOLS["pg_restore"][0]
+IN_DOCKER = ["docker", "exec", "-i", "jarvis-postgres", "pg_restore"]
+
+
+@pytest.fixture
+def module():
+    """A real AnsibleModule: the pipelines run through its run_command."""
+    with patch_module_args({}):
+        return AnsibleModule(argument_spec={})
 
 
 @pytest.mark.parametrize(
@@ -38,11 +48,16 @@ ZSTD, PG_RESTORE = TOOLS["zstd"], TOOLS["pg_restore"]
                 ([[ZSTD, "-q", "-d", "-c", "/s/postgres-app.dump.zst"], [PG_RESTORE, "--list"]], (0,)),
             ],
         ),
-        ("pg_custom", "/s/postgres-app.dump", [([[PG_RESTORE, "--list", "/s/postgres-app.dump"]], ())]),
+        # pg_restore reads the archive from stdin (so it works in a container too) and may stop early
+        ("pg_custom", "/s/postgres-app.dump", [([["cat", "/s/postgres-app.dump"], [PG_RESTORE, "--list"]], (0,))]),
         ("sql+zstd", "/s/postgres-globals.sql.zst", [([[ZSTD, "-q", "-t", "/s/postgres-globals.sql.zst"]], ())]),
         ("tar+zstd", "/s/files.tar.zst", [([[ZSTD, "-q", "-t", "/s/files.tar.zst"]], ())]),
         ("sql+gzip", "/s/postgres-globals.sql.gz", [([["gzip", "-t", "/s/postgres-globals.sql.gz"]], ())]),
-        ("pg_directory_data", "/s/postgres-app.dir/3071.dat.gz", [([["gzip", "-t", "/s/postgres-app.dir/3071.dat.gz"]], ())]),
+        (
+            "pg_directory_data",
+            "/s/postgres-app.dir/3071.dat.gz",
+            [([["gzip", "-t", "/s/postgres-app.dir/3071.dat.gz"]], ())],
+        ),
         # an uncompressed file of a directory dump (toc.dat, or a -Z0 dump) has nothing to decode
         ("pg_directory_data", "/s/postgres-app.dir/toc.dat", []),
         ("pg_directory_data", "/s/postgres-app.dir/3071.dat", []),
@@ -58,13 +73,29 @@ def test_decoders(fmt, path, expected):
     assert decoders(fmt, path, TOOLS) == expected
 
 
-def real_tools():
-    return {"zstd": "zstd", "pg_restore": "pg_restore", "redis_check_rdb": "redis-check-rdb"}
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        (
+            "pg_custom+zstd",
+            [
+                ([[ZSTD, "-q", "-t", "/s/a.dump.zst"]], ()),
+                ([[ZSTD, "-q", "-d", "-c", "/s/a.dump.zst"], [*IN_DOCKER, "--list"]], (0,)),
+            ],
+        ),
+        ("pg_custom", [([["cat", "/s/a.dump.zst"], [*IN_DOCKER, "--list"]], (0,))]),
+    ],
+)
+def test_decoders_with_pg_restore_in_a_container(fmt, expected):
+    assert decoders(fmt, "/s/a.dump.zst", dict(TOOLS, pg_restore=IN_DOCKER)) == expected
 
 
-def decode(fmt, path):
-    for stages, sigpipe_ok in decoders(fmt, str(path), real_tools()):
-        run_pipeline(stages, timeout=60, sigpipe_ok=sigpipe_ok)
+def decode(module, fmt, path):
+    tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "redis-check-rdb"}
+    pipelines = decoders(fmt, str(path), tools)
+    assert pipelines
+    for stages, sigpipe_ok in pipelines:
+        run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
 
 
 def truncate(path):
@@ -72,16 +103,16 @@ def truncate(path):
     path.write_bytes(data[: len(data) // 2])
 
 
-def test_gzip_files_decode_and_truncated_ones_do_not(tmp_path):
+def test_gzip_files_decode_and_truncated_ones_do_not(module, tmp_path):
     path = tmp_path / "postgres-globals.sql.gz"
     path.write_bytes(gzip.compress(b"CREATE ROLE app;\n" * 5000))
-    decode("sql+gzip", path)
+    decode(module, "sql+gzip", path)
     truncate(path)
     with pytest.raises(PipelineError, match=r"^gzip exited with 1: "):
-        decode("sql+gzip", path)
+        decode(module, "sql+gzip", path)
 
 
-def test_tar_gzip_files_decode_and_truncated_ones_do_not(tmp_path):
+def test_tar_gzip_files_decode_and_truncated_ones_do_not(module, tmp_path):
     path = tmp_path / "files.tar.gz"
     with tarfile.open(path, "w:gz") as archive:
         for index in range(3):
@@ -89,21 +120,21 @@ def test_tar_gzip_files_decode_and_truncated_ones_do_not(tmp_path):
             info = tarfile.TarInfo(f"etc/file{index}")
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    decode("tar+gzip", path)
+    decode(module, "tar+gzip", path)
     truncate(path)
     with pytest.raises(PipelineError, match=r"^tar exited with 2: "):
-        decode("tar+gzip", path)
+        decode(module, "tar+gzip", path)
 
 
 @pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd is not installed")
-def test_zstd_files_decode_and_truncated_ones_do_not(tmp_path):
+def test_zstd_files_decode_and_truncated_ones_do_not(module, tmp_path):
     source, path = tmp_path / "in.sql", tmp_path / "postgres-globals.sql.zst"
     source.write_bytes(b"CREATE ROLE app;\n" * 5000)
-    run_pipeline([compressor("zstd", 3)], stdin_path=str(source), stdout_path=str(path))
-    decode("sql+zstd", path)
+    run_pipeline(module, [compressor("zstd", 3)], stdin_path=str(source), stdout_path=str(path))
+    decode(module, "sql+zstd", path)
     truncate(path)
     with pytest.raises(PipelineError, match=r"^zstd exited with 1: "):
-        decode("sql+zstd", path)
+        decode(module, "sql+zstd", path)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +164,11 @@ def test_compare_counts(expected, restored, problems):
     ("moment", "index", "name"),
     [
         (datetime.datetime(2026, 11, 28, 2, 0, 0, tzinfo=datetime.timezone.utc), 0, "jarvis_verify_20261128020000_0"),
-        (datetime.datetime(2027, 1, 9, 23, 59, 59, tzinfo=datetime.timezone.utc), 12, "jarvis_verify_20270109235959_12"),
+        (
+            datetime.datetime(2027, 1, 9, 23, 59, 59, tzinfo=datetime.timezone.utc),
+            12,
+            "jarvis_verify_20270109235959_12",
+        ),
     ],
 )
 def test_scratch_name(moment, index, name):

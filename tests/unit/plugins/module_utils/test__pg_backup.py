@@ -8,6 +8,8 @@ import gzip
 import shutil
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import (
     FORMATS,
@@ -15,6 +17,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup impo
     check_params,
     client_command,
     compressor,
+    conninfo_dbname,
     dump_args,
     file_stem,
     libpq_env,
@@ -22,6 +25,13 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup impo
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import run_pipeline
 
 PASSWORD = "s3cret pass'word"
+
+
+@pytest.fixture
+def module():
+    """A real AnsibleModule: the pipelines run through its run_command."""
+    with patch_module_args({}):
+        return AnsibleModule(argument_spec={})
 
 
 @pytest.mark.parametrize(
@@ -102,6 +112,16 @@ BASE = {
 )
 def test_libpq_env(params, expected):
     assert libpq_env(params, BASE) == expected
+
+
+def test_libpq_env_without_base_is_only_what_to_set():
+    # for run_command's environ_update
+    assert libpq_env({"login_host": "db", "login_password": PASSWORD}) == {
+        "PGHOST": "db",
+        "PGUSER": "postgres",
+        "PGPASSWORD": PASSWORD,
+        "PGAPPNAME": "jarvis.maintenance",
+    }
 
 
 def test_libpq_env_does_not_change_its_base():
@@ -211,12 +231,19 @@ def test_password_travels_only_in_the_environment():
                 "--compress=0",
                 "--snapshot=00000003-0000001B-1",
                 "--dbname",
-                "app",
+                "dbname='app'",
             ],
         ),
         (
             ("app", None, "custom", "gzip", 6, 4, "5min", None),
-            ["--no-password", "--format=custom", "--lock-wait-timeout=5min", "--compress=6", "--dbname", "app"],
+            [
+                "--no-password",
+                "--format=custom",
+                "--lock-wait-timeout=5min",
+                "--compress=6",
+                "--dbname",
+                "dbname='app'",
+            ],
         ),
         (
             ("app", "snap", "custom", "none", 0, 1, "30s", None),
@@ -227,7 +254,7 @@ def test_password_travels_only_in_the_environment():
                 "--compress=0",
                 "--snapshot=snap",
                 "--dbname",
-                "app",
+                "dbname='app'",
             ],
         ),
         (
@@ -241,7 +268,7 @@ def test_password_travels_only_in_the_environment():
                 "--jobs=4",
                 "--file=/b/postgres-my%20db.dir",
                 "--dbname",
-                "my db",
+                "dbname='my db'",
             ],
         ),
     ],
@@ -263,20 +290,20 @@ def test_compressor(compression, level, command):
     assert compressor(compression, level) == command
 
 
-def test_gzip_compressor_round_trip(tmp_path):
+def test_gzip_compressor_round_trip(module, tmp_path):
     source, target = tmp_path / "in.sql", tmp_path / "out.sql.gz"
     source.write_bytes(b"CREATE ROLE backup;\n" * 1000)
-    run_pipeline([compressor("gzip", 9)], stdin_path=str(source), stdout_path=str(target))
+    run_pipeline(module, [compressor("gzip", 9)], stdin_path=str(source), stdout_path=str(target))
     assert gzip.decompress(target.read_bytes()) == source.read_bytes()
 
 
 @pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd is not installed")
-def test_zstd_compressor_round_trip(tmp_path):
+def test_zstd_compressor_round_trip(module, tmp_path):
     source, packed, unpacked = tmp_path / "in", tmp_path / "in.zst", tmp_path / "out"
     source.write_bytes(b"row\n" * 100_000)
-    run_pipeline([["cat", str(source)], compressor("zstd", 3)], stdout_path=str(packed))
+    run_pipeline(module, [["cat", str(source)], compressor("zstd", 3)], stdout_path=str(packed))
     assert packed.stat().st_size < source.stat().st_size
-    run_pipeline([["zstd", "-q", "-d", "-c", str(packed)]], stdout_path=str(unpacked))
+    run_pipeline(module, [["zstd", "-q", "-d", "-c", str(packed)]], stdout_path=str(unpacked))
     assert unpacked.read_bytes() == source.read_bytes()
 
 
@@ -328,7 +355,10 @@ def backup_params(**overrides):
             {"compression": "gzip", "compression_level": 10},
             "compression_level must be between 1 and 9 for gzip, got 10",
         ),
-        ({"compression": "none", "compression_level": -1}, "compression_level must be between 0 and 9 for none, got -1"),
+        (
+            {"compression": "none", "compression_level": -1},
+            "compression_level must be between 0 and 9 for none, got -1",
+        ),
         ({"jobs": 0}, "jobs must be 1 or more, got 0"),
         ({"timeout": 0}, "timeout must be more than 0 seconds, got 0"),
         ({"timeout": -5}, "timeout must be more than 0 seconds, got -5"),
@@ -346,3 +376,17 @@ def backup_params(**overrides):
 )
 def test_check_params(overrides, problem):
     assert check_params(backup_params(**overrides)) == problem
+
+
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        ("app", "dbname='app'"),
+        ("a=b", "dbname='a=b'"),
+        ("postgresql://evil", "dbname='postgresql://evil'"),
+        ("it's", "dbname='it\\'s'"),
+        ("back\\slash", "dbname='back\\\\slash'"),
+    ],
+)
+def test_conninfo_dbname_keeps_any_name_a_name(database, expected):
+    assert conninfo_dbname(database) == expected
