@@ -45,6 +45,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres impor
 
 SCRATCH_PREFIX = "jarvis_verify_"
 _SCRATCH = re.compile(r"^jarvis_verify_\d{14}_\d+$")
+STALE_SCRATCH_HOURS = 24
 
 BTREE_INDEXES_SQL = """
 SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -92,6 +93,14 @@ def compare_counts(expected: dict[str, int], restored: dict[str, int]) -> list[d
 
 def scratch_name(moment: datetime.datetime, index: int) -> str:
     return f"{SCRATCH_PREFIX}{moment.strftime('%Y%m%d%H%M%S')}_{index}"
+
+
+def is_stale_scratch(name: str, now: datetime.datetime, hours: float = STALE_SCRATCH_HOURS) -> bool:
+    """True for a scratch database name of this module whose time is more than hours ago (pure)."""
+    if not _SCRATCH.match(name):
+        return False
+    stamp = datetime.datetime.strptime(name[len(SCRATCH_PREFIX) : len(SCRATCH_PREFIX) + 14], "%Y%m%d%H%M%S")
+    return (now - stamp.replace(tzinfo=datetime.timezone.utc)).total_seconds() > hours * 3600
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -394,7 +403,7 @@ class BackupVerify:
         admin = connect(self.module)
         restores: dict[str, Any] = {}
         try:
-            self.drop_leftovers(admin, psycopg2, result)
+            self.drop_leftovers(admin, result)
             stamp = utcnow()
             for index, (database, detail) in enumerate(sorted(databases.items())):
                 restores[database] = self.restore_one(
@@ -408,11 +417,12 @@ class BackupVerify:
             {"database": db, **problem} for db, r in restores.items() for problem in r.get("mismatches", [])
         ]
 
-    def drop_leftovers(self, admin: Any, psycopg2: Any, result: SetResult) -> None:
-        """Scratch databases left by a run that was killed (a clean run never leaves one)."""
+    def drop_leftovers(self, admin: Any, result: SetResult) -> None:
+        """Scratch databases left by a killed run: named by this module and older than a day
+        (a younger one may belong to a restore test running now on another host)."""
         with admin.cursor() as cursor:
             cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'jarvis\\_verify\\_%%'")
-            names = [row[0] for row in cursor.fetchall() if _SCRATCH.match(row[0])]
+            names = [row[0] for row in cursor.fetchall() if is_stale_scratch(row[0], utcnow())]
             for name in names:
                 cursor.execute(
                     self.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(self.sql.Identifier(name))
@@ -444,7 +454,9 @@ class BackupVerify:
             with admin.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
             source = os.path.join(result.path, relative)
-            if detail.get("format") == "pg_custom+zstd":
+            compressed = detail.get("format") == "pg_custom+zstd"
+            if compressed and self.params["restore_jobs"] > 1 and self.params["client"] == "host":
+                # pg_restore -j needs a seekable file: decompress a copy first.
                 handle, temp = tempfile.mkstemp(prefix="jarvis-verify-", suffix=".dump", dir=self.params["scratch_dir"])
                 os.close(handle)
                 run_pipeline(
@@ -453,8 +465,8 @@ class BackupVerify:
                     stdout_path=temp,
                     timeout=self.params["restore_timeout"],
                 )
-                source = temp
-            self.pg_restore(source, scratch)
+                source, compressed = temp, False
+            self.pg_restore(source, scratch, compressed)
             outcome["restore_seconds"] = round(time.monotonic() - began, 3)
             conn = connect(self.module, database=scratch)
             try:
@@ -509,29 +521,23 @@ class BackupVerify:
                 outcome["scratch_dropped"] = True
         return outcome
 
-    def pg_restore(self, source: str, scratch: str) -> None:
+    def pg_restore(self, source: str, scratch: str, compressed: bool) -> None:
+        """Restore source into scratch: streamed through zstd into one pg_restore (no copy on disk),
+        or with --jobs from an uncompressed file."""
         params = self.params
         env = libpq_env(params)
         args = ["--no-password", "--exit-on-error", "--dbname", scratch]
         if not params["restore_owner"]:
             args += ["--no-owner", "--no-privileges"]
         if params["client"] == "docker":
-            stages = [client_command(params, "pg_restore", args, stdin=True)]
-            run_pipeline(
-                self.module,
-                stages,
-                env=env,
-                stdin_path=source if os.path.isfile(source) else None,
-                timeout=params["restore_timeout"],
-            )
-            return
-        jobs = params["restore_jobs"]
-        run_pipeline(
-            self.module,
-            [[*self.tools["pg_restore"], f"--jobs={jobs}", *args, source]],
-            env=env,
-            timeout=params["restore_timeout"],
-        )
+            restore = client_command(params, "pg_restore", args, stdin=True)
+        elif compressed or params["restore_jobs"] == 1 or os.path.isdir(source):
+            restore = [*self.tools["pg_restore"], *args] + ([source] if os.path.isdir(source) else [])
+        else:
+            restore = [*self.tools["pg_restore"], f"--jobs={params['restore_jobs']}", *args, source]
+        stages = [[self.tools["zstd"], "-q", "-d", "-c", source], restore] if compressed else [restore]
+        stdin = source if not compressed and os.path.isfile(source) and source not in restore else None
+        run_pipeline(self.module, stages, env=env, stdin_path=stdin, timeout=params["restore_timeout"])
 
     def amcheck(self, cursor: Any, psycopg2: Any, result: SetResult, database: str) -> dict[str, Any]:
         try:

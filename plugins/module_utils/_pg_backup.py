@@ -256,7 +256,6 @@ class PgBackup:
             planned.append({"database": None, "file": GLOBALS[compression][0], "format": GLOBALS[compression][1]})
         result: dict[str, Any] = {
             "changed": True,
-            "dest": self.params["dest"],
             "server_version": version,
             "server_version_num": version_num,
             "planned": planned,

@@ -20,6 +20,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     check_params,
     compare_counts,
     decoders,
+    is_stale_scratch,
     scratch_name,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compressor
@@ -218,3 +219,18 @@ def verify_params(**overrides):
 )
 def test_check_params(overrides, problem):
     assert check_params(verify_params(**overrides)) == problem
+
+
+@pytest.mark.parametrize(
+    ("name", "stale"),
+    [
+        ("jarvis_verify_20261126120000_0", True),
+        ("jarvis_verify_20261128110000_3", False),
+        ("jarvis_verify_20261128130000_0", False),
+        ("jarvis_verify_2026112612000_0", False),
+        ("app_20261126120000_0", False),
+    ],
+)
+def test_only_day_old_scratch_databases_are_leftovers(name, stale):
+    now = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+    assert is_stale_scratch(name, now) is stale
