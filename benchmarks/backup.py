@@ -87,7 +87,9 @@ def bash(script: str, conn: dict[str, str], *args: str) -> tuple[float, subproce
     """Seconds and result of a runbook-style command; stdout discarded, stderr kept."""
     command = ["bash", "-c", script, "bench", *args]
     began = time.perf_counter()
-    result = subprocess.run(command, env=conn, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        command, env=conn, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
+    )
     return time.perf_counter() - began, result
 
 
@@ -105,7 +107,7 @@ def run_module(name: str, args: dict[str, Any], workdir: str) -> tuple[float, di
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COLLECTIONS), os.environ.get("PYTHONPATH")]))
     command = [str(PYTHON), str(MODULES / f"{name}.py"), path]
     began = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - began
     try:
         output = json.loads(result.stdout)
@@ -149,7 +151,7 @@ class ScratchServer:
 
     def as_postgres(self, *command: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        result = subprocess.run([*prefix, *command], capture_output=True, text=True, cwd="/")
+        result = subprocess.run([*prefix, *command], capture_output=True, text=True, cwd="/", check=False)
         checked(os.path.basename(command[0]), result)
 
     def start(self) -> dict[str, str]:
@@ -199,7 +201,7 @@ class Bench:
     # -- sets -----------------------------------------------------------------------
     def backup_into_set(self, root: str, extra: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         """backup_set started, pg_backup into it (timed), backup_set completed."""
-        _, started = run_module("backup_set", {"root": root, "state": "started"}, self.workdir)
+        _seconds, started = run_module("backup_set", {"root": root, "state": "started"}, self.workdir)
         seconds, dumps = run_module("pg_backup", {"dest": started["path"], **self.login, **extra}, self.workdir)
         parts = {"postgres": {"server_version": dumps["server_version"], "databases": dumps["databases"]}}
         completed = {"root": root, "state": "completed", "name": started["name"], "files": dumps["files"]}
@@ -208,7 +210,11 @@ class Bench:
 
     def setup(self) -> None:
         result = subprocess.run(
-            ["pg_dump", "-Fc", "-Z0", "-d", DB, "-f", self.bench_dump], env=self.conn, capture_output=True, text=True
+            ["pg_dump", "-Fc", "-Z0", "-d", DB, "-f", self.bench_dump],
+            env=self.conn,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         checked("pg_dump (bench.dump)", result)
         self.backup_into_set(self.restore_root, {"databases": [DB], "globals": False})
