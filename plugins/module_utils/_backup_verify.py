@@ -12,6 +12,7 @@ counts must equal the manifest's. The scratch database is dropped in ``finally``
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import os
 import re
@@ -354,7 +355,8 @@ class BackupVerify:
         return sound
 
     def decode_files(self, result: SetResult, manifest: dict[str, Any], sound: set[str]) -> None:
-        decoded = 0
+        """Decode every sound file; the files' pipelines run side by side (one per CPU)."""
+        jobs = []
         for entry in manifest["files"]:
             relative = entry.get("path", "")
             if relative not in sound:
@@ -363,19 +365,32 @@ class BackupVerify:
             if fmt == "pg_directory":
                 fmt = "pg_directory_data"
             pipelines = decoders(fmt, os.path.join(result.path, relative), self.tools)
+            if pipelines:
+                jobs.append((relative, pipelines))
+
+        def decode(pipelines: list[tuple[list[list[str]], tuple[int, ...]]]) -> str | None:
             try:
                 for stages, sigpipe_ok in pipelines:
                     run_pipeline(self.module, stages, timeout=self.params["restore_timeout"], sigpipe_ok=sigpipe_ok)
             except PipelineError as exc:
+                return str(exc)
+            return None
+
+        workers = max(1, min(len(jobs), os.cpu_count() or 1))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            problems = list(pool.map(decode, [pipelines for _relative, pipelines in jobs]))
+        decoded = 0
+        for (relative, _pipelines), problem in zip(jobs, problems):
+            if problem:
                 result.bad(
                     "decode",
                     CRITICAL,
                     f"{result.name}/{relative}",
-                    f"cannot be decoded: {exc}",
+                    f"cannot be decoded: {problem}",
                     "Do not restore from this file.",
                 )
-                continue
-            decoded += 1 if pipelines else 0
+            else:
+                decoded += 1
         for directory in sorted(
             {e.get("path", "").split("/")[0] for e in manifest["files"] if e.get("format") == "pg_directory"}
         ):
