@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import gzip
 import io
-import shutil
 import tarfile
 
 import pytest
@@ -127,7 +126,6 @@ def test_tar_gzip_files_decode_and_truncated_ones_do_not(module, tmp_path):
         decode(module, "tar+gzip", path)
 
 
-@pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd is not installed")
 def test_zstd_files_decode_and_truncated_ones_do_not(module, tmp_path):
     source, path = tmp_path / "in.sql", tmp_path / "postgres-globals.sql.zst"
     source.write_bytes(b"CREATE ROLE app;\n" * 5000)
