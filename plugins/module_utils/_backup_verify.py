@@ -25,6 +25,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import 
     list_sets,
     parse_set_name,
     read_manifest,
+    set_scope,
     utcnow,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
@@ -80,6 +81,15 @@ def decoders(fmt: str, path: str, tools: dict[str, Any]) -> list[tuple[list[list
     if fmt == "rdb":
         return [([[check_rdb, path]], ())]
     return []
+
+
+def comparable(item: dict[str, Any], older: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest older set of the same scope (a daily set is not compared with a full one)."""
+    scope = set_scope(item["path"])
+    for candidate in older:
+        if set_scope(candidate["path"]) == scope:
+            return candidate
+    return None
 
 
 def compare_counts(expected: dict[str, int], restored: dict[str, int]) -> list[dict[str, Any]]:
@@ -181,7 +191,7 @@ class BackupVerify:
         results = []
         verified = sets if self.params["sets"] == "all" else sets[:1]
         for index, item in enumerate(verified):
-            previous = sets[index + 1] if index + 1 < len(sets) else None
+            previous = comparable(item, sets[index + 1 :])
             results.append(self.verify_set(item, previous, latest=index == 0))
         findings = [finding for result in results for finding in result["findings"]]
         restore_note = None
@@ -217,12 +227,12 @@ class BackupVerify:
             older = [
                 item for item in siblings if chosen[0]["time"] and item["time"] and item["time"] < chosen[0]["time"]
             ]
-            return chosen + older[:1] if self.params["sets"] == "latest" else chosen + older
+            return chosen + older
         sets = list_sets(path)
         if not sets:
             self.module.fail_json(msg=f"Cannot verify backups: no backup set (jarvis-YYYYmmddTHHMMSSZ) under {path}")
-        # The previous set is only read for the size comparison of the latest one.
-        return sets if self.params["sets"] == "all" else sets[:2]
+        # Older sets are read for the size comparison even when only the newest is verified.
+        return sets
 
     def verify_set(self, item: dict[str, Any], previous: dict[str, Any] | None, latest: bool) -> dict[str, Any]:
         result = SetResult(item["name"], item["path"])

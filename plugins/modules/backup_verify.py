@@ -61,7 +61,9 @@ options:
     type: float
     default: 26
   min_size_ratio:
-    description: A warning when the newest set is smaller than this fraction of the one before.
+    description:
+      - A warning when the newest set is smaller than this fraction of the one before it of the same scope (a
+        daily set is compared with the previous daily set, not with a full monthly one).
     type: float
     default: 0.5
   checksums:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import io
+import json
 import tarfile
 
 import pytest
@@ -17,6 +18,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     _SCRATCH,
     SCRATCH_PREFIX,
     check_params,
+    comparable,
     compare_counts,
     decoders,
     is_stale_scratch,
@@ -232,3 +234,19 @@ def test_check_params(overrides, problem):
 def test_only_day_old_scratch_databases_are_leftovers(name, stale):
     now = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
     assert is_stale_scratch(name, now) is stale
+
+
+def test_size_is_compared_with_the_previous_set_of_the_same_scope(tmp_path):
+    sets = []
+    for name, scope in [
+        ("jarvis-20261128T020000Z", "daily"),
+        ("jarvis-20261127T030000Z", "full"),
+        ("jarvis-20261127T020000Z", "daily"),
+    ]:
+        path = tmp_path / name
+        path.mkdir()
+        manifest = {"schema": "jarvis.maintenance/backup/1", "files": [], "scope": scope}
+        (path / "MANIFEST.json").write_text(json.dumps(manifest))
+        sets.append({"name": name, "path": str(path)})
+    assert comparable(sets[0], sets[1:])["name"] == "jarvis-20261127T020000Z"
+    assert comparable(sets[1], sets[2:]) is None
