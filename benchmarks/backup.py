@@ -5,8 +5,8 @@ Compares the runbook's three steps with jarvis.maintenance's modules, each run a
 Ansible's start-up):
 
 - backup: ``set -o pipefail; pg_dumpall | gzip > all.sql.gz`` against pg_backup (every database
-  and the globals, like the runbook: ``pg_dump -Fc -Z0 | zstd`` per database plus exact row counts
-  from the dump's snapshot), and the ceiling of any pg_dump-based backup: ``pg_dump -Fc -Z0`` of
+  and the globals, like the runbook: ``pg_dump -Fc -Z0 | pzstd`` per database, two at a time, plus
+  exact row counts from the dump's snapshot), and the ceiling of any pg_dump-based backup: ``pg_dump -Fc -Z0`` of
   the benchmark database alone into /dev/null (its size column is that of the same dump written
   once to a file).
 - verification: ``gunzip -t all.sql.gz`` against backup_verify with ``checksums`` and ``decode``
@@ -32,6 +32,9 @@ medians. Everything written goes to a temp dir removed at the end; the pgbench d
 unless --keep (a kept one of the same scale is reused).
 
     .venv/bin/python benchmarks/backup.py [--scale 70] [--rounds 3] [--keep]
+
+Every method runs the cluster's own client programs (the modules through ``bin_dir``, the shell
+commands with that directory first on PATH), not Debian's pg_wrapper script.
 
 On a shared 2-CPU machine the seconds move with background load: trust the ratios more.
 """
@@ -186,10 +189,14 @@ class Bench:
     def __init__(self, args: argparse.Namespace, env: dict[str, Any], workdir: str) -> None:
         self.args, self.workdir = args, workdir
         self.conn = libpq(env["pg_socket_dir"], env["pg_port"], env["pg_superuser"])
+        # Every method runs the server's own client programs: on Debian, pg_dump & co. on PATH are the
+        # pg_wrapper Perl script, which costs ~25 ms a call (the modules get the same through bin_dir).
+        self.conn["PATH"] = os.pathsep.join([env["pg_bin_dir"], self.conn.get("PATH", "")])
         self.login = {
             "login_unix_socket": env["pg_socket_dir"],
             "login_port": env["pg_port"],
             "login_user": env["pg_superuser"],
+            "bin_dir": env["pg_bin_dir"],
         }
         self.scratch = ScratchServer(env["pg_bin_dir"], env["pg_superuser"])
         self.all_sql = os.path.join(workdir, "all.sql.gz")
@@ -264,7 +271,7 @@ class Bench:
         return name
 
     def runbook_restore(self) -> dict[str, Any]:
-        scratch = self.scratch.start()
+        scratch = {**self.scratch.start(), "PATH": self.conn["PATH"]}
         try:
             name = self.fresh(scratch, "runbook")
             seconds, result = bash(RUNBOOK_RESTORE, scratch, self.all_sql, name)

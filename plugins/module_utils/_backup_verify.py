@@ -66,14 +66,17 @@ def decoders(fmt: str, path: str, tools: dict[str, Any]) -> list[tuple[list[list
     pg_restore always reads the archive from its stdin.
     """
     zstd, pg_restore, check_rdb = tools["zstd"], tools["pg_restore"], tools["redis_check_rdb"]
+    # zstd -t reads every byte and checks each frame's checksum; tools["zstd_test"] may be
+    # pzstd, which tests the frames of a pzstd-written file on several threads.
+    test = [*tools.get("zstd_test", [zstd, "-q", "-t"]), path]
     if fmt == "pg_custom+zstd":
-        # zstd -t reads every byte and checks the frame checksum; the TOC listing proves pg_restore
-        # can read the archive (it stops after the TOC, so zstd may die of SIGPIPE there).
-        return [([[zstd, "-q", "-t", path]], ()), ([[zstd, "-q", "-d", "-c", path], [*pg_restore, "--list"]], (0,))]
+        # The TOC listing proves pg_restore can read the archive (it stops after the TOC, so zstd
+        # may die of SIGPIPE there).
+        return [([test], ()), ([[zstd, "-q", "-d", "-c", path], [*pg_restore, "--list"]], (0,))]
     if fmt == "pg_custom":
         return [([["cat", path], [*pg_restore, "--list"]], (0,))]
     if fmt in ("sql+zstd", "tar+zstd"):
-        return [([[zstd, "-q", "-t", path]], ())]
+        return [([test], ())]
     if fmt in ("sql+gzip", "pg_directory_data"):
         return [([["gzip", "-t", path]], ())] if path.endswith(".gz") else []
     if fmt == "tar+gzip":
@@ -179,6 +182,9 @@ class BackupVerify:
             ),
             "redis_check_rdb": self.params["redis_check_rdb"],
         }
+        pzstd = module.get_bin_path("pzstd") if (os.cpu_count() or 1) > 1 else None
+        if pzstd:
+            self.tools["zstd_test"] = [pzstd, "-q", "-t", "-p", str(os.cpu_count())]
 
     def pg_bin(self, program: str) -> str:
         return os.path.join(self.params["bin_dir"], program) if self.params.get("bin_dir") else program
@@ -253,8 +259,6 @@ class BackupVerify:
         if latest and previous:
             self.check_size(result, manifest, previous)
         present = self.check_files(result, manifest)
-        if self.params["decode"]:
-            self.decode_files(result, manifest, present)
         if self.params["restore_test"] and latest and not self.module.check_mode:
             self.restore_test(result, manifest, present)
         return result.as_dict()
@@ -303,9 +307,11 @@ class BackupVerify:
             result.ok("size_ratio", result.name, f"{ratio:.0%} of the previous set", round(ratio, 3))
 
     def check_files(self, result: SetResult, manifest: dict[str, Any]) -> set[str]:
-        """Presence, size and (with checksums) sha256 of every listed file; returns the sound ones."""
+        """Presence and size of every listed file, then (side by side, largest file first) the sha256
+        and, with decode, the full decoding of each present one; returns the sound files (present,
+        right size, checksum matching when checked). A file whose checksum fails gets that one finding."""
         root = result.path
-        sound = set()
+        present: dict[str, int] = {}
         listed = set()
         for entry in manifest["files"]:
             relative = entry.get("path", "")
@@ -333,21 +339,40 @@ class BackupVerify:
                     threshold=entry.get("size"),
                 )
                 continue
-            if self.params["checksums"]:
-                digest = sha256_file(full)
-                if digest != entry.get("sha256"):
-                    result.bad(
-                        "checksum",
-                        CRITICAL,
-                        subject,
-                        "sha256 does not match the manifest (file changed on disk)",
-                        "Do not restore from this file.",
-                        value=digest,
-                        threshold=entry.get("sha256"),
-                    )
-                    continue
+            present[relative] = size
+        digests, problems = self.hash_and_decode(result, manifest, present)
+        sound = set()
+        decoded = 0
+        for entry in manifest["files"]:
+            relative = entry.get("path", "")
+            if relative not in present:
+                continue
+            subject = f"{result.name}/{relative}"
+            if self.params["checksums"] and digests.get(relative) != entry.get("sha256"):
+                result.bad(
+                    "checksum",
+                    CRITICAL,
+                    subject,
+                    "sha256 does not match the manifest (file changed on disk)",
+                    "Do not restore from this file.",
+                    value=digests.get(relative),
+                    threshold=entry.get("sha256"),
+                )
+                continue
             result.passed += 1
             sound.add(relative)
+            if relative not in problems:
+                continue
+            if problems[relative]:
+                result.bad(
+                    "decode",
+                    CRITICAL,
+                    subject,
+                    f"cannot be decoded: {problems[relative]}",
+                    "Do not restore from this file.",
+                )
+            else:
+                decoded += 1
         for relative in tree_files(root):
             if relative != MANIFEST and relative not in listed:
                 result.bad("unlisted_file", WARNING, f"{result.name}/{relative}", "file is not in the manifest")
@@ -362,48 +387,71 @@ class BackupVerify:
                     f"{len(sound)} file(s) present" + (", checksums match" if self.params["checksums"] else ""),
                 )
             )
+        if self.params["decode"]:
+            self.list_directories(result, manifest, sound)
+            result.passed += decoded
+            result.findings.append(
+                Finding("decode", OK, result.name, decoded, None, f"{decoded} file(s) decoded completely")
+            )
         return sound
 
-    def decode_files(self, result: SetResult, manifest: dict[str, Any], sound: set[str]) -> None:
-        """Decode every sound file; the files' pipelines run side by side (one per CPU)."""
-        jobs = []
-        for entry in manifest["files"]:
-            relative = entry.get("path", "")
-            if relative not in sound:
-                continue
-            fmt = entry.get("format") or ""
-            if fmt == "pg_directory":
-                fmt = "pg_directory_data"
-            pipelines = decoders(fmt, os.path.join(result.path, relative), self.tools)
-            if pipelines:
-                jobs.append((relative, pipelines))
+    def hash_and_decode(
+        self, result: SetResult, manifest: dict[str, Any], present: dict[str, int]
+    ) -> tuple[dict[str, str], dict[str, str | None]]:
+        """sha256 (with checksums) and the decoding pipelines (with decode) of the present files, one per
+        CPU at a time, the largest file's work first. Returns the digests and, per decoded file, the first
+        pipeline's failure or None."""
+        formats = {entry.get("path", ""): entry.get("format") or "" for entry in manifest["files"]}
+        units: list[tuple[int, int, str, Any]] = []
+        for relative, size in present.items():
+            full = os.path.join(result.path, relative)
+            if self.params["decode"]:
+                fmt = "pg_directory_data" if formats[relative] == "pg_directory" else formats[relative]
+                for order, pipeline in enumerate(decoders(fmt, full, self.tools)):
+                    units.append((-size, order, relative, pipeline))
+            if self.params["checksums"]:
+                units.append((-size, 99, relative, None))
+        units.sort(key=lambda unit: unit[:3])
 
-        def decode(pipelines: list[tuple[list[list[str]], tuple[int, ...]]]) -> str | None:
+        def work(unit: tuple[int, int, str, Any]) -> str | None:
+            full = os.path.join(result.path, unit[2])
+            if unit[3] is None:
+                return sha256_file(full)
+            stages, sigpipe_ok = unit[3]
             try:
-                for stages, sigpipe_ok in pipelines:
+                if len(stages) == 1:  # no pipe: no shell either
+                    run(self.module, stages[0], timeout=self.params["restore_timeout"])
+                else:
                     run_pipeline(self.module, stages, timeout=self.params["restore_timeout"], sigpipe_ok=sigpipe_ok)
             except PipelineError as exc:
                 return str(exc)
             return None
 
-        workers = max(1, min(len(jobs), os.cpu_count() or 1))
+        digests: dict[str, str] = {}
+        problems: dict[str, str | None] = {}
+        if not units:
+            return digests, problems
+        workers = max(1, min(len(units), os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            problems = list(pool.map(decode, [pipelines for _relative, pipelines in jobs]))
-        decoded = 0
-        for (relative, _pipelines), problem in zip(jobs, problems):
-            if problem:
-                result.bad(
-                    "decode",
-                    CRITICAL,
-                    f"{result.name}/{relative}",
-                    f"cannot be decoded: {problem}",
-                    "Do not restore from this file.",
-                )
-            else:
-                decoded += 1
-        for directory in sorted(
-            {e.get("path", "").split("/")[0] for e in manifest["files"] if e.get("format") == "pg_directory"}
-        ):
+            outcomes = list(pool.map(work, units))
+        for (_size, _order, relative, pipeline), outcome in zip(units, outcomes):
+            if pipeline is None:
+                digests[relative] = outcome or ""
+            elif problems.get(relative) is None:
+                problems[relative] = outcome
+        return digests, problems
+
+    def list_directories(self, result: SetResult, manifest: dict[str, Any], sound: set[str]) -> None:
+        """pg_restore --list of each directory-format dump whose files are all sound."""
+        directories: dict[str, bool] = {}
+        for entry in manifest["files"]:
+            if entry.get("format") == "pg_directory":
+                relative = entry.get("path", "")
+                top = relative.split("/")[0]
+                directories[top] = directories.get(top, True) and relative in sound
+        for directory, whole in sorted(directories.items()):
+            if not whole:
+                continue
             try:
                 run(
                     self.module,
@@ -412,10 +460,6 @@ class BackupVerify:
                 )
             except PipelineError as exc:
                 result.bad("decode", CRITICAL, f"{result.name}/{directory}", f"cannot be listed: {exc}")
-        result.passed += decoded
-        result.findings.append(
-            Finding("decode", OK, result.name, decoded, None, f"{decoded} file(s) decoded completely")
-        )
 
     # -- restore test --------------------------------------------------------------
     def restore_test(self, result: SetResult, manifest: dict[str, Any], sound: set[str]) -> None:

@@ -18,6 +18,9 @@ description:
     format (C(zstd -t) and C(pg_restore --list) for dumps, C(gzip -t), C(tar -t), C(redis-check-rdb) for RDB
     files); the newest set is not older than O(max_age_hours) and not smaller than O(min_size_ratio) of the
     one before.
+  - Checksums and decoding run one per CPU at a time, the largest file first; zstd files are tested with
+    C(pzstd) (from the zstd package) when it is installed, which tests the frames of a file that
+    M(jarvis.maintenance.pg_backup) compressed with pzstd on several threads.
   - O(restore_test) restores each database dump of the newest set into a scratch database
     C(jarvis_verify_<timestamp>_<n>) with C(pg_restore --exit-on-error) (O(restore_jobs)), then compares the
     tables and exact row counts with the manifest and optionally runs C(amcheck) on every btree index. The

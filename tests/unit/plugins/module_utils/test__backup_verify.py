@@ -8,6 +8,7 @@ import datetime
 import gzip
 import io
 import json
+import shutil
 import tarfile
 
 import pytest
@@ -24,7 +25,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     is_stale_scratch,
     scratch_name,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compressor
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compress_stages, compressor
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
 
 TOOLS = {"zstd": "/opt/bin/zstd", "pg_restore": ["/usr/lib/postgresql/15/bin/pg_restore"], "redis_check_rdb": "rcr"}
@@ -92,6 +93,15 @@ def test_decoders_with_pg_restore_in_a_container(fmt, expected):
     assert decoders(fmt, "/s/a.dump.zst", dict(TOOLS, pg_restore=IN_DOCKER)) == expected
 
 
+@pytest.mark.parametrize("fmt", ["pg_custom+zstd", "sql+zstd", "tar+zstd"])
+def test_decoders_test_zstd_files_with_pzstd_when_given(fmt):
+    pzstd = ["/usr/bin/pzstd", "-q", "-t", "-p", "2"]
+    pipelines = decoders(fmt, "/s/f.zst", dict(TOOLS, zstd_test=pzstd))
+    assert pipelines[0] == ([[*pzstd, "/s/f.zst"]], ())
+    # the TOC is still read through zstd -dc: pzstd is only for the full test
+    assert all(stages[0][0] != "/usr/bin/pzstd" for stages, _ok in pipelines[1:])
+
+
 def decode(module, fmt, path):
     tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "redis-check-rdb"}
     pipelines = decoders(fmt, str(path), tools)
@@ -136,6 +146,23 @@ def test_zstd_files_decode_and_truncated_ones_do_not(module, tmp_path):
     truncate(path)
     with pytest.raises(PipelineError, match=r"^zstd exited with 1: "):
         decode(module, "sql+zstd", path)
+
+
+def test_pzstd_written_files_test_with_pzstd_and_a_flipped_byte_fails(module, tmp_path):
+    pzstd = shutil.which("pzstd")
+    assert pzstd, "pzstd is missing: it comes with zstd (Debian's zstd package), which the stack installs"
+    source, path = tmp_path / "in.sql", tmp_path / "postgres-globals.sql.zst"
+    source.write_bytes(b"INSERT INTO t VALUES (1, 'a long filler value');\n" * 400_000)
+    run_pipeline(module, compress_stages("zstd", 3, 2, pzstd), stdin_path=str(source), stdout_path=str(path))
+    tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "x", "zstd_test": [pzstd, "-q", "-t"]}
+    for stages, sigpipe_ok in decoders("sql+zstd", str(path), tools):
+        run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(PipelineError, match=r"^pzstd exited with 1: "):
+        for stages, sigpipe_ok in decoders("sql+zstd", str(path), tools):
+            run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
@@ -15,9 +16,11 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup impo
     GLOBALS,
     check_params,
     client_command,
+    compress_stages,
     compressor,
     conninfo_dbname,
     dump_args,
+    dump_order,
     file_stem,
     libpq_env,
 )
@@ -289,6 +292,47 @@ def test_compressor(compression, level, command):
     assert compressor(compression, level) == command
 
 
+@pytest.mark.parametrize(
+    ("compression", "level", "threads", "pzstd", "stages"),
+    [
+        # pzstd on several threads; cat writes the file so a failed write names its cause
+        ("zstd", 3, 2, "/usr/bin/pzstd", [["/usr/bin/pzstd", "-q", "-p", "2", "-3", "-c"], ["cat"]]),
+        ("zstd", 19, 8, "/usr/bin/pzstd", [["/usr/bin/pzstd", "-q", "-p", "8", "-19", "-c"], ["cat"]]),
+        # one thread, or no pzstd: a single zstd process
+        ("zstd", 3, 1, "/usr/bin/pzstd", [["zstd", "-q", "-T1", "-3", "-c"]]),
+        ("zstd", 3, 4, None, [["zstd", "-q", "-T4", "-3", "-c"]]),
+        ("gzip", 6, 4, "/usr/bin/pzstd", [["gzip", "-c", "-6"]]),
+        ("none", 0, 4, "/usr/bin/pzstd", []),
+    ],
+)
+def test_compress_stages(compression, level, threads, pzstd, stages):
+    assert compress_stages(compression, level, threads, pzstd) == stages
+
+
+@pytest.mark.parametrize(
+    ("sizes", "databases", "order"),
+    [
+        ({"a": 10, "big": 10_000, "c": 500}, ["a", "big", "c"], ["big", "c", "a"]),
+        ({"a": 10, "b": 10}, ["b", "a"], ["a", "b"]),  # equal sizes: by name, so the order is stable
+        ({"a": 10}, ["a", "gone"], ["a", "gone"]),  # a size not known counts as 0
+    ],
+)
+def test_dump_order(sizes, databases, order):
+    assert dump_order(sizes, databases) == order
+
+
+def test_pzstd_stages_write_a_file_zstd_reads(module, tmp_path):
+    source, packed, unpacked = tmp_path / "in", tmp_path / "in.zst", tmp_path / "out"
+    source.write_bytes(b"row with a long filler                                   \n" * 200_000)
+    pzstd = shutil.which("pzstd")
+    assert pzstd, "pzstd is missing: it comes with zstd (Debian's zstd package), which the stack installs"
+    stages = compress_stages("zstd", 3, 2, pzstd)
+    run_pipeline(module, [["cat", str(source)], *stages], stdout_path=str(packed))
+    assert 0 < packed.stat().st_size < source.stat().st_size / 10
+    run_pipeline(module, [["zstd", "-q", "-d", "-c", str(packed)]], stdout_path=str(unpacked))
+    assert unpacked.read_bytes() == source.read_bytes()
+
+
 def test_gzip_compressor_round_trip(module, tmp_path):
     source, target = tmp_path / "in.sql", tmp_path / "out.sql.gz"
     source.write_bytes(b"CREATE ROLE backup;\n" * 1000)
@@ -322,6 +366,8 @@ def backup_params(**overrides):
         "compression": "zstd",
         "compression_level": 3,
         "jobs": 2,
+        "concurrency": 2,
+        "compression_threads": 0,
         "timeout": 3600,
         "client": "host",
         "docker_container": None,
@@ -358,6 +404,9 @@ def backup_params(**overrides):
             "compression_level must be between 0 and 9 for none, got -1",
         ),
         ({"jobs": 0}, "jobs must be 1 or more, got 0"),
+        ({"concurrency": 0}, "concurrency must be 1 or more, got 0"),
+        ({"compression_threads": -1}, "compression_threads must be 0 (every CPU) or more, got -1"),
+        ({"concurrency": 1, "compression_threads": 1}, None),
         ({"timeout": 0}, "timeout must be more than 0 seconds, got 0"),
         ({"timeout": -5}, "timeout must be more than 0 seconds, got -5"),
         ({"client": "docker"}, "docker_container is required with client=docker"),
