@@ -1,0 +1,664 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Maintenance mode: the backend of the maintenance_mode module.
+
+Enabled is three files: a JSON marker (reason, since, ends_at, by), an HTML page, and an nginx
+snippet included in the site's ``server`` block. The snippet answers every request with 503, a
+``Retry-After`` of the window's end and the page (``no-store``), answers the health path with a
+small JSON document, and lets allow-listed addresses and the bypass token through. Every change
+is checked with ``nginx -t`` before the reload; when the check fails, the previous files are put
+back and the module fails with nginx's message.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import getpass
+import html
+import ipaddress
+import json
+import os
+import re
+import string
+from typing import Any
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
+
+SCHEMA = "jarvis.maintenance/maintenance_mode/1"
+PAGE_FILE = "maintenance.html"
+# Retry-After when the window has no announced end: clients come back in five minutes.
+DEFAULT_RETRY_SECONDS = 300
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
+_HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_COOKIE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+MASK = "********"
+
+
+class MaintenanceError(Exception):
+    """Bad input or a failed step; the message is the module's failure message."""
+
+
+# -- time -------------------------------------------------------------------------------
+
+
+def utc(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(datetime.timezone.utc).replace(microsecond=0)
+
+
+def iso(moment: datetime.datetime | None) -> str | None:
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """ISO 8601 date and time (pure); without an offset it is UTC. Raises ValueError."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    moment = datetime.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return utc(moment)
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in '90', '90s', '45m', '2h', '1h30m', '1d 2h' (pure). Raises ValueError."""
+    value = str(text).strip().lower()
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        match = _DURATION.match(value)
+        if not match or not any(match.groups()):
+            raise ValueError(f"{text!r} is not a duration like 90m, 2h or 1h30m")
+        days, hours, minutes, secs = (int(part or 0) for part in match.groups())
+        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not longer than 0 seconds")
+    return seconds
+
+
+def retry_after(ends_at: datetime.datetime | None, now: datetime.datetime) -> int:
+    """Seconds until the window ends, at least 0; DEFAULT_RETRY_SECONDS without an end (pure)."""
+    if ends_at is None:
+        return DEFAULT_RETRY_SECONDS
+    return max(0, int((ends_at - now).total_seconds()))
+
+
+def retry_after_header(ends_at: datetime.datetime | None) -> str:
+    """The Retry-After value nginx sends (pure): the end as an HTTP-date, so it stays right for
+    the whole window without rewriting the snippet; delay-seconds without an end."""
+    if ends_at is None:
+        return str(DEFAULT_RETRY_SECONDS)
+    return email.utils.format_datetime(utc(ends_at), usegmt=True)
+
+
+# -- input ------------------------------------------------------------------------------
+
+
+def address_rules(allow_ips: list[str]) -> list[tuple[str, str]]:
+    """nginx conditions on $remote_addr for each allowed address or network (pure).
+
+    Returns (operator, operand): ``=`` for one address, ``~`` with a regex for an IPv4 network
+    (nginx has no CIDR test in a server block; geo would need the http block). Raises ValueError
+    naming the entry.
+    """
+    rules = []
+    for entry in allow_ips:
+        text = str(entry).strip()
+        try:
+            network = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"allow_ips entry {text!r} is not an address or network: {exc}") from None
+        if network.num_addresses == 1:
+            rules.append(("=", str(network.network_address)))
+        elif network.version == 6:
+            raise ValueError(
+                f"allow_ips entry {text!r}: IPv6 networks are not supported (nginx compares the address as text "
+                "in a server block); list the IPv6 addresses themselves"
+            )
+        else:
+            rules.append(("~", ipv4_network_regex(network)))
+    return rules
+
+
+def ipv4_network_regex(network: Any) -> str:
+    """A regex matching exactly the dotted-quad addresses of an IPv4 network (pure)."""
+    octets = str(network.network_address).split(".")
+    whole, rest = divmod(network.prefixlen, 8)
+    parts = [re.escape(octet) for octet in octets[:whole]]
+    if rest:
+        first = int(octets[whole])
+        values = range(first, first + 2 ** (8 - rest))
+        parts.append("(?:" + "|".join(str(value) for value in values) + ")")
+    if not parts:
+        return "^"
+    # The last constrained octet is followed by a dot, or ends the address when it is the fourth.
+    return "^" + r"\.".join(parts) + ("$" if len(parts) == 4 else r"\.")
+
+
+def header_variable(header: str) -> str:
+    """The nginx variable of a request header: X-Maintenance-Bypass -> $http_x_maintenance_bypass."""
+    return "$http_" + header.lower().replace("-", "_")
+
+
+def check_params(params: dict[str, Any]) -> str | None:
+    """Why these parameters cannot work, or None (pure). Names the parameter; never shows the token."""
+    if params.get("ends_at") and params.get("duration"):
+        return "ends_at and duration are mutually exclusive: give one"
+    if params.get("ends_at"):
+        try:
+            parse_time(params["ends_at"])
+        except ValueError:
+            return f"ends_at must be an ISO 8601 time like 2026-11-29T02:00:00Z, got {params['ends_at']!r}"
+    if params.get("duration"):
+        try:
+            parse_duration(params["duration"])
+        except ValueError as exc:
+            return f"duration: {exc}"
+    token = params.get("bypass_token")
+    if token and not _TOKEN.match(token):
+        return (
+            "bypass_token must be 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / = - "
+            "(it is compared in the nginx snippet and sent in a header or cookie)"
+        )
+    if not _HEADER.match(params.get("bypass_header") or ""):
+        return f"bypass_header must be a header name (letters, digits, dashes), got {params.get('bypass_header')!r}"
+    if not _COOKIE.match(params.get("bypass_cookie") or ""):
+        return f"bypass_cookie must be letters, digits and underscores, got {params.get('bypass_cookie')!r}"
+    if not _PATH.match(params.get("health_path") or ""):
+        return f"health_path must be a plain URL path like /health, got {params.get('health_path')!r}"
+    if params.get("health_status") not in (200, 503):
+        return f"health_status must be 200 or 503, got {params.get('health_status')!r}"
+    try:
+        address_rules(params.get("allow_ips") or [])
+    except ValueError as exc:
+        return str(exc)
+    for name in ("reason", "contact"):
+        if len(params.get(name) or "") > 2000:
+            return f"{name} is longer than 2000 characters"
+    return None
+
+
+# -- content ----------------------------------------------------------------------------
+
+BUILTIN_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Maintenance in progress - ${system}</title>
+<style>
+  body { margin: 0; font: 1.125rem/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+         background: #f4f5f7; color: #1b1f24; }
+  main { max-width: 40rem; margin: 12vh auto; padding: 2rem; background: #fff; border-radius: 8px;
+         border: 1px solid #d0d7de; }
+  h1 { font-size: 1.75rem; line-height: 1.25; margin-top: 0; }
+  .end { font-weight: 700; }
+  @media (prefers-color-scheme: dark) {
+    body { background: #0d1117; color: #e6edf3; }
+    main { background: #161b22; border-color: #30363d; }
+  }
+</style>
+</head>
+<body>
+<main>
+<h1>${system} is down for maintenance</h1>
+<p>${reason}</p>
+<p class="end">${end_sentence}</p>
+<p>This page does not update itself: reload it to check again.${contact_sentence}</p>
+</main>
+</body>
+</html>
+"""
+
+
+def page_values(
+    reason: str, since: datetime.datetime, ends_at: datetime.datetime | None, contact: str | None, system: str
+) -> dict[str, str]:
+    """The page's ${...} values, HTML-escaped (pure)."""
+    if ends_at:
+        human = utc(ends_at).strftime("%A %d %B %Y, %H:%M UTC")
+        end_sentence = f'Expected back by <time datetime="{iso(ends_at)}">{html.escape(human)}</time>.'
+    else:
+        end_sentence = "The end of this maintenance has not been announced yet."
+    contact_sentence = f" Questions: {html.escape(contact)}." if contact else ""
+    return {
+        "system": html.escape(system),
+        "reason": html.escape(reason),
+        "since": iso(since) or "",
+        "ends_at": iso(ends_at) or "",
+        "end_sentence": end_sentence,
+        "contact": html.escape(contact or ""),
+        "contact_sentence": contact_sentence,
+    }
+
+
+def render_page(template: str, values: dict[str, str]) -> str:
+    """The page from a ${name} template (pure). Raises ValueError naming an unknown placeholder."""
+    try:
+        return string.Template(template).substitute(values)
+    except KeyError as exc:
+        raise ValueError(
+            f"page_template uses ${{{exc.args[0]}}}, which is not one of {', '.join(sorted(values))}"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(f"page_template has a stray $: {exc} (write $$ for a dollar sign)") from None
+
+
+BUILTIN_SNIPPET = """# Managed by jarvis.maintenance.maintenance_mode: maintenance mode is ON
+# (since ${since}, until ${ends_at}). Include it in the site's server block with a pattern
+# (include .../jarvis-maintenance*.conf;) so that removing it turns maintenance mode off.
+set $$jarvis_maintenance on;
+${pass_rules}set $$jarvis_maintenance_route "$$jarvis_maintenance:$$uri";
+if ($$jarvis_maintenance_route = "on:${health_path}") { rewrite ^ /__jarvis_maintenance/health last; }
+if ($$jarvis_maintenance = on) { return 503; }
+error_page 503 @jarvis_maintenance;
+location = /__jarvis_maintenance/health {
+    internal;
+    default_type application/json;
+    add_header Cache-Control "no-store" always;
+    add_header Retry-After "${retry_after}" always;
+    return ${health_status} '${health_body}';
+}
+location @jarvis_maintenance {
+    root ${page_dir};
+    default_type text/html;
+    charset utf-8;
+    add_header Cache-Control "no-store" always;
+    add_header Retry-After "${retry_after}" always;
+    rewrite ^ /${page_file} break;
+}
+"""
+
+
+def pass_rules(allow_ips: list[str], token: str | None, header: str, cookie: str) -> str:
+    """The `if` lines that let allow-listed addresses and the bypass token through (pure)."""
+    lines = []
+    for operator, operand in address_rules(allow_ips):
+        lines.append(f'if ($remote_addr {operator} "{operand}") {{ set $jarvis_maintenance off; }}\n')
+    if token:
+        lines.append(f'if ({header_variable(header)} = "{token}") {{ set $jarvis_maintenance off; }}\n')
+        lines.append(f'if ($cookie_{cookie} = "{token}") {{ set $jarvis_maintenance off; }}\n')
+    return "".join(lines)
+
+
+def snippet_values(
+    params: dict[str, Any], since: datetime.datetime, ends_at: datetime.datetime | None
+) -> dict[str, str]:
+    """The snippet's ${...} values (pure). The health body is plain ASCII JSON (no quote to escape)."""
+    health = {"status": "maintenance", "since": iso(since)}
+    if ends_at:
+        health["ends_at"] = iso(ends_at)
+    return {
+        "since": iso(since) or "",
+        "ends_at": iso(ends_at) or "not announced",
+        "pass_rules": pass_rules(
+            params.get("allow_ips") or [], params.get("bypass_token"), params["bypass_header"], params["bypass_cookie"]
+        ),
+        "health_path": params["health_path"],
+        "health_status": str(params["health_status"]),
+        "health_body": json.dumps(health, separators=(",", ":")),
+        "retry_after": retry_after_header(ends_at),
+        "page_dir": params["page_dir"],
+        "page_file": PAGE_FILE,
+        "bypass_variable": header_variable(params["bypass_header"]),
+    }
+
+
+def render_snippet(template: str, values: dict[str, str]) -> str:
+    try:
+        return string.Template(template).substitute(values)
+    except KeyError as exc:
+        raise ValueError(
+            f"snippet_template uses ${{{exc.args[0]}}}, which is not one of {', '.join(sorted(values))}"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(f"snippet_template has a stray $: {exc} (write $$ for nginx's $)") from None
+
+
+_COMPARED = re.compile(r'(\$(?:http|cookie)_[A-Za-z0-9_]+\s*=\s*")[^"]*(")')
+
+
+def masked(text: str | None, secret: str | None) -> str | None:
+    """text with the secret replaced, and any value a header or cookie is compared with in a
+    snippet (the token of an earlier run), for --diff and messages (pure)."""
+    if text is None:
+        return text
+    if secret:
+        text = text.replace(secret, MASK)
+    return _COMPARED.sub(lambda match: match.group(1) + MASK + match.group(2), text)
+
+
+def build_marker(
+    reason: str, since: datetime.datetime, ends_at: datetime.datetime | None, by: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The marker document (pure): what, since when, until when, by whom; no token."""
+    return {
+        "schema": SCHEMA,
+        "enabled": True,
+        "reason": reason,
+        "since": iso(since),
+        "ends_at": iso(ends_at),
+        "by": by,
+        "allow_ips": list(params.get("allow_ips") or []),
+        "bypass": bool(params.get("bypass_token")),
+        "health_status": params["health_status"],
+    }
+
+
+def marker_text(marker: dict[str, Any]) -> str:
+    return json.dumps(marker, indent=2, sort_keys=True) + "\n"
+
+
+def read_marker(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The marker, or None; and a problem when the file is there but not ours. The runbook's
+    marker (one line with a date) is read as since."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot read {path}: {exc}"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        try:
+            since = iso(parse_time(first))
+        except ValueError:
+            return {"enabled": True, "since": None, "legacy": True}, f"{path} is not JSON nor a date"
+        return {"enabled": True, "since": since, "legacy": True}, None
+    if not isinstance(data, dict):
+        return {"enabled": True, "since": None}, f"{path} is JSON but not an object"
+    return data, None
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def default_by() -> str:
+    for name in ("SUDO_USER", "USER", "LOGNAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name is not an error here
+        return "unknown"
+
+
+# -- backend ----------------------------------------------------------------------------
+
+
+class MaintenanceMode:
+    """Backend of the maintenance_mode module."""
+
+    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
+        self.module = module
+        self.params = dict(module.params)
+        root = self.params["root"]
+        self.params["marker"] = self.params.get("marker") or os.path.join(root, ".maintenance_mode")
+        self.params["page_dir"] = self.params.get("page_dir") or os.path.join(root, "maintenance")
+        self.page = os.path.join(self.params["page_dir"], PAGE_FILE)
+        self.snippet = self.params["nginx_snippet"]
+        self.now = utc(now or datetime.datetime.now(datetime.timezone.utc))
+        self.token = self.params.get("bypass_token")
+
+    # -- common ---------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        marker, problem = read_marker(self.params["marker"])
+        snippet_present = os.path.exists(self.snippet)
+        result: dict[str, Any] = {
+            "changed": False,
+            "enabled": marker is not None,
+            "marker": self.params["marker"],
+            "page": self.page,
+            "snippet": self.snippet,
+            "snippet_present": snippet_present,
+            "since": None,
+            "ends_at": None,
+            "retry_after": None,
+            "reason": None,
+            "by": None,
+            "overdue": False,
+        }
+        if marker is not None:
+            ends_at = None
+            if marker.get("ends_at"):
+                try:
+                    ends_at = parse_time(marker["ends_at"])
+                except ValueError:
+                    problem = problem or f"{self.params['marker']} has an ends_at that is not a time"
+            result.update(
+                since=marker.get("since"),
+                ends_at=iso(ends_at),
+                retry_after=retry_after(ends_at, self.now),
+                reason=marker.get("reason"),
+                by=marker.get("by"),
+                overdue=bool(ends_at and ends_at < self.now),
+            )
+        result["consistent"] = result["enabled"] == snippet_present
+        problems = []
+        if problem:
+            problems.append(problem)
+        if not result["consistent"]:
+            problems.append(
+                f"the marker {self.params['marker']} is {'present' if result['enabled'] else 'absent'} but the nginx "
+                f"snippet {self.snippet} is {'present' if snippet_present else 'absent'}: run state=enabled or "
+                "state=disabled to make them agree"
+            )
+        if result["overdue"]:
+            problems.append(f"the maintenance window ended at {result['ends_at']} and maintenance mode is still on")
+        # Not `warnings`: Ansible takes that key for the module's own warnings.
+        result["problems"] = problems
+        for text in problems:
+            self.module.warn(text)
+        return result
+
+    def nginx_path(self) -> str:
+        """The nginx binary, checked before anything changes (run_command would fail the module
+        half-way otherwise)."""
+        found = self.module.get_bin_path(self.params["nginx_binary"])
+        if not found:
+            raise MaintenanceError(
+                f"Cannot change maintenance mode: nginx_binary {self.params['nginx_binary']} is not found "
+                "(set nginx_binary, or reload=false to manage only the files)"
+            )
+        return found
+
+    def run_nginx(self, *args: str) -> tuple[int, str]:
+        argv = [self.nginx_path()]
+        if self.params.get("nginx_conf"):
+            argv += ["-c", self.params["nginx_conf"]]
+        argv += list(args)
+        rc, out, err = self.module.run_command(argv, expand_user_and_vars=False)
+        return rc, (err or out).strip()
+
+    def apply(self, files: dict[str, str | None], what: str) -> bool:
+        """Write (str) or remove (None) each file, check nginx and reload it. Puts every file back
+        and raises MaintenanceError with nginx's message when the check or the reload fails.
+        Returns whether nginx was reloaded."""
+        before = {path: read_text(path) for path in files}
+        try:
+            for path, content in files.items():
+                if content is None:
+                    if os.path.exists(path):
+                        os.unlink(path)
+                else:
+                    directory = os.path.dirname(path)
+                    if directory and not os.path.isdir(directory):
+                        os.makedirs(directory, mode=0o755)
+                    mode = 0o600 if path == self.snippet or path == self.params["marker"] else 0o644
+                    write_atomic(path, content, mode)
+            if not self.params["reload"]:
+                return False
+            rc, message = self.run_nginx("-t")
+            if rc != 0:
+                raise MaintenanceError(
+                    f"Cannot {what}: nginx -t failed, so nginx was not reloaded and the previous files are back: "
+                    f"{masked(message, self.token)}"
+                )
+            rc, message = self.run_nginx("-s", "reload")
+            if rc != 0:
+                raise MaintenanceError(
+                    f"Cannot {what}: nginx -s reload failed (the previous files are back): "
+                    f"{masked(message, self.token)}"
+                )
+            return True
+        except BaseException:
+            self.restore(before)
+            raise
+
+    def restore(self, before: dict[str, str | None]) -> None:
+        for path, content in before.items():
+            try:
+                if content is None:
+                    if os.path.exists(path):
+                        os.unlink(path)
+                else:
+                    write_atomic(path, content, 0o600 if path in (self.snippet, self.params["marker"]) else 0o644)
+            except OSError:
+                pass
+
+    # -- enabled --------------------------------------------------------------------
+    def window(self, existing: dict[str, Any] | None) -> tuple[datetime.datetime, datetime.datetime | None]:
+        """since (kept from an enabled marker, so a re-run changes nothing) and ends_at."""
+        since = self.now
+        if existing and existing.get("since"):
+            try:
+                since = parse_time(existing["since"])
+            except ValueError:
+                since = self.now
+        ends_at = None
+        if self.params.get("ends_at"):
+            ends_at = parse_time(self.params["ends_at"])
+        elif self.params.get("duration"):
+            ends_at = since + datetime.timedelta(seconds=parse_duration(self.params["duration"]))
+        return since, ends_at
+
+    def enable(self) -> dict[str, Any]:
+        params = self.params
+        existing, _problem = read_marker(params["marker"])
+        since, ends_at = self.window(existing)
+        reason = params["reason"]
+        by = params.get("by") or (existing or {}).get("by") or default_by()
+        marker = build_marker(reason, since, ends_at, by, params)
+        try:
+            template = BUILTIN_PAGE
+            if params.get("page_template"):
+                template = self.read_template(params["page_template"], "page_template")
+            page = render_page(template, page_values(reason, since, ends_at, params.get("contact"), params["system"]))
+            snippet_template = BUILTIN_SNIPPET
+            if params.get("snippet_template"):
+                snippet_template = self.read_template(params["snippet_template"], "snippet_template")
+            snippet = render_snippet(snippet_template, snippet_values(params, since, ends_at))
+        except ValueError as exc:
+            raise MaintenanceError(f"Cannot enable maintenance mode: {exc}") from None
+        if re.search(r"[\s;{}\"'$\\]", params["page_dir"]):
+            raise MaintenanceError(
+                f"Cannot enable maintenance mode: page_dir (or root) {params['page_dir']!r} has a space, quote, "
+                "semicolon, brace, backslash or $, which the nginx snippet cannot hold"
+            )
+        wanted = {params["marker"]: marker_text(marker), self.page: page, self.snippet: snippet}
+        current = {path: read_text(path) for path in wanted}
+        changed = current != wanted
+        result = {
+            "changed": changed,
+            "enabled": True,
+            "since": iso(since),
+            "ends_at": iso(ends_at),
+            "retry_after": retry_after(ends_at, self.now),
+            "reason": reason,
+            "by": by,
+            "marker": params["marker"],
+            "page": self.page,
+            "snippet": self.snippet,
+            "reloaded": False,
+            "diff": self.diff(current, wanted),
+        }
+        if changed and not self.module.check_mode:
+            if params["reload"]:
+                self.nginx_path()
+            # The page first (nginx serves it as soon as the snippet is live), the snippet last.
+            ordered = {self.page: page, params["marker"]: wanted[params["marker"]], self.snippet: snippet}
+            result["reloaded"] = self.apply(ordered, "enable maintenance mode")
+        return result
+
+    def read_template(self, path: str, name: str) -> str:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise ValueError(f"{name} {path} cannot be read: {exc.strerror}") from None
+
+    # -- disabled -------------------------------------------------------------------
+    def disable(self) -> dict[str, Any]:
+        params = self.params
+        paths = [self.snippet, params["marker"], self.page]
+        current = {path: read_text(path) for path in paths}
+        changed = any(content is not None for content in current.values())
+        existing, _problem = read_marker(params["marker"])
+        result = {
+            "changed": changed,
+            "enabled": False,
+            "was_enabled_since": (existing or {}).get("since"),
+            "marker": params["marker"],
+            "page": self.page,
+            "snippet": self.snippet,
+            "reloaded": False,
+            "diff": self.diff(current, dict.fromkeys(paths)),
+        }
+        if changed and not self.module.check_mode:
+            if params["reload"]:
+                self.nginx_path()
+            # The snippet goes first and nginx is reloaded; the marker and page only after that worked.
+            result["reloaded"] = self.apply({self.snippet: None}, "disable maintenance mode")
+            self.apply_plain({params["marker"]: None, self.page: None})
+        return result
+
+    def apply_plain(self, files: dict[str, None]) -> None:
+        for path in files:
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def diff(self, before: dict[str, str | None], after: dict[str, str | None]) -> list[dict[str, str]]:
+        """--diff of the marker and the snippet, the token masked."""
+        shown = []
+        for path in (self.params["marker"], self.snippet):
+            if path not in before:
+                continue
+            shown.append(
+                {
+                    "before_header": path,
+                    "after_header": path,
+                    "before": masked(before[path], self.token) or "",
+                    "after": masked(after.get(path), self.token) or "",
+                }
+            )
+        return shown
+
+    def run(self) -> dict[str, Any]:
+        problem = check_params(self.params)
+        if problem:
+            self.module.fail_json(msg=f"Cannot manage maintenance mode: {problem}")
+        state = self.params["state"]
+        try:
+            if state == "status":
+                return self.status()
+            if state == "enabled":
+                return self.enable()
+            return self.disable()
+        except MaintenanceError as exc:
+            self.module.fail_json(msg=str(exc))
+        except OSError as exc:
+            self.module.fail_json(msg=f"Cannot set maintenance mode {state}: {exc}")
+        return {}

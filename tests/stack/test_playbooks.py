@@ -1,0 +1,109 @@
+"""The maintenance-window playbooks, run for real with ansible-playbook against the local stack:
+maintenance_mode.yml (the runbook's maintenance_mode.sh) and weekly.yml inside a window whose
+step fails (the runbook's weekly script left maintenance mode on then)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
+
+
+def playbook(name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env_args = [arg for pair in (("-e", value) for value in extra) for arg in pair]
+    return subprocess.run(
+        [str(PLAYBOOK), "-i", "inventories/local", f"playbooks/{name}", *env_args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def wait_for_status(url: str, status: int, seconds: float = 10) -> tuple[int, str]:
+    """nginx applies a reload within moments, not at once: poll."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = get(url)
+        if answer[0] == status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def programs(stack: dict) -> str:
+    result = subprocess.run(
+        [stack["supervisorctl"], "-c", stack["supervisor_config"], "status"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return result.stdout
+
+
+@pytest.fixture
+def window_closed(stack):
+    """Whatever a test does, it leaves maintenance mode off and the programs running."""
+    yield
+    snippet = Path(stack["nginx_conf_d"]) / "jarvis-maintenance.conf"
+    if snippet.exists() or "STOPPED" in programs(stack):
+        playbook("maintenance_mode.yml", "mode=disable")
+
+
+def test_maintenance_mode_playbook_enables_reports_and_disables(stack, window_closed):
+    enabled = playbook("maintenance_mode.yml", "mode=enable", "maintenance_window_reason='Playbook test'")
+    assert enabled.returncode == 0, enabled.stdout[-3000:]
+    status, page = wait_for_status(stack["http_url"] + "/", 503)
+    assert status == 503
+    assert "Playbook test" in page
+    assert re.search(r"backend\s+STOPPED", programs(stack))
+    assert re.search(r"frontend\s+STOPPED", programs(stack))
+
+    shown = playbook("maintenance_mode.yml", "mode=status")
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    assert "Maintenance mode is ON since" in shown.stdout
+    assert "Playbook test" in shown.stdout
+
+    disabled = playbook("maintenance_mode.yml", "mode=disable")
+    assert disabled.returncode == 0, disabled.stdout[-3000:]
+    status, body = wait_for_status(stack["http_url"] + "/health", 200)
+    assert status == 200
+    assert '"healthy"' in body
+    assert "RUNNING" in programs(stack) and "STOPPED" not in programs(stack)
+
+
+def test_maintenance_mode_playbook_refuses_an_unknown_mode(stack):
+    refused = playbook("maintenance_mode.yml", "mode=maybe")
+    assert refused.returncode != 0
+    assert "mode must be enable, disable or status, got maybe" in refused.stdout
+
+
+def test_weekly_window_ends_when_a_step_fails(stack, window_closed):
+    # PostgreSQL on a port nobody listens on: the weekly PostgreSQL step fails inside the window.
+    run = playbook("weekly.yml", "jarvis_maintenance_window=true", "jarvis_pg_port=9")
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "Begin the maintenance window" in run.stdout
+    assert "Turn maintenance mode off" in run.stdout
+    assert not (Path(stack["nginx_conf_d"]) / "jarvis-maintenance.conf").exists()
+    assert not (Path(stack["stack_dir"]) / "app" / ".maintenance_mode").exists()
+    status, body = wait_for_status(stack["http_url"] + "/health", 200)
+    assert status == 200, body
+    assert "STOPPED" not in programs(stack)
