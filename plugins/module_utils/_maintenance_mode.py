@@ -43,6 +43,34 @@ class MaintenanceError(Exception):
     """Bad input or a failed step; the message is the module's failure message."""
 
 
+def argument_spec() -> dict[str, dict[str, Any]]:
+    """The module's options; documented in plugins/modules/maintenance_mode.py."""
+    return {
+        "state": {"type": "str", "choices": ["enabled", "disabled", "status"], "default": "status"},
+        "root": {"type": "path", "default": "/opt/sutazaiapp"},
+        "marker": {"type": "path"},
+        "page_dir": {"type": "path"},
+        "reason": {"type": "str", "default": "Scheduled maintenance"},
+        "ends_at": {"type": "str"},
+        "duration": {"type": "str"},
+        "by": {"type": "str"},
+        "contact": {"type": "str"},
+        "system": {"type": "str", "default": "Jarvis"},
+        "page_template": {"type": "path"},
+        "snippet_template": {"type": "path"},
+        "nginx_snippet": {"type": "path", "default": "/etc/nginx/snippets/jarvis-maintenance.conf"},
+        "nginx_binary": {"type": "str", "default": "nginx"},
+        "nginx_conf": {"type": "path"},
+        "reload": {"type": "bool", "default": True},
+        "allow_ips": {"type": "list", "elements": "str", "default": []},
+        "bypass_token": {"type": "str", "no_log": True},
+        "bypass_header": {"type": "str", "default": "X-Maintenance-Bypass", "no_log": False},
+        "bypass_cookie": {"type": "str", "default": "jarvis_maintenance_bypass", "no_log": False},
+        "health_path": {"type": "str", "default": "/health"},
+        "health_status": {"type": "int", "choices": [200, 503], "default": 200},
+    }
+
+
 # -- time -------------------------------------------------------------------------------
 
 
@@ -237,16 +265,23 @@ def page_values(
     }
 
 
-def render_page(template: str, values: dict[str, str]) -> str:
-    """The page from a ${name} template (pure). Raises ValueError naming an unknown placeholder."""
+def render(template: str, values: dict[str, str], name: str) -> str:
+    """A ${name} template filled in (pure). Raises ValueError naming the option and an unknown
+    placeholder or a stray $."""
     try:
         return string.Template(template).substitute(values)
     except KeyError as exc:
-        raise ValueError(
-            f"page_template uses ${{{exc.args[0]}}}, which is not one of {', '.join(sorted(values))}"
-        ) from None
+        raise ValueError(f"{name} uses ${{{exc.args[0]}}}, which is not one of {', '.join(sorted(values))}") from None
     except ValueError as exc:
-        raise ValueError(f"page_template has a stray $: {exc} (write $$ for a dollar sign)") from None
+        raise ValueError(f"{name} has a stray $: {exc} (write $$ for a dollar sign)") from None
+
+
+def render_page(template: str, values: dict[str, str]) -> str:
+    return render(template, values, "page_template")
+
+
+def render_snippet(template: str, values: dict[str, str]) -> str:
+    return render(template, values, "snippet_template")
 
 
 BUILTIN_SNIPPET = """# Managed by jarvis.maintenance.maintenance_mode: maintenance mode is ON
@@ -307,17 +342,6 @@ def snippet_values(
         "page_file": PAGE_FILE,
         "bypass_variable": header_variable(params["bypass_header"]),
     }
-
-
-def render_snippet(template: str, values: dict[str, str]) -> str:
-    try:
-        return string.Template(template).substitute(values)
-    except KeyError as exc:
-        raise ValueError(
-            f"snippet_template uses ${{{exc.args[0]}}}, which is not one of {', '.join(sorted(values))}"
-        ) from None
-    except ValueError as exc:
-        raise ValueError(f"snippet_template has a stray $: {exc} (write $$ for nginx's $)") from None
 
 
 _COMPARED = re.compile(r'(\$(?:http|cookie)_[A-Za-z0-9_]+\s*=\s*")[^"]*(")')

@@ -20,6 +20,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._maintenance_mo
     DEFAULT_RETRY_SECONDS,
     MaintenanceMode,
     address_rules,
+    argument_spec,
     build_marker,
     check_params,
     masked,
@@ -38,30 +39,7 @@ UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 28, 20, 0, 0, tzinfo=UTC)
 TOKEN = "sekrit-token-ABCDEF0123456789"
 
-SPEC = {
-    "state": {"type": "str", "choices": ["enabled", "disabled", "status"], "default": "status"},
-    "root": {"type": "path", "default": "/opt/sutazaiapp"},
-    "marker": {"type": "path"},
-    "page_dir": {"type": "path"},
-    "reason": {"type": "str", "default": "Scheduled maintenance"},
-    "ends_at": {"type": "str"},
-    "duration": {"type": "str"},
-    "by": {"type": "str"},
-    "contact": {"type": "str"},
-    "system": {"type": "str", "default": "Jarvis"},
-    "page_template": {"type": "path"},
-    "snippet_template": {"type": "path"},
-    "nginx_snippet": {"type": "path", "default": "/etc/nginx/snippets/jarvis-maintenance.conf"},
-    "nginx_binary": {"type": "str", "default": "nginx"},
-    "nginx_conf": {"type": "path"},
-    "reload": {"type": "bool", "default": True},
-    "allow_ips": {"type": "list", "elements": "str", "default": []},
-    "bypass_token": {"type": "str", "no_log": True},
-    "bypass_header": {"type": "str", "default": "X-Maintenance-Bypass", "no_log": False},
-    "bypass_cookie": {"type": "str", "default": "jarvis_maintenance_bypass", "no_log": False},
-    "health_path": {"type": "str", "default": "/health"},
-    "health_status": {"type": "int", "choices": [200, 503], "default": 200},
-}
+SPEC = argument_spec()
 
 
 def params(**overrides):
