@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -35,6 +36,27 @@ def document(
         "findings": findings,
         "data": data,
     }
+
+
+HTML_CSS = """
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; padding: 0 1rem; color: #1b1f24; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
+th, td { border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left; vertical-align: top; }
+.critical td:first-child { background: #ffd7d5; font-weight: 700; }
+.warning td:first-child { background: #fff1c2; font-weight: 700; }
+.ok td:first-child { background: #d3f5dc; }
+"""
+
+
+def html_document(title: str, body: str, css: str = "") -> str:
+    """A self-contained HTML page (no script, no external asset) around body (pure). title is
+    escaped here; body must already be escaped."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{HTML_CSS}{css}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n"
+    )
 
 
 def _cell(value: Any) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 import urllib.request
+
+import jsonschema
 
 testinfra_hosts = ["localhost"]
 
@@ -66,3 +69,15 @@ def test_daily_backup_set_is_complete_and_matches_its_manifest(host, stack):
         assert data.size == entry["size"]
         assert data.sha256sum == entry["sha256"]
     assert host.run(f"zstd -t {newest}/postgres-jarvis.dump.zst").rc == 0
+
+
+def test_todays_metrics_document_validates_against_its_schema(host, stack):
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    document_file = host.file(f"{stack['stack_dir']}/metrics/localhost/metrics-{today}.json")
+    assert document_file.is_file
+    document = json.loads(document_file.content_string)
+    schema_path = f"{stack['stack_dir']}/../roles/capacity_planning/files/metrics.schema.json"
+    schema = json.loads(host.file(schema_path).content_string)
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["unavailable"] == {}
+    assert document["backend"]["healthy"] is True

@@ -1,0 +1,290 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The monthly maintenance report: the backend of the monthly_report module.
+
+The runbook wrote its monthly report with a heredoc that ticked every section whatever had
+happened and grepped its own log for the action items. Here each section is the newest JSON
+report of that kind the roles wrote in the month (``<prefix>-<host>-<YYYYmmddTHHMMSSZ>.json``),
+its status is the worst of its findings, a section without a report says so, and the action
+items are the warning and critical findings themselves.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import os
+import re
+from typing import Any
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document
+
+SCHEMA = "jarvis.maintenance/monthly_report/1"
+# key, heading, report name prefix (as the roles name their reports)
+SECTIONS = [
+    ("backup", "Full system backup (verification of the newest set)", "backup-verification"),
+    ("security", "Security audit", "security-audit"),
+    ("capacity", "Performance and capacity analysis (30 days)", "capacity-30d"),
+    ("postgres", "Database optimization", "postgres-monthly"),
+    ("redis", "Redis maintenance", "redis-monthly"),
+    ("updates", "System updates", "system-updates"),
+    ("dr_test", "Disaster recovery test", "dr-test"),
+]
+ICONS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "absent": "NO REPORT", "unreadable": "UNREADABLE"}
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    """The module's options; documented in plugins/modules/monthly_report.py."""
+    return {
+        "reports_dir": {"type": "path", "required": True},
+        "host": {"type": "str", "required": True},
+        "month": {"type": "str"},
+        "metrics_dir": {"type": "path"},
+        "sections": {"type": "dict", "default": {}},
+        "title": {"type": "str"},
+        "json": {"type": "path"},
+        "markdown": {"type": "path"},
+        "html": {"type": "path"},
+    }
+
+
+def check_params(params: dict[str, Any]) -> str | None:
+    """Why these parameters cannot work, or None (pure). Names the parameter."""
+    if params.get("month") and not _MONTH.match(params["month"]):
+        return f"month must look like 2026-11, got {params['month']!r}"
+    unknown = sorted(set(params.get("sections") or {}) - {key for key, _heading, _prefix in SECTIONS})
+    if unknown:
+        return f"sections has unknown keys {', '.join(unknown)} (known: {', '.join(k for k, _h, _p in SECTIONS)})"
+    return None
+
+
+def next_month(month: str) -> str:
+    """'2026-12' -> '2027-01' (pure)."""
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
+def newest_report(reports_dir: str, prefix: str, host: str, month: str) -> str | None:
+    """Path of the newest ``<prefix>-<host>-<stamp>.json`` stamped in month, or None."""
+    pattern = re.compile(rf"^{re.escape(prefix)}-{re.escape(host)}-(\d{{8}}T\d{{6}}Z)\.json$")
+    wanted = month.replace("-", "")
+    try:
+        names = os.listdir(reports_dir)
+    except FileNotFoundError:
+        return None
+    stamped = sorted(
+        (match.group(1), name)
+        for name in names
+        for match in [pattern.match(name)]
+        if match and match.group(1).startswith(wanted)
+    )
+    return os.path.join(reports_dir, stamped[-1][1]) if stamped else None
+
+
+def load_json(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        return None, f"cannot read {os.path.basename(path)}: {exc}"
+    if not isinstance(data, dict):
+        return None, f"{os.path.basename(path)} is not a JSON object"
+    return data, None
+
+
+def section(key: str, heading: str, path: str | None) -> dict[str, Any]:
+    """One section from its report file (None: absent)."""
+    result: dict[str, Any] = {"key": key, "heading": heading, "report": path, "findings": []}
+    if path is None:
+        result.update(status="absent", summary="no report this month")
+        return result
+    data, problem = load_json(path)
+    if data is None:
+        result.update(status="unreadable", summary=problem)
+        return result
+    findings = [f for f in data.get("findings") or [] if isinstance(f, dict) and f.get("severity") in SEVERITIES]
+    counts = {severity: sum(1 for f in findings if f["severity"] == severity) for severity in SEVERITIES}
+    result.update(
+        status=worst(findings) if findings else "ok",
+        generated_at=data.get("generated_at"),
+        findings=findings,
+        summary=f"{counts['critical']} critical, {counts['warning']} warning, {counts['ok']} ok",
+        data=data.get("data") or {},
+    )
+    return result
+
+
+def newest_metrics(metrics_dir: str | None, host: str, month: str) -> dict[str, Any] | None:
+    if not metrics_dir:
+        return None
+    directory = os.path.join(metrics_dir, host)
+    try:
+        names = sorted(n for n in os.listdir(directory) if re.match(rf"^metrics-{re.escape(month)}-\d\d\.json$", n))
+    except FileNotFoundError:
+        return None
+    for name in reversed(names):
+        data, _problem = load_json(os.path.join(directory, name))
+        if data is not None:
+            return data
+    return None
+
+
+def human_bytes(value: Any) -> str | None:
+    if not isinstance(value, (int, float)):
+        return None
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return None
+
+
+def key_metrics(sections: list[dict[str, Any]], metrics: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(label, value) pairs from the newest metrics document and the backup section (pure)."""
+    rows: list[tuple[str, str]] = []
+    metrics = metrics or {}
+    uptime = metrics.get("uptime_seconds")
+    rows.append(("System uptime", f"{uptime / 86400:.1f} days" if isinstance(uptime, (int, float)) else "unknown"))
+    backup = next((s for s in sections if s["key"] == "backup"), {})
+    sets = (backup.get("data") or {}).get("sets") or []
+    rows.append(("Newest backup set", human_bytes(sets[0].get("size")) or "unknown" if sets else "unknown"))
+    postgres = metrics.get("postgres") or {}
+    rows.append(("Database size (all databases)", human_bytes(postgres.get("total_bytes")) or "unknown"))
+    for label, part in (("Disk used", "disk"), ("Memory used", "memory")):
+        value = (metrics.get(part) or {}).get("percent")
+        rows.append((label, f"{value}%" if value is not None else "unknown"))
+    return rows
+
+
+def action_items(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Warning and critical findings of every section, critical first (pure)."""
+    items = [
+        {**finding, "section": entry["key"]}
+        for entry in sections
+        for finding in entry["findings"]
+        if finding.get("severity") in ("warning", "critical")
+    ]
+    return sorted(items, key=lambda item: (item["severity"] != "critical", item["section"]))
+
+
+def build(params: dict[str, Any], now: datetime.datetime) -> dict[str, Any]:
+    month = params.get("month") or now.strftime("%Y-%m")
+    host = params["host"]
+    prefixes = {key: prefix for key, _heading, prefix in SECTIONS}
+    prefixes.update(params.get("sections") or {})
+    sections = [
+        section(key, heading, newest_report(params["reports_dir"], prefixes[key], host, month))
+        for key, heading, _prefix in SECTIONS
+    ]
+    metrics = newest_metrics(params.get("metrics_dir"), host, month)
+    return {
+        "schema": SCHEMA,
+        "title": params.get("title") or f"Monthly Maintenance Report - {host} - {month}",
+        "host": host,
+        "month": month,
+        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "severity": worst([{"severity": s["status"]} for s in sections if s["status"] in SEVERITIES]),
+        "sections": sections,
+        "key_metrics": key_metrics(sections, metrics),
+        "action_items": action_items(sections),
+        "next_maintenance": f"{next_month(month)}-01",
+    }
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = [f"# {doc['title']}", "", f"Generated: {doc['generated_at']}", "", "## Summary", ""]
+    for entry in doc["sections"]:
+        where = f" ({os.path.basename(entry['report'])})" if entry.get("report") else ""
+        lines.append(f"- **{ICONS[entry['status']]}** {entry['heading']}: {entry['summary']}{where}")
+    lines += ["", "## Key Metrics", ""]
+    lines += [f"- {label}: {value}" for label, value in doc["key_metrics"]]
+    lines += ["", "## Action Items", ""]
+    if not doc["action_items"]:
+        lines.append("None: no warning or critical finding this month.")
+    for item in doc["action_items"]:
+        advice = f" {item['recommendation']}" if item.get("recommendation") else ""
+        lines.append(
+            f"- **{item['severity'].upper()}** [{item['section']}] {item.get('subject')}: "
+            f"{item.get('message')}.{advice}"
+        )
+    lines += ["", "## Next Maintenance", "", f"Next monthly maintenance: {doc['next_maintenance']}", ""]
+    return "\n".join(lines)
+
+
+def html_page(doc: dict[str, Any]) -> str:
+    esc = html.escape
+    rows = "".join(
+        f'<tr class="{esc(e["status"])}"><td>{esc(ICONS[e["status"]])}</td><td>{esc(e["heading"])}</td>'
+        f"<td>{esc(e['summary'] or '')}</td><td>{esc(os.path.basename(e['report'] or '') or '-')}</td></tr>"
+        for e in doc["sections"]
+    )
+    metrics = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in doc["key_metrics"])
+    items = (
+        "".join(
+            f'<tr class="{esc(i["severity"])}"><td>{esc(i["severity"].upper())}</td><td>{esc(i["section"])}</td>'
+            f"<td>{esc(str(i.get('subject')))}</td><td>{esc(str(i.get('message')))}</td>"
+            f"<td>{esc(str(i.get('recommendation') or ''))}</td></tr>"
+            for i in doc["action_items"]
+        )
+        or '<tr><td colspan="5">None: no warning or critical finding this month.</td></tr>'
+    )
+    body = f"""<p>Generated {esc(doc["generated_at"])} by jarvis.maintenance.
+Overall: <strong>{esc(doc["severity"].upper())}</strong>.</p>
+<h2>Summary</h2>
+<table><thead><tr><th>Status</th><th>Section</th><th>Findings</th><th>Report</th></tr></thead><tbody>{rows}</tbody></table>
+<h2>Key metrics</h2>
+<table><tbody>{metrics}</tbody></table>
+<h2>Action items</h2>
+<table><thead><tr><th>Severity</th><th>Section</th><th>Subject</th><th>Finding</th><th>What to do</th></tr></thead>
+<tbody>{items}</tbody></table>
+<h2>Next maintenance</h2>
+<p>Next monthly maintenance: {esc(doc["next_maintenance"])}</p>
+"""
+    css = ".absent td:first-child, .unreadable td:first-child { background: #eaeef2; }\n"
+    return html_document(doc["title"], body, css)
+
+
+class MonthlyReport:
+    """Backend of the monthly_report module."""
+
+    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
+        self.module = module
+        self.params = module.params
+        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+
+    def run(self) -> dict[str, Any]:
+        problem = check_params(self.params)
+        if problem:
+            self.module.fail_json(msg=f"Cannot write the monthly report: {problem}")
+        doc = build(self.params, self.now)
+        outputs = {
+            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str) + "\n"),
+            "markdown_path": (self.params.get("markdown"), markdown(doc)),
+            "html_path": (self.params.get("html"), html_page(doc)),
+        }
+        wanted = {key: value for key, value in outputs.items() if value[0]}
+        try:
+            changed = write_outputs(wanted, self.module.check_mode)
+        except OSError as exc:
+            self.module.fail_json(msg=f"Cannot write the monthly report: {exc}")
+        result = {
+            "changed": changed,
+            "month": doc["month"],
+            "severity": doc["severity"],
+            "sections": [
+                {key: entry.get(key) for key in ("key", "heading", "status", "summary", "report")}
+                for entry in doc["sections"]
+            ],
+            "key_metrics": [{"label": label, "value": value} for label, value in doc["key_metrics"]],
+            "action_items": doc["action_items"],
+            "next_maintenance": doc["next_maintenance"],
+        }
+        result.update({key: value[0] for key, value in wanted.items()})
+        return result

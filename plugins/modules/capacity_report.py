@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: capacity_report
+short_description: Trends and forecasts from the daily metrics documents, as JSON, Markdown and an HTML page with charts
+version_added: 0.1.0
+description:
+  - Replaces the runbook's capacity planning, which averaged the last 7 C(daily_metrics_*.json) with jq/awk and called
+    "trend" the mean of the last 15 samples minus the first 15.
+  - Reads C(<metrics_dir>/<host>/metrics-YYYY-MM-DD.json) (schema C(jarvis.maintenance/metrics/1), written by the
+    capacity_planning role) for the O(days) days ending O(end_date).
+  - Per metric (load per core, memory %, disk %, PostgreSQL connections %, Redis memory % of maxmemory, and charted
+    without a threshold - backend response time, database size, Redis memory and clients) - samples, mean, min, max,
+    p95, last, the least-squares slope per day over the samples' timestamps, the fit's r², and a forecast - days from
+    the last sample until the fitted line reaches the threshold (none when flat or falling).
+  - A forecast is only a finding when it is reliable (r² at least O(min_r2), 5 samples or more) and within
+    O(forecast_horizon_days); a rising trend the fit does not explain is reported as uncertain, not as a prediction.
+    A metric at or above its threshold is a warning, critical when the last sample is 10% past it.
+  - Files that do not parse, are not objects, have another schema, or repeat a day (the older is skipped) are listed in
+    C(skipped_files) with the reason; days without a usable document are in C(missing_days). The report renders anyway.
+  - The HTML page is one self-contained file (no external asset, no JavaScript) with an inline SVG chart per metric
+    (samples, fit, threshold, forecast) and the findings table. The Markdown suits chat and e-mail.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Computes and returns everything; writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - Files are written only when their content changes (the generation time is part of it).
+options:
+  metrics_dir:
+    description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
+    type: path
+    required: true
+  host:
+    description: The host analysed. Default every subdirectory of O(metrics_dir), each separately.
+    type: str
+  days:
+    description: Days analysed, ending O(end_date) (7 weekly, 30 monthly).
+    type: int
+    default: 7
+  end_date:
+    description: Last day of the window, C(YYYY-MM-DD). Default today (UTC).
+    type: str
+  thresholds:
+    description:
+      - Thresholds by metric - C(cpu_load_per_core) (1.0), C(memory_percent) (85), C(disk_percent) (85),
+        C(connections_percent) (80), C(redis_memory_percent) (85). Given keys replace the defaults; others are refused.
+    type: dict
+    default: {}
+  forecast_horizon_days:
+    description: A reliable forecast that crosses a threshold within this many days is a warning.
+    type: int
+    default: 30
+  min_r2:
+    description: The least r² of the fit for a trend to be forecast.
+    type: float
+    default: 0.6
+  title:
+    description: The report's title.
+    type: str
+  json:
+    description: Where to write the JSON report.
+    type: path
+  markdown:
+    description: Where to write the Markdown report.
+    type: path
+  html:
+    description: Where to write the self-contained HTML report.
+    type: path
+seealso:
+  - module: jarvis.maintenance.monthly_report
+"""
+
+EXAMPLES = r"""
+- name: Analyse the last 30 days and forecast
+  jarvis.maintenance.capacity_report:
+    metrics_dir: /var/lib/jarvis/metrics
+    host: "{{ inventory_hostname }}"
+    days: 30
+    thresholds:
+      memory_percent: 80
+    html: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.html
+    markdown: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.md
+  register: capacity
+"""
+
+RETURN = r"""
+window:
+  description: The window analysed - C(start), C(end), C(days).
+  returned: always
+  type: dict
+hosts:
+  description:
+    - Per host, per metric - samples, mean, min, max, p95, last, slope_per_day, intercept, r2, threshold, unit,
+      label and forecast (C(days), C(fitted_now), C(reliable)) or null.
+  returned: always
+  type: dict
+findings:
+  description: Findings with C(check) (capacity, forecast, missing_data), severity, subject, value, threshold, message and recommendation.
+  returned: always
+  type: list
+  elements: dict
+severity:
+  description: The worst severity of the findings.
+  returned: always
+  type: str
+skipped_files:
+  description: Files not used, each with C(file) and C(reason) (C(skipped) in the JSON report).
+  returned: always
+  type: list
+  elements: dict
+missing_days:
+  description: Per host, the days of the window without a usable document.
+  returned: always
+  type: dict
+json_path:
+  description: Where the JSON report is (or would be) written.
+  returned: when O(json) is set
+  type: str
+markdown_path:
+  description: Where the Markdown report is (or would be) written.
+  returned: when O(markdown) is set
+  type: str
+html_path:
+  description: Where the HTML report is (or would be) written.
+  returned: when O(html) is set
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity import (
+    CapacityReport,
+    argument_spec,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+    )
+    module.exit_json(**CapacityReport(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: monthly_report
+short_description: Assemble the month's maintenance results into the monthly report (Markdown, HTML, JSON)
+version_added: 0.1.0
+description:
+  - Replaces the runbook's monthly report, a heredoc that ticked every section whatever had happened and grepped its
+    own log for the action items.
+  - Each section is the newest JSON report of its kind that the roles wrote during O(month) in O(reports_dir), named
+    C(<prefix>-<host>-<YYYYmmddTHHMMSSZ>.json) - backup verification, security audit, 30-day capacity analysis,
+    PostgreSQL and Redis monthly maintenance, system updates and the DR test. Its status is the worst severity of its
+    findings; a kind without a report this month is shown as C(NO REPORT), an unreadable file as C(UNREADABLE).
+  - Key metrics come from the newest daily metrics document of the month (uptime, database size, disk and memory use)
+    and from the backup section (the newest set's size). Action items are the warning and critical findings of every
+    section, critical first.
+  - Nothing is read from logs; nothing is written in check mode.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Assembles and returns everything; writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - The files are rewritten only when their content changes (the generation time is part of it).
+options:
+  reports_dir:
+    description: Where the roles write their JSON reports (C(jarvis_reports_dir)).
+    type: path
+    required: true
+  host:
+    description: The host whose reports are assembled (the C(<host>) part of the report names).
+    type: str
+    required: true
+  month:
+    description: The month, C(YYYY-MM). Default the current UTC month.
+    type: str
+  metrics_dir:
+    description: The daily metrics directory (C(<metrics_dir>/<host>/metrics-YYYY-MM-DD.json)), for the key metrics.
+    type: path
+  sections:
+    description:
+      - Report name prefixes to use instead of the defaults, by section key - V(backup) (C(backup-verification)),
+        V(security) (C(security-audit)), V(capacity) (C(capacity-30d)), V(postgres) (C(postgres-monthly)), V(redis)
+        (C(redis-monthly)), V(updates) (C(system-updates)), V(dr_test) (C(dr-test)).
+    type: dict
+    default: {}
+  title:
+    description: The report's title. Default C(Monthly Maintenance Report - <host> - <month>).
+    type: str
+  json:
+    description: Where to write the JSON document.
+    type: path
+  markdown:
+    description: Where to write the Markdown report (the runbook's C(monthly_report_YYYYMM.md)).
+    type: path
+  html:
+    description: Where to write the self-contained HTML report.
+    type: path
+seealso:
+  - module: jarvis.maintenance.report
+  - module: jarvis.maintenance.capacity_report
+"""
+
+EXAMPLES = r"""
+- name: Write this month's report
+  jarvis.maintenance.monthly_report:
+    reports_dir: /var/lib/jarvis/reports
+    metrics_dir: /var/lib/jarvis/metrics
+    host: "{{ inventory_hostname }}"
+    markdown: /var/lib/jarvis/reports/monthly-report-{{ inventory_hostname }}-202611.md
+    html: /var/lib/jarvis/reports/monthly-report-{{ inventory_hostname }}-202611.html
+"""
+
+RETURN = r"""
+month:
+  description: The month assembled.
+  returned: always
+  type: str
+  sample: "2026-11"
+severity:
+  description: The worst status among the sections that have a report.
+  returned: always
+  type: str
+sections:
+  description: Per section its key, heading, status (ok, warning, critical, absent, unreadable), summary and report path.
+  returned: always
+  type: list
+  elements: dict
+key_metrics:
+  description: Label and value of each key metric.
+  returned: always
+  type: list
+  elements: dict
+action_items:
+  description: The warning and critical findings of every section, each with its C(section).
+  returned: always
+  type: list
+  elements: dict
+next_maintenance:
+  description: The first day of the next month.
+  returned: always
+  type: str
+json_path:
+  description: Where the JSON document is (or would be) written.
+  returned: when O(json) is set
+  type: str
+markdown_path:
+  description: Where the Markdown report is (or would be) written.
+  returned: when O(markdown) is set
+  type: str
+html_path:
+  description: Where the HTML report is (or would be) written.
+  returned: when O(html) is set
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._monthly import (
+    MonthlyReport,
+    argument_spec,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+    )
+    module.exit_json(**MonthlyReport(module).run())
+
+
+if __name__ == "__main__":
+    main()
