@@ -61,6 +61,7 @@ run: collection
 	@echo "Redis:           $$($(STACK) report-path redis-daily)"
 	@echo "Backup check:    $$($(STACK) report-path backup-verification)"
 	@echo "Backup sets:     $$(ls -d $(JARVIS_STACK_DIR)/backups/jarvis-* | tail -1) (newest)"
+	@echo "Metrics today:   $$(ls $(JARVIS_STACK_DIR)/metrics/localhost/metrics-*.json | tail -1)"
 	@echo "(Markdown for people beside each, .md)"
 
 # make integration TARGETS=redis_maintenance runs one target.
