@@ -64,7 +64,7 @@ run: collection
 	@echo "Metrics today:   $$(ls $(JARVIS_STACK_DIR)/metrics/localhost/metrics-*.json | tail -1)"
 	@echo "(Markdown for people beside each, .md)"
 
-# make integration TARGETS=redis_maintenance runs one target.
+# make integration TARGETS=module_redis_maintenance runs one target.
 test: venv collection stack-up ruff ansible-lint changelog-lint sanity units stack-tests integration molecule
 	@echo "make test: all layers passed"
 
