@@ -31,7 +31,25 @@ SCHEMA = "jarvis.maintenance/maintenance_mode/1"
 PAGE_FILE = "maintenance.html"
 # Retry-After when the window has no announced end: clients come back in five minutes.
 DEFAULT_RETRY_SECONDS = 300
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+# The longest duration accepted: a leap year. Longer is a typo (and 99999999d overflows a datetime).
+MAX_DURATION_DAYS = 366
+_DURATION = re.compile(r"^\s*(?:([0-9]+)\s*d)?\s*(?:([0-9]+)\s*h)?\s*(?:([0-9]+)\s*m(?:in)?)?\s*(?:([0-9]+)\s*s)?\s*$")
+# The page says lang="en": day and month names never come from the locale (strftime's %A, %B).
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _COOKIE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -79,33 +97,69 @@ def utc(moment: datetime.datetime) -> datetime.datetime:
 
 
 def iso(moment: datetime.datetime | None) -> str | None:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    """UTC, ISO 8601 with a Z (pure); the year always has four digits (strftime's %Y does not)."""
+    return utc(moment).replace(tzinfo=None).isoformat(timespec="seconds") + "Z" if moment else None
 
 
-def parse_time(text: str) -> datetime.datetime:
-    """ISO 8601 date and time (pure); without an offset it is UTC. Raises ValueError."""
+def english_time(moment: datetime.datetime) -> str:
+    """'Saturday 28 November 2026, 22:00 UTC' in English whatever LC_TIME says (pure)."""
+    moment = utc(moment)
+    return (
+        f"{_DAYS[moment.weekday()]} {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year}, "
+        f"{moment.hour:02d}:{moment.minute:02d} UTC"
+    )
+
+
+def parse_time(text: Any) -> datetime.datetime:
+    """ISO 8601 date and time (pure); without an offset it is UTC. Raises ValueError saying what is
+    wrong: not a date and time (or not a string), or outside the years 1 to 9999 in UTC."""
+    if not isinstance(text, str):
+        raise ValueError("it is not an ISO 8601 date and time")
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
-    moment = datetime.datetime.fromisoformat(value)
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("it is not an ISO 8601 date and time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return utc(moment)
+    try:
+        return utc(moment)
+    except OverflowError:
+        edge = "after the year 9999" if moment.year == datetime.MAXYEAR else "before the year 1"
+        raise ValueError(f"it is {edge} once converted to UTC") from None
+
+
+def quoted(text: Any, limit: int = 40) -> str:
+    """repr of text cut to limit characters, for messages (pure)."""
+    value = str(text)
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 def parse_duration(text: str) -> int:
-    """Seconds in '90', '90s', '45m', '2h', '1h30m', '1d 2h' (pure). Raises ValueError."""
+    """Seconds in '90', '90s', '45m', '2h', '1h30m', '1d 2h' (pure), at most MAX_DURATION_DAYS.
+    Raises ValueError."""
     value = str(text).strip().lower()
-    if value.isdigit():
-        seconds = int(value)
+    match = _DURATION.match(value)
+    if value.isascii() and value.isdigit():
+        parts: tuple[str | None, ...] = (None, None, None, value)
+    elif match and any(match.groups()):
+        parts = match.groups()
     else:
-        match = _DURATION.match(value)
-        if not match or not any(match.groups()):
-            raise ValueError(f"{text!r} is not a duration like 90m, 2h or 1h30m")
-        days, hours, minutes, secs = (int(part or 0) for part in match.groups())
-        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+        raise ValueError(f"{quoted(text)} is not a duration like 90m, 2h or 1h30m")
+    too_long = (
+        f"{quoted(text)} is longer than {MAX_DURATION_DAYS} days, the longest maintenance window this module accepts"
+    )
+    # 366 days are 31622400 seconds: a number of more than 8 digits is too long, whatever its unit.
+    if any(part and len(part.lstrip("0")) > 8 for part in parts):
+        raise ValueError(too_long)
+    days, hours, minutes, secs = (int(part or 0) for part in parts)
+    seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
     if seconds <= 0:
-        raise ValueError(f"{text!r} is not longer than 0 seconds")
+        raise ValueError(f"{quoted(text)} is not longer than 0 seconds")
+    if seconds > MAX_DURATION_DAYS * 86400:
+        raise ValueError(too_long)
     return seconds
 
 
@@ -180,8 +234,8 @@ def check_params(params: dict[str, Any]) -> str | None:
     if params.get("ends_at"):
         try:
             parse_time(params["ends_at"])
-        except ValueError:
-            return f"ends_at must be an ISO 8601 time like 2026-11-29T02:00:00Z, got {params['ends_at']!r}"
+        except ValueError as exc:
+            return f"ends_at must be an ISO 8601 time like 2026-11-29T02:00:00Z, got {params['ends_at']!r} ({exc})"
     if params.get("duration"):
         try:
             parse_duration(params["duration"])
@@ -249,7 +303,7 @@ def page_values(
 ) -> dict[str, str]:
     """The page's ${...} values, HTML-escaped (pure)."""
     if ends_at:
-        human = utc(ends_at).strftime("%A %d %B %Y, %H:%M UTC")
+        human = english_time(ends_at)
         end_sentence = f'Expected back by <time datetime="{iso(ends_at)}">{html.escape(human)}</time>.'
     else:
         end_sentence = "The end of this maintenance has not been announced yet."
@@ -379,35 +433,58 @@ def marker_text(marker: dict[str, Any]) -> str:
 
 
 def read_marker(path: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The marker, or None; and a problem when the file is there but not ours. The runbook's
-    marker (one line with a date) is read as since."""
+    """The marker, or None when there is no file; and a problem when the file is there but not ours.
+
+    A marker that cannot be read, is not UTF-8, not JSON nor a date, or not an object is still
+    present (``{"enabled": true, "since": null}``): state=disabled removes it, state=enabled
+    replaces it. A since or ends_at that is not a time is reported and read as null. The
+    runbook's marker (one line with a date) is read as since."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         return None, None
     except OSError as exc:
-        return None, f"cannot read {path}: {exc}"
+        return ({"enabled": True, "since": None} if os.path.lexists(path) else None), f"cannot read {path}: {exc}"
     try:
-        data = json.loads(text)
-    except ValueError:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {"enabled": True, "since": None}, f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
         first = text.strip().splitlines()[0] if text.strip() else ""
         try:
             since = iso(parse_time(first))
         except ValueError:
             return {"enabled": True, "since": None, "legacy": True}, f"{path} is not JSON nor a date"
         return {"enabled": True, "since": since, "legacy": True}, None
-    if not isinstance(data, dict):
+    if not isinstance(document, dict):
         return {"enabled": True, "since": None}, f"{path} is JSON but not an object"
-    return data, None
+    problem = None
+    for key in ("since", "ends_at"):
+        if document.get(key) is None:
+            continue
+        try:
+            parse_time(document[key])
+        except ValueError:
+            problem = problem or f"{path} has {'a' if key == 'since' else 'an'} {key} that is not a time"
+            document[key] = None
+    return document, problem
 
 
-def read_text(path: str) -> str | None:
+def read_bytes(path: str) -> bytes | None:
+    """A file's content, or None when there is no file. Bytes: a file may not be UTF-8."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
         return None
+
+
+def as_text(content: bytes | None) -> str | None:
+    """A file's content for --diff, bytes that are not UTF-8 shown as U+FFFD (pure)."""
+    return None if content is None else content.decode("utf-8", errors="replace")
 
 
 def default_by() -> str:
@@ -456,12 +533,8 @@ class MaintenanceMode:
             "overdue": False,
         }
         if marker is not None:
-            ends_at = None
-            if marker.get("ends_at"):
-                try:
-                    ends_at = parse_time(marker["ends_at"])
-                except ValueError:
-                    problem = problem or f"{self.params['marker']} has an ends_at that is not a time"
+            # read_marker has set an ends_at that is not a time to None.
+            ends_at = parse_time(marker["ends_at"]) if marker.get("ends_at") else None
             result.update(
                 since=marker.get("since"),
                 ends_at=iso(ends_at),
@@ -511,7 +584,7 @@ class MaintenanceMode:
         """Write (str) or remove (None) each file, check nginx and reload it. Puts every file back
         and raises MaintenanceError with nginx's message when the check or the reload fails.
         Returns whether nginx was reloaded."""
-        before = {path: read_text(path) for path in files}
+        before = {path: read_bytes(path) for path in files}
         try:
             for path, content in files.items():
                 if content is None:
@@ -542,7 +615,7 @@ class MaintenanceMode:
             self.restore(before)
             raise
 
-    def restore(self, before: dict[str, str | None]) -> None:
+    def restore(self, before: dict[str, bytes | None]) -> None:
         for path, content in before.items():
             try:
                 if content is None:
@@ -566,15 +639,24 @@ class MaintenanceMode:
         if self.params.get("ends_at"):
             ends_at = parse_time(self.params["ends_at"])
         elif self.params.get("duration"):
-            ends_at = since + datetime.timedelta(seconds=parse_duration(self.params["duration"]))
+            length = datetime.timedelta(seconds=parse_duration(self.params["duration"]))
+            try:
+                ends_at = since + length
+            except OverflowError:
+                # Only a damaged marker's since (the year 9999) gets here: a duration is at most a year.
+                since = self.now
+                ends_at = since + length
         return since, ends_at
 
     def enable(self) -> dict[str, Any]:
         params = self.params
-        existing, _problem = read_marker(params["marker"])
+        existing, problem = read_marker(params["marker"])
+        if problem:
+            self.module.warn(f"{problem}: state=enabled replaces it")
         since, ends_at = self.window(existing)
         reason = params["reason"]
-        by = params.get("by") or (existing or {}).get("by") or default_by()
+        earlier_by = (existing or {}).get("by")
+        by = params.get("by") or (earlier_by if isinstance(earlier_by, str) else None) or default_by()
         marker = build_marker(reason, since, ends_at, by, params)
         try:
             template = BUILTIN_PAGE
@@ -593,8 +675,8 @@ class MaintenanceMode:
                 "semicolon, brace, backslash or $, which the nginx snippet cannot hold"
             )
         wanted = {params["marker"]: marker_text(marker), self.page: page, self.snippet: snippet}
-        current = {path: read_text(path) for path in wanted}
-        changed = current != wanted
+        current = {path: read_bytes(path) for path in wanted}
+        changed = any(current[path] != text.encode("utf-8") for path, text in wanted.items())
         result = {
             "changed": changed,
             "enabled": True,
@@ -607,7 +689,7 @@ class MaintenanceMode:
             "page": self.page,
             "snippet": self.snippet,
             "reloaded": False,
-            "diff": self.diff(current, wanted),
+            "diff": self.diff({path: as_text(content) for path, content in current.items()}, wanted),
         }
         if changed and not self.module.check_mode:
             if params["reload"]:
@@ -623,14 +705,19 @@ class MaintenanceMode:
                 return handle.read()
         except OSError as exc:
             raise ValueError(f"{name} {path} cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
     # -- disabled -------------------------------------------------------------------
     def disable(self) -> dict[str, Any]:
         params = self.params
         paths = [self.snippet, params["marker"], self.page]
-        current = {path: read_text(path) for path in paths}
+        # Bytes, and the marker read only for since: a file that is not UTF-8 or not JSON goes too.
+        current = {path: read_bytes(path) for path in paths}
         changed = any(content is not None for content in current.values())
-        existing, _problem = read_marker(params["marker"])
+        existing, problem = read_marker(params["marker"])
+        if problem:
+            self.module.warn(f"{problem}: state=disabled removes it")
         result = {
             "changed": changed,
             "enabled": False,
@@ -639,7 +726,7 @@ class MaintenanceMode:
             "page": self.page,
             "snippet": self.snippet,
             "reloaded": False,
-            "diff": self.diff(current, dict.fromkeys(paths)),
+            "diff": self.diff({path: as_text(content) for path, content in current.items()}, dict.fromkeys(paths)),
         }
         if changed and not self.module.check_mode:
             if params["reload"]:

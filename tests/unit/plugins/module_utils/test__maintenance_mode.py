@@ -23,6 +23,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._maintenance_mo
     argument_spec,
     build_marker,
     check_params,
+    iso,
     masked,
     page_values,
     parse_duration,
@@ -275,8 +276,7 @@ def run(tmp_path, check_mode=False, now=NOW, **overrides):
     args = params(
         root=str(tmp_path / "app"),
         nginx_snippet=str(tmp_path / "nginx" / "jarvis-maintenance.conf"),
-        reload=False,
-        **overrides,
+        **{"reload": False, **overrides},
     )
     if check_mode:
         args["_ansible_check_mode"] = True
@@ -321,3 +321,292 @@ def test_status_notices_a_marker_without_its_snippet(tmp_path):
     assert any("run state=enabled or state=disabled" in text for text in status["problems"])
     assert status["since"] == "2026-11-28T19:00:00Z"
     assert os.listdir(tmp_path / "app") == [".maintenance_mode"]  # status changed nothing
+
+
+# -- robustness: damaged files, out-of-range times, the page's language ----------------------
+
+NOT_UTF8 = b"\xff\xfe\x00garbage \xe9t\xe9\n"
+# A marker that is there but cannot be used as one: each must be reported, replaced by
+# state=enabled and removed by state=disabled.
+DAMAGED_MARKERS = {
+    "not UTF-8": NOT_UTF8,
+    "not JSON nor a date": b"garbage\n",
+    "JSON but not an object": b"[1, 2]\n",
+    "JSON nested too deep": b"[" * 100000,
+    "since and ends_at are not strings": b'{"since": 5, "ends_at": {"a": 1}, "by": ["x"]}\n',
+    "a date past the year 9999 in UTC": b"9999-12-31T23:59:59-01:00\n",
+}
+
+
+@pytest.mark.parametrize("content", DAMAGED_MARKERS.values(), ids=DAMAGED_MARKERS.keys())
+def test_read_marker_reports_a_damaged_marker_as_present(tmp_path, content):
+    path = tmp_path / ".maintenance_mode"
+    path.write_bytes(content)
+    marker, problem = read_marker(str(path))
+    assert marker is not None and problem
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (NOT_UTF8, "is not UTF-8 text (invalid start byte at byte 0)"),
+        (b"garbage\n", "is not JSON nor a date"),
+        (b"[1, 2]\n", "is JSON but not an object"),
+        (b"[" * 100000, "is not JSON nor a date"),
+        (b"9999-12-31T23:59:59-01:00\n", "is not JSON nor a date"),
+        (b'{"since": 5, "ends_at": "2026-11-28T22:00:00Z"}', "has a since that is not a time"),
+        (
+            b'{"since": "2026-11-28T20:00:00Z", "ends_at": "9999-12-31T23:59:59-01:00"}',
+            "has an ends_at that is not a time",
+        ),
+    ],
+    ids=["not UTF-8", "not JSON", "a list", "nested too deep", "old date overflows", "since 5", "ends_at overflows"],
+)
+def test_read_marker_names_the_problem(tmp_path, content, problem):
+    path = tmp_path / ".maintenance_mode"
+    path.write_bytes(content)
+    _marker, found = read_marker(str(path))
+    assert found == f"{path} {problem}"
+
+
+def test_read_marker_that_cannot_be_read_is_present(tmp_path):
+    path = tmp_path / ".maintenance_mode"
+    path.mkdir()
+    marker, problem = read_marker(str(path))
+    assert marker is not None and marker["enabled"] and problem.startswith(f"cannot read {path}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("9999-12-31T23:59:59-01:00", "after the year 9999"),
+        ("0001-01-01T00:00:00+01:00", "before the year 1"),
+        ("tomorrow", "not an ISO 8601 date and time"),
+        (5, "not an ISO 8601 date and time"),
+        (None, "not an ISO 8601 date and time"),
+    ],
+)
+def test_parse_time_refuses_out_of_range_and_non_strings(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_time(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("366d", 366 * 86400), ("8784h", 366 * 86400), (str(366 * 86400), 366 * 86400), ("007m", 420)],
+)
+def test_parse_duration_accepts_up_to_366_days(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "text", ["367d", "8785h", "99999999d", "1d 99999999999999999999999999s", "9" * 5000, "9" * 5000 + "d"]
+)
+def test_parse_duration_refuses_more_than_366_days(text):
+    with pytest.raises(ValueError, match="longer than 366 days"):
+        parse_duration(text)
+
+
+# Superscript two and Arabic-Indic digits: isdigit() says yes, int() does not (or reads them).
+@pytest.mark.parametrize("text", ["\u00b2", "\u0661\u0662m", "1d \u00b2h"])
+def test_parse_duration_refuses_non_ascii_digits(text):
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        (
+            {"ends_at": "9999-12-31T23:59:59-01:00"},
+            "ends_at must be an ISO 8601 time like 2026-11-29T02:00:00Z, got '9999-12-31T23:59:59-01:00' "
+            "(it is after the year 9999 once converted to UTC)",
+        ),
+        (
+            {"ends_at": "0001-01-01T00:00:00+01:00"},
+            "ends_at must be an ISO 8601 time like 2026-11-29T02:00:00Z, got '0001-01-01T00:00:00+01:00' "
+            "(it is before the year 1 once converted to UTC)",
+        ),
+        (
+            {"duration": "99999999d"},
+            "duration: '99999999d' is longer than 366 days, the longest maintenance window this module accepts",
+        ),
+        ({"duration": "9" * 5000}, "duration: '99999"),
+    ],
+)
+def test_check_params_refuses_out_of_range_times(overrides, problem):
+    found = check_params(params(**overrides))
+    assert found is not None and found.startswith(problem)
+    assert len(found) < 300  # a long number is not repeated in full
+
+
+def test_iso_pads_the_year():
+    assert iso(datetime.datetime(1, 1, 1, 5, 0, tzinfo=UTC)) == "0001-01-01T05:00:00Z"
+    assert parse_time(iso(datetime.datetime(1, 1, 1, 5, 0, tzinfo=UTC))) == datetime.datetime(1, 1, 1, 5, tzinfo=UTC)
+
+
+# -- the page is in English whatever LC_TIME says ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ends_at", "human"),
+    [
+        (datetime.datetime(2026, 11, 28, 22, 0, tzinfo=UTC), "Saturday 28 November 2026, 22:00 UTC"),
+        (datetime.datetime(2027, 1, 4, 6, 5, tzinfo=UTC), "Monday 04 January 2027, 06:05 UTC"),
+        (datetime.datetime(2026, 5, 31, 23, 59, tzinfo=UTC), "Sunday 31 May 2026, 23:59 UTC"),
+        (
+            datetime.datetime(2028, 2, 29, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+            "Tuesday 29 February 2028, 10:00 UTC",
+        ),
+        (datetime.datetime(9999, 12, 31, 23, 59, tzinfo=UTC), "Friday 31 December 9999, 23:59 UTC"),
+    ],
+)
+def test_page_shows_the_end_in_english(ends_at, human):
+    assert f">{human}</time>" in page_values("Upgrade", NOW, ends_at, None, "Jarvis")["end_sentence"]
+
+
+class GermanDatetime(datetime.datetime):
+    """A datetime whose strftime names days and months the way LC_TIME=de_DE does."""
+
+    def strftime(self, fmt):
+        names = {"%A": "Samstag", "%a": "Sa", "%B": "Dezember", "%b": "Dez"}
+        for directive, name in names.items():
+            fmt = fmt.replace(directive, name)
+        return super().strftime(fmt)
+
+
+def test_page_does_not_use_the_locales_names():
+    ends_at = GermanDatetime(2026, 11, 28, 22, 0, tzinfo=UTC)
+    page = render_page(BUILTIN_PAGE, page_values("Upgrade", NOW, ends_at, None, "Jarvis"))
+    assert "Saturday 28 November 2026, 22:00 UTC" in page
+    assert "Samstag" not in page and "Dezember" not in page and "Dez" not in page
+
+
+# -- the backend with damaged files ------------------------------------------------------------
+
+
+class Failed(Exception):
+    pass
+
+
+def failure(tmp_path, monkeypatch, **overrides):
+    """The module's failure message: fail_json raises Failed instead of exiting."""
+
+    def fail_json(self, msg, **kwargs):
+        raise Failed(msg)
+
+    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
+    with pytest.raises(Failed) as failed:
+        run(tmp_path, **overrides)
+    return str(failed.value)
+
+
+@pytest.fixture
+def warned(monkeypatch):
+    """The module's warnings, collected instead of returned."""
+    texts = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, text, **kwargs: texts.append(text))
+    return texts
+
+
+def write_enabled(tmp_path, marker=None, page=None, snippet_text=None):
+    """Maintenance mode on, with the given bytes in place of the files state=enabled writes."""
+    run(tmp_path, state="enabled", duration="30m")
+    files = {
+        tmp_path / "app" / ".maintenance_mode": marker,
+        tmp_path / "app" / "maintenance" / "maintenance.html": page,
+        tmp_path / "nginx" / "jarvis-maintenance.conf": snippet_text,
+    }
+    for path, content in files.items():
+        if content is not None:
+            path.write_bytes(content)
+    return list(files)
+
+
+@pytest.mark.parametrize("content", DAMAGED_MARKERS.values(), ids=DAMAGED_MARKERS.keys())
+def test_status_reports_a_damaged_marker(tmp_path, content):
+    write_enabled(tmp_path, marker=content)
+    status = run(tmp_path, state="status")
+    assert status["enabled"] and status["consistent"] and status["problems"]
+    assert all(str(tmp_path / "app" / ".maintenance_mode") in text for text in status["problems"])
+
+
+@pytest.mark.parametrize("content", DAMAGED_MARKERS.values(), ids=DAMAGED_MARKERS.keys())
+def test_disable_removes_a_damaged_marker(tmp_path, warned, content):
+    paths = write_enabled(tmp_path, marker=content)
+    planned = run(tmp_path, check_mode=True, state="disabled")
+    assert planned["changed"] and all(path.exists() for path in paths)
+    assert (
+        len(warned) == 1 and warned[0].startswith(str(paths[0])) and warned[0].endswith(": state=disabled removes it")
+    )
+    gone = run(tmp_path, state="disabled")
+    assert gone["changed"] and not any(path.exists() for path in paths)
+    assert not run(tmp_path, state="disabled")["changed"]
+
+
+def test_disable_removes_files_that_are_not_utf8(tmp_path):
+    paths = write_enabled(tmp_path, marker=NOT_UTF8, page=NOT_UTF8, snippet_text=NOT_UTF8)
+    gone = run(tmp_path, state="disabled")
+    assert gone["changed"] and not any(path.exists() for path in paths)
+    assert "\ufffd" in gone["diff"][0]["before"]  # shown with replacement characters
+
+
+@pytest.mark.parametrize("content", DAMAGED_MARKERS.values(), ids=DAMAGED_MARKERS.keys())
+def test_enable_replaces_a_damaged_marker(tmp_path, warned, content):
+    marker = write_enabled(tmp_path, marker=content)[0]
+    planned = run(tmp_path, check_mode=True, state="enabled", duration="30m")
+    assert planned["changed"] and marker.read_bytes() == content
+    assert len(warned) == 1 and warned[0].startswith(str(marker)) and warned[0].endswith(": state=enabled replaces it")
+    enabled = run(tmp_path, state="enabled", duration="30m", by="ops")
+    assert enabled["changed"] and enabled["since"] == "2026-11-28T20:00:00Z" and enabled["by"] == "ops"
+    assert json.loads(marker.read_text())["ends_at"] == "2026-11-28T20:30:00Z"
+    assert not run(tmp_path, state="enabled", duration="30m", by="ops")["changed"]
+
+
+def test_enable_replaces_a_page_that_is_not_utf8(tmp_path):
+    page = write_enabled(tmp_path, page=NOT_UTF8)[1]
+    assert run(tmp_path, state="enabled", duration="30m")["changed"]
+    assert "is down for maintenance" in page.read_text()
+
+
+def test_enable_does_not_count_from_a_since_near_the_end_of_time(tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / ".maintenance_mode").write_text('{"since": "9999-12-31T23:00:00Z"}')
+    enabled = run(tmp_path, state="enabled", duration="2h")
+    assert enabled["since"] == "2026-11-28T20:00:00Z" and enabled["ends_at"] == "2026-11-28T22:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ends_at": "9999-12-31T23:59:59-01:00"}, "ends_at must be an ISO 8601 time"),
+        ({"duration": "99999999d"}, "duration: '99999999d' is longer than 366 days"),
+    ],
+)
+def test_out_of_range_window_fails_with_the_parameter(tmp_path, monkeypatch, overrides, message):
+    msg = failure(tmp_path, monkeypatch, state="enabled", **overrides)
+    assert msg.startswith(f"Cannot manage maintenance mode: {message}")
+    assert not (tmp_path / "app").exists()
+
+
+def test_a_template_that_is_not_utf8_is_named(tmp_path, monkeypatch):
+    template = tmp_path / "page.html"
+    template.write_bytes(NOT_UTF8)
+    msg = failure(tmp_path, monkeypatch, state="enabled", page_template=str(template))
+    assert (
+        msg
+        == f"Cannot enable maintenance mode: page_template {template} is not UTF-8 text (invalid start byte at byte 0)"
+    )
+
+
+def test_a_failed_nginx_check_puts_back_files_that_are_not_utf8(tmp_path, monkeypatch):
+    paths = write_enabled(tmp_path, marker=NOT_UTF8, page=NOT_UTF8 + b"page", snippet_text=NOT_UTF8 + b"snippet")
+    before = {path: path.read_bytes() for path in paths}
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, *args, **kwargs: "/usr/sbin/nginx")
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, argv, **kwargs: (1, "", "nginx: [emerg] bad"))
+    msg = failure(tmp_path, monkeypatch, state="enabled", duration="1h", reload=True)
+    assert "nginx -t failed" in msg and "[emerg] bad" in msg
+    assert {path: path.read_bytes() for path in paths} == before
+    msg = failure(tmp_path, monkeypatch, state="disabled", reload=True)
+    assert "nginx -t failed" in msg
+    assert {path: path.read_bytes() for path in paths} == before
