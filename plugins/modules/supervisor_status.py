@@ -1,0 +1,103 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: supervisor_status
+short_description: State of supervisord programs as data (state, pid, uptime)
+version_added: 0.1.0
+description:
+  - Reads the state of supervisord programs with C(supervisorctl status) and returns it as data, so that roles
+    never parse its output. M(community.general.supervisorctl) changes states but does not report them.
+  - It only reads; it never starts or stops anything.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads, so check mode returns the same data.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  names:
+    description:
+      - Programs to report, by name (a group name selects the group's programs). Empty reports every program.
+      - A name supervisord does not know is listed in RV(missing) and makes RV(all_running) false.
+    type: list
+    elements: str
+    default: []
+  config:
+    description: The supervisord configuration file supervisorctl reads (C(-c)).
+    type: path
+  server_url:
+    description: URL of the supervisord server, for example V(unix:///run/supervisor.sock) (C(-s)).
+    type: str
+  username:
+    description: User name for the supervisord server.
+    type: str
+  password:
+    description: Password for the supervisord server.
+    type: str
+  supervisorctl_path:
+    description: The supervisorctl to run; by default the one on PATH.
+    type: path
+seealso:
+  - module: community.general.supervisorctl
+"""
+
+EXAMPLES = r"""
+- name: State of the backend and frontend programs
+  jarvis.maintenance.supervisor_status:
+    names: [backend, frontend]
+    config: /etc/supervisor/supervisord.conf
+  register: programs
+
+- name: Say which program is down
+  ansible.builtin.debug:
+    msg: "{{ programs.programs | dict2items | rejectattr('value.running') | map(attribute='key') | list }}"
+"""
+
+RETURN = r"""
+programs:
+  description: State of each program by name - C(state) (supervisord's, for example RUNNING or STOPPED), C(running),
+    C(pid), C(uptime_seconds) and supervisorctl's C(description).
+  returned: always
+  type: dict
+  sample: {"backend": {"state": "RUNNING", "running": true, "pid": 6297, "uptime_seconds": 59,
+           "description": "pid 6297, uptime 0:00:59"}}
+missing:
+  description: Names asked for that supervisord does not know.
+  returned: always
+  type: list
+  elements: str
+all_running:
+  description: Whether every program asked for exists and is RUNNING.
+  returned: always
+  type: bool
+unparsed:
+  description: Lines of supervisorctl's output that were not a program's status.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._supervisor import SupervisorStatus, argument_spec
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.exit_json(**SupervisorStatus(module).run())
+
+
+if __name__ == "__main__":
+    main()
