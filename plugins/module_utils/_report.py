@@ -64,8 +64,19 @@ def _cell(value: Any) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def markdown(doc: dict[str, Any]) -> str:
-    """The report as Markdown: overall severity, findings worst first, then what to do."""
+def markdown_table(title: str, columns: list[str], rows: list[dict[str, Any]], empty: str = "") -> list[str]:
+    """A Markdown section with a table of rows (dicts), one column per key in columns (pure)."""
+    lines = ["", f"## {_cell(title)}", ""]
+    if not rows:
+        return [*lines, empty or "Nothing to show."]
+    lines.append("| " + " | ".join(_cell(column.replace("_", " ").capitalize()) for column in columns) + " |")
+    lines.append("|" + "---|" * len(columns))
+    lines += ["| " + " | ".join(_cell(row.get(column)) for column in columns) + " |" for row in rows]
+    return lines
+
+
+def markdown(doc: dict[str, Any], tables: list[dict[str, Any]] | None = None) -> str:
+    """The report as Markdown: overall severity, findings worst first, what to do, then the tables."""
     summary = doc["summary"]
     lines = [
         f"# {doc['title']} — {doc['host']}",
@@ -92,6 +103,8 @@ def markdown(doc: dict[str, Any]) -> str:
     if actions:
         lines += ["", "## What to do", ""]
         lines += [f"- **{_cell(f['subject'])}** ({f['severity']}): {_cell(f['recommendation'])}" for f in actions]
+    for table in tables or []:
+        lines += markdown_table(table["title"], table["columns"], table["rows"], table.get("empty") or "")
     return "\n".join(lines) + "\n"
 
 
@@ -125,6 +138,9 @@ class Report:
             mode = int(params["mode"], 8)
         except ValueError:
             self.module.fail_json(msg=f"Cannot write report: mode must be octal like '0640', got {params['mode']!r}")
+        for index, table in enumerate(params["tables"]):
+            if not table["columns"]:
+                self.module.fail_json(msg=f"Cannot write report: tables[{index}].columns must name at least one key")
         for index, finding in enumerate(params["findings"]):
             if finding.get("severity") not in SEVERITIES:
                 self.module.fail_json(
@@ -132,7 +148,10 @@ class Report:
                     f"{', '.join(SEVERITIES)}, got {finding.get('severity')!r}"
                 )
         doc = document(params["title"], params["generated_at"], params["host"], params["findings"], params["data"])
-        contents = {"json": json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n", "md": markdown(doc)}
+        contents = {
+            "json": json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n",
+            "md": markdown(doc, params["tables"]),
+        }
         base = os.path.join(params["dir"], params["name"])
         paths = {ext: f"{base}.{ext}" for ext in contents}
         changed = any(read(path) != contents[ext] for ext, path in paths.items())

@@ -67,6 +67,30 @@ options:
     description: Permissions of the report files.
     type: str
     default: "0640"
+  tables:
+    description: Tables shown in the Markdown page after the findings (the JSON document has the data itself).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      title:
+        description: The section's title.
+        type: str
+        required: true
+      columns:
+        description: The keys of the rows shown, in order; a column's heading is its key.
+        type: list
+        elements: str
+        required: true
+      rows:
+        description: The rows, each a mapping of key to value.
+        type: list
+        elements: dict
+        default: []
+      empty:
+        description: What the section says when there is no row.
+        type: str
+        default: ""
 """
 
 EXAMPLES = r"""
@@ -121,6 +145,17 @@ def main() -> None:
             "findings": {"type": "list", "elements": "dict", "default": []},
             "data": {"type": "dict", "default": {}},
             "mode": {"type": "str", "default": "0640"},
+            "tables": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "title": {"type": "str", "required": True},
+                    "columns": {"type": "list", "elements": "str", "required": True},
+                    "rows": {"type": "list", "elements": "dict", "default": []},
+                    "empty": {"type": "str", "default": ""},
+                },
+            },
         },
         supports_check_mode=True,
     )

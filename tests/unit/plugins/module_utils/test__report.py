@@ -54,6 +54,17 @@ def test_markdown_lists_worst_first_escapes_pipes_and_says_what_to_do():
     assert "## What to do\n\n- **redis** (critical): Start it.\n" in text
 
 
+def test_markdown_tables_follow_the_findings():
+    tables = [
+        {"title": "Groups", "columns": ["count", "message"], "rows": [{"count": 3, "message": "a | b"}, {"count": 1}]},
+        {"title": "Nothing here", "columns": ["x"], "rows": [], "empty": "No error line in the window."},
+    ]
+    text = markdown(document("R", "t", "h", FINDINGS, {}), tables)
+    assert "\n## Groups\n\n| Count | Message |\n|---|---|\n| 3 | a \\| b |\n| 1 |  |\n" in text
+    assert "\n## Nothing here\n\nNo error line in the window.\n" in text
+    assert text.index("## What to do") < text.index("## Groups")
+
+
 def test_markdown_without_problems_has_no_what_to_do():
     assert "What to do" not in markdown(document("R", "t", "h", FINDINGS[:1], {}))
 

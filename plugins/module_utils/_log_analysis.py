@@ -1,0 +1,391 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Log analysis: the backend of the log_analysis module.
+
+The runbook's weekly error report was ``docker logs --since=168h | grep -i error | head -20``:
+twenty raw lines, the same error twenty times, secrets included, and no count. Here every line
+of the window that matches a pattern is counted, grouped under its normalised message (numbers,
+ids, times and quoted values taken out), with its first and last time and one sample line with
+secrets redacted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import gzip
+import os
+import re
+from typing import Any, Iterable, Iterator
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+    OK,
+    Finding,
+    classify,
+    validate_thresholds,
+    worst,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
+
+DEFAULT_PATTERNS = {"error": r"(?i)\b(?:error|fatal|panic|critical|traceback)\b"}
+SAMPLE_LIMIT = 400
+UTC = datetime.timezone.utc
+
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+# 2026-11-29 01:55:52.522 UTC / 2026-11-29T01:55:52.123456789Z / 2026-11-29 01:55:52,123 +0100
+_ISO = re.compile(
+    r"^\W{0,2}(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}:\d{2})(?:[.,](?P<fraction>\d+))?"
+    r"\s?(?P<zone>Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
+)
+# syslog: Nov 29 01:55:52 (no year)
+_SYSLOG = re.compile(r"^(?P<month>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2})\b")
+
+# Normalisation, in order: what varies between two occurrences of the same error.
+_NORMALISE = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\s?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?"), "<time>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE), "<uuid>"),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
+    (re.compile(r"\b0x[0-9a-f]+\b", re.IGNORECASE), "<hex>"),
+    (re.compile(r"\b[0-9a-f]{16,}\b", re.IGNORECASE), "<hex>"),
+    (re.compile(r'"[^"]*"'), "<str>"),
+    (re.compile(r"'[^']*'"), "<str>"),
+    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
+    (re.compile(r"\s+"), " "),
+]
+
+
+class AnalysisError(Exception):
+    """Bad input or an unreadable source; the message is the module's failure message."""
+
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    """The module's options; documented in plugins/modules/log_analysis.py."""
+    return {
+        "sources": {
+            "type": "list",
+            "elements": "dict",
+            "required": True,
+            "options": {
+                "name": {"type": "str", "required": True},
+                "paths": {"type": "list", "elements": "str", "default": []},
+                "container": {"type": "str"},
+                "patterns": {"type": "dict"},
+                "exclude": {"type": "list", "elements": "str", "default": []},
+                "count_warning": {"type": "int"},
+                "count_critical": {"type": "int"},
+                "required": {"type": "bool", "default": False},
+            },
+        },
+        "patterns": {"type": "dict", "default": DEFAULT_PATTERNS},
+        "exclude": {"type": "list", "elements": "str", "default": []},
+        "since_days": {"type": "float", "default": 7},
+        "count_warning": {"type": "int", "default": 10},
+        "count_critical": {"type": "int", "default": 100},
+        "max_groups": {"type": "int", "default": 20},
+        "redact_patterns": {"type": "list", "elements": "str", "default": []},
+        "docker_path": {"type": "path"},
+    }
+
+
+def compile_patterns(value: Any, where: str) -> dict[str, re.Pattern[str]]:
+    """{name: regex} compiled; AnalysisError naming `where` when one is empty or does not compile."""
+    if not isinstance(value, dict) or not value:
+        raise AnalysisError(f"{where} must be a non-empty mapping of name to regular expression")
+    compiled = {}
+    for name, pattern in value.items():
+        if not isinstance(pattern, str) or not pattern:
+            raise AnalysisError(f"{where}.{name} must be a non-empty regular expression")
+        try:
+            compiled[str(name)] = re.compile(pattern)
+        except re.error as exc:
+            raise AnalysisError(f"{where}.{name} is not a valid regular expression ({pattern!r}): {exc}") from None
+    return compiled
+
+
+def compile_list(values: list[str], where: str) -> list[re.Pattern[str]]:
+    compiled = []
+    for index, pattern in enumerate(values):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise AnalysisError(f"{where}[{index}] is not a valid regular expression ({pattern!r}): {exc}") from None
+    return compiled
+
+
+def check_params(params: dict[str, Any]) -> str | None:
+    """Why the parameters are unusable, naming the parameter; None when they are fine."""
+    if params["since_days"] <= 0:
+        return f"since_days must be above 0, got {params['since_days']}"
+    if params["max_groups"] < 1:
+        return f"max_groups must be at least 1, got {params['max_groups']}"
+    problem = validate_thresholds(params["count_warning"], params["count_critical"])
+    if problem:
+        return f"count_warning/count_critical: {problem}"
+    names = [source["name"] for source in params["sources"]]
+    if not names:
+        return "sources must name at least one source"
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        return f"sources: each name must be unique, {', '.join(duplicates)} is given twice"
+    for source in params["sources"]:
+        where = f"sources[{source['name']}]"
+        if bool(source["paths"]) == bool(source["container"]):
+            return f"{where} needs either paths or container (not both, not neither)"
+        for path in source["paths"]:
+            if not os.path.isabs(path):
+                return f"{where}.paths: {path!r} must be an absolute path or pattern"
+        warning = source["count_warning"] if source["count_warning"] is not None else params["count_warning"]
+        critical = source["count_critical"] if source["count_critical"] is not None else params["count_critical"]
+        problem = validate_thresholds(warning, critical)
+        if problem:
+            return f"{where}.count_warning/count_critical: {problem}"
+    return None
+
+
+def parse_time(line: str, now: datetime.datetime) -> datetime.datetime | None:
+    """The time a log line starts with, in UTC (a time without a zone is taken as UTC); None when none."""
+    match = _ISO.match(line)
+    if match:
+        fraction = (match.group("fraction") or "0")[:6].ljust(6, "0")
+        try:
+            moment = datetime.datetime.strptime(f"{match.group('date')} {match.group('time')}", "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return None
+        moment = moment.replace(microsecond=int(fraction), tzinfo=UTC)
+        zone = match.group("zone")
+        if zone and zone[0] in "+-":
+            digits = zone[1:].replace(":", "")
+            offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            moment -= offset if zone[0] == "+" else -offset
+        return moment
+    match = _SYSLOG.match(line)
+    if match and match.group("month").lower() in _MONTHS:
+        try:
+            clock = datetime.datetime.strptime(match.group("time"), "%H:%M:%S")
+            moment = datetime.datetime(
+                now.year, _MONTHS[match.group("month").lower()], int(match.group("day")),
+                clock.hour, clock.minute, clock.second, tzinfo=UTC,
+            )  # fmt: skip
+        except ValueError:
+            return None
+        # No year in syslog: a time in the future is last year's.
+        return moment.replace(year=now.year - 1) if moment > now + datetime.timedelta(days=1) else moment
+    return None
+
+
+def strip_prefix(line: str) -> str:
+    """The line without its leading time, and PostgreSQL's ``UTC [pid]`` after it."""
+    match = _ISO.match(line) or _SYSLOG.match(line)
+    rest = line[match.end() :] if match else line
+    return re.sub(r"^\s*(?:\[\d+\]\s*)?", "", rest)
+
+
+def normalise(line: str) -> str:
+    """The message with what varies between occurrences (times, ids, numbers, quoted values) replaced."""
+    text = strip_prefix(line.rstrip("\n"))
+    for pattern, replacement in _NORMALISE:
+        text = pattern.sub(replacement, text)
+    return text.strip()[:SAMPLE_LIMIT]
+
+
+def iso(moment: datetime.datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+class Grouper:
+    """Counts matching lines of a window, grouped by pattern and normalised message (pure)."""
+
+    def __init__(
+        self,
+        patterns: dict[str, re.Pattern[str]],
+        exclude: list[re.Pattern[str]],
+        since: datetime.datetime,
+        now: datetime.datetime,
+        redactions: list[re.Pattern[str]] | None = None,
+    ) -> None:
+        self.patterns = patterns
+        self.exclude = exclude
+        self.since = since
+        self.now = now
+        self.redactions = redactions or []
+        self.groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self.counts = dict.fromkeys(patterns, 0)
+        self.lines = 0
+        self.lines_in_window = 0
+
+    def feed(self, lines: Iterable[str], undated: datetime.datetime | None = None) -> None:
+        """Lines of one stream; a line without a time has the time of the line before it
+        (tracebacks, continuation lines), or `undated` before the first dated line."""
+        current = undated
+        for line in lines:
+            self.lines += 1
+            moment = parse_time(line, self.now) if line[:1].isalnum() or line[:1] in "[<" else None
+            if moment is not None:
+                current = moment
+            if current is None or current < self.since:
+                continue
+            self.lines_in_window += 1
+            for name, pattern in self.patterns.items():
+                if not pattern.search(line) or any(skip.search(line) for skip in self.exclude):
+                    continue
+                self.counts[name] += 1
+                key = (name, normalise(line))
+                group = self.groups.get(key)
+                if group is None:
+                    sample = redact(line.rstrip("\n"), self.redactions)
+                    self.groups[key] = {
+                        "pattern": name,
+                        "message": redact(key[1], self.redactions),
+                        "count": 1,
+                        "first_seen": current,
+                        "last_seen": current,
+                        "sample": sample if len(sample) <= SAMPLE_LIMIT else sample[: SAMPLE_LIMIT - 1] + "…",
+                    }
+                else:
+                    group["count"] += 1
+                    group["first_seen"] = min(group["first_seen"], current)
+                    group["last_seen"] = max(group["last_seen"], current)
+
+    def top(self, limit: int) -> list[dict[str, Any]]:
+        ordered = sorted(self.groups.values(), key=lambda g: (-g["count"], g["pattern"], g["message"]))
+        return [{**g, "first_seen": iso(g["first_seen"]), "last_seen": iso(g["last_seen"])} for g in ordered[:limit]]
+
+
+def source_findings(
+    name: str, counts: dict[str, int], warning: int, critical: int, top: list[dict[str, Any]]
+) -> list[Finding]:
+    """One finding per pattern of a source: its count of matching lines against the thresholds."""
+    findings = []
+    for pattern, count in counts.items():
+        severity, threshold = classify(count, warning, critical)
+        worst_group = next((g for g in top if g["pattern"] == pattern), None)
+        message = f"{name}: {count} {pattern} line(s) in the window"
+        if worst_group:
+            message += f"; most frequent ({worst_group['count']}x): {worst_group['message']}"
+        findings.append(
+            Finding(
+                check="log_matches",
+                severity=severity,
+                subject=f"{name}/{pattern}",
+                value=count,
+                threshold=threshold,
+                message=message,
+                recommendation=""
+                if severity == OK
+                else f"Read the {pattern} groups of {name} in the report, most frequent first, and fix their causes.",
+            )
+        )
+    return findings
+
+
+def read_lines(path: str) -> Iterator[str]:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        yield from handle
+
+
+class LogAnalysis:
+    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
+        self.module = module
+        self.params = module.params
+        self.now = now or datetime.datetime.now(UTC)
+        self.since = self.now - datetime.timedelta(days=self.params["since_days"])
+
+    def files(self, source: dict[str, Any]) -> list[str]:
+        found: set[str] = set()
+        for pattern in source["paths"]:
+            found.update(path for path in glob.glob(pattern) if os.path.isfile(path))
+        return sorted(found)
+
+    def docker_lines(self, container: str) -> list[str]:
+        docker = self.params["docker_path"] or self.module.get_bin_path("docker", required=False)
+        if not docker:
+            raise AnalysisError(f"Cannot read the logs of container {container}: docker was not found on PATH")
+        since = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        rc, out, err = self.module.run_command([docker, "logs", "--timestamps", "--since", since, container])
+        if rc != 0:
+            raise AnalysisError(f"Cannot read the logs of container {container}: {err.strip() or f'exit code {rc}'}")
+        # docker logs writes the container's stdout and stderr to its own; each line has its time.
+        return sorted(out.splitlines(True) + err.splitlines(True))
+
+    def analyse(self, source: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+        patterns = compile_patterns(
+            source["patterns"] if source["patterns"] is not None else self.params["patterns"],
+            f"sources[{source['name']}].patterns" if source["patterns"] is not None else "patterns",
+        )
+        exclude = compile_list(self.params["exclude"], "exclude") + compile_list(
+            source["exclude"], f"sources[{source['name']}].exclude"
+        )
+        redactions = compile_list(self.params["redact_patterns"], "redact_patterns")
+        grouper = Grouper(patterns, exclude, self.since, self.now, redactions)
+        read: list[dict[str, Any]] = []
+        problems: list[str] = []
+        if source["container"]:
+            lines = self.docker_lines(source["container"])
+            grouper.feed(lines)
+            read.append({"container": source["container"], "lines": len(lines)})
+        else:
+            for path in self.files(source):
+                stat = os.stat(path)
+                modified = datetime.datetime.fromtimestamp(stat.st_mtime, UTC)
+                if modified < self.since:
+                    continue  # nothing in it can be newer than its last write
+                before = grouper.lines
+                try:
+                    grouper.feed(read_lines(path), undated=modified)
+                except (OSError, EOFError) as exc:
+                    problems.append(f"{path}: {exc}")
+                    continue
+                read.append({"path": path, "size": stat.st_size, "lines": grouper.lines - before})
+            if not read and source["required"]:
+                problems.append(f"no file matching {', '.join(source['paths'])} was written in the window")
+        warning = source["count_warning"] if source["count_warning"] is not None else self.params["count_warning"]
+        critical = source["count_critical"] if source["count_critical"] is not None else self.params["count_critical"]
+        top = grouper.top(self.params["max_groups"])
+        findings = source_findings(source["name"], grouper.counts, warning, critical, top)
+        for problem in problems:
+            findings.append(
+                Finding(
+                    check="log_source",
+                    severity="warning",
+                    subject=source["name"],
+                    message=f"{source['name']}: {problem}",
+                    recommendation="Check the source's paths and the files' permissions.",
+                )
+            )
+        result = {
+            "name": source["name"],
+            "read": read,
+            "lines": grouper.lines,
+            "lines_in_window": grouper.lines_in_window,
+            "counts": grouper.counts,
+            "matches": sum(grouper.counts.values()),
+            "groups_total": len(grouper.groups),
+            "groups": top,
+            "problems": problems,
+            "severity": worst(findings),
+        }
+        return result, findings
+
+    def run(self) -> dict[str, Any]:
+        problem = check_params(self.params)
+        if problem:
+            raise AnalysisError(problem)
+        compile_patterns(self.params["patterns"], "patterns")
+        sources, findings = [], []
+        for source in self.params["sources"]:
+            result, source_findings_ = self.analyse(source)
+            sources.append(result)
+            findings.extend(source_findings_)
+        return {
+            "changed": False,
+            "since": iso(self.since),
+            "until": iso(self.now),
+            "sources": sources,
+            "matches": sum(source["matches"] for source in sources),
+            "findings": [finding.as_dict() for finding in findings],
+            "severity": worst(findings),
+        }
