@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from typing import BinaryIO, Callable
 
 CHUNK = 1024 * 1024
 
@@ -22,14 +23,19 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str, content: str | bytes, mode: int) -> None:
-    """Write to a temporary file in the same directory, fsync it, then rename it over path."""
+def write_atomic(path: str, content: str | bytes | Callable[[BinaryIO], None], mode: int) -> None:
+    """Write to a temporary file in the same directory, fsync it, then rename it over path.
+
+    content is the text or bytes to write, or a function that writes into the open binary file
+    (to stream a big file through, for example a compressor)."""
     directory = os.path.dirname(path) or "."
     fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
-        data = content.encode("utf-8") if isinstance(content, str) else content
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if callable(content):
+                content(handle)
+            else:
+                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)

@@ -21,10 +21,10 @@ import gzip
 import os
 import re
 import shutil
-import tempfile
-from typing import Any
+import stat
+from typing import Any, BinaryIO
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import fsync_path
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -188,21 +188,13 @@ class LogCleanup:
         the log in place so a process holding it open keeps logging into it."""
         path = item["path"]
         archive = f"{path}.{self.now.strftime('%Y%m%dT%H%M%SZ')}.gz"
-        directory = os.path.dirname(path)
-        fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-        try:
-            with open(path, "rb") as source, os.fdopen(fd, "wb") as raw:
-                with gzip.GzipFile(filename=os.path.basename(path), mode="wb", fileobj=raw) as packed:
-                    shutil.copyfileobj(source, packed, 1024 * 1024)
-                raw.flush()
-                os.fsync(raw.fileno())
-            shutil.copymode(path, temp)
-            os.replace(temp, archive)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
-        fsync_path(directory)
+
+        def pack(raw: BinaryIO) -> None:
+            name = os.path.basename(path)
+            with open(path, "rb") as source, gzip.GzipFile(filename=name, mode="wb", fileobj=raw) as packed:
+                shutil.copyfileobj(source, packed, 1024 * 1024)
+
+        write_atomic(archive, pack, stat.S_IMODE(os.stat(path).st_mode))
         os.truncate(path, 0)
         return {**item, "archive": archive, "archive_size": os.path.getsize(archive)}
 

@@ -63,6 +63,27 @@ def test_write_atomic_failure_leaves_no_temporary_file(tmp_path):
     assert os.listdir(target) == []
 
 
+def test_write_atomic_streams_through_a_writer(tmp_path):
+    target = tmp_path / "big.bin"
+    write_atomic(str(target), lambda handle: [handle.write(b"x" * 1000) for _ in range(3)], 0o600)
+    assert target.read_bytes() == b"x" * 3000
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+
+
+def test_write_atomic_writer_failure_keeps_the_old_file(tmp_path):
+    target = tmp_path / "r.json"
+    target.write_text("old")
+
+    def broken(handle):
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(str(target), broken, 0o644)
+    assert target.read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == ["r.json"]
+
+
 def test_fsync_path_takes_files_and_directories(tmp_path):
     (tmp_path / "f").write_text("x")
     fsync_path(str(tmp_path / "f"))
