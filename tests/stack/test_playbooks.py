@@ -1,9 +1,11 @@
 """The maintenance-window playbooks, run for real with ansible-playbook against the local stack:
 maintenance_mode.yml (the runbook's maintenance_mode.sh) and weekly.yml inside a window whose
-step fails (the runbook's weekly script left maintenance mode on then)."""
+step fails (the runbook's weekly script left maintenance mode on then), and weekly.yml's error
+report of what PostgreSQL really logged."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -11,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg2
+import psycopg2.errors
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,3 +111,36 @@ def test_weekly_window_ends_when_a_step_fails(stack, window_closed):
     status, body = wait_for_status(stack["http_url"] + "/health", 200)
     assert status == 200, body
     assert "STOPPED" not in programs(stack)
+
+
+def newest(stack: dict, prefix: str) -> dict:
+    reports = sorted(Path(stack["reports_dir"]).glob(f"{prefix}-localhost-*.json"))
+    assert reports, f"no {prefix} report in {stack['reports_dir']}"
+    return json.loads(reports[-1].read_text())
+
+
+def test_weekly_reports_the_errors_postgresql_logged(stack):
+    # A real error in PostgreSQL's log: a query on a table that does not exist, with a marker
+    # value that must come back in the sample line (and not as its own group: it is normalised).
+    marker = f"jarvis_weekly_probe_{int(time.time())}"
+    connection = psycopg2.connect(
+        host=stack["pg_host"], port=stack["pg_port"], user=stack["pg_user"],
+        password=stack["pg_password"], dbname=stack["pg_database"],
+    )  # fmt: skip
+    try:
+        with connection.cursor() as cursor, pytest.raises(psycopg2.errors.UndefinedTable):
+            cursor.execute(f"SELECT * FROM {marker}")
+    finally:
+        connection.close()
+    run = playbook("weekly.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    report = newest(stack, "log-analysis")
+    sources = {source["name"]: source for source in report["data"]["sources"]}
+    assert set(sources) == {"backend", "postgresql"}
+    assert sources["postgresql"]["read"], "the PostgreSQL log files were not read"
+    group = next(g for g in sources["postgresql"]["groups"] if g["message"].startswith("ERROR: relation <str>"))
+    assert group["count"] >= 1
+    assert any(marker in g["sample"] for g in sources["postgresql"]["groups"])
+    page = Path(re.sub(r"json$", "md", str(sorted(Path(stack["reports_dir"]).glob("log-analysis-*.json"))[-1])))
+    assert "ERROR: relation <str> does not exist" in page.read_text()
+    assert stack["pg_password"] not in json.dumps(report)
