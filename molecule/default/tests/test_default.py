@@ -28,7 +28,20 @@ def test_daily_report_is_recent_and_says_all_is_up(host, stack):
     assert report["data"]["components"]["backend"]["status"] == 200
     assert report["data"]["components"]["postgresql"]["available"] is True
     assert report["data"]["components"]["redis"]["available"] is True
+    # the supervised programs, read through the service manager, and their live pids
+    services = report["data"]["components"]["services"]
+    assert {name: info["state"] for name, info in services.items()} == {"backend": "RUNNING", "frontend": "RUNNING"}
+    for info in services.values():
+        assert host.process.get(pid=int(info["detail"].split()[1].rstrip(",")))
     assert report["summary"]["critical"] == 0
+
+
+def test_daily_security_check_report_is_there_and_ok(host, stack):
+    listing = host.check_output(f"ls -1t {stack['reports_dir']}/security-daily-localhost-*.json")
+    report = json.loads(host.file(listing.splitlines()[0]).content_string)
+    assert report["title"] == "Daily security check"
+    assert report["data"]["window_days"] == 1.0
+    assert {f["subject"] for f in report["findings"]} == {"failed_logins/failed_login", "suspicious/suspicious"}
 
 
 def test_markdown_report_sits_beside_the_json(host, stack):
