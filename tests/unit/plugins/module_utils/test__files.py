@@ -65,7 +65,7 @@ def test_write_atomic_failure_leaves_no_temporary_file(tmp_path):
 
 def test_write_atomic_streams_through_a_writer(tmp_path):
     target = tmp_path / "big.bin"
-    write_atomic(str(target), lambda handle: [handle.write(b"x" * 1000) for _ in range(3)], 0o600)
+    write_atomic(str(target), lambda handle: [handle.write(b"x" * 1000) for chunk in range(3)], 0o600)
     assert target.read_bytes() == b"x" * 3000
     assert oct(target.stat().st_mode & 0o777) == "0o600"
 

@@ -468,11 +468,11 @@ def test_page_shows_the_end_in_english(ends_at, human):
 class GermanDatetime(datetime.datetime):
     """A datetime whose strftime names days and months the way LC_TIME=de_DE does."""
 
-    def strftime(self, fmt):
+    def strftime(self, format):
         names = {"%A": "Samstag", "%a": "Sa", "%B": "Dezember", "%b": "Dez"}
         for directive, name in names.items():
-            fmt = fmt.replace(directive, name)
-        return super().strftime(fmt)
+            format = format.replace(directive, name)
+        return super().strftime(format)
 
 
 def test_page_does_not_use_the_locales_names():

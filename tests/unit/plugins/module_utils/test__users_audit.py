@@ -79,7 +79,8 @@ def test_users_by_status():
 )
 def test_stale_boundary(days_ago, stale_days, status):
     last = (NOW - datetime.timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    users, _ = audit_users({"u": {"last_login": last}}, NOW, stale_days)
+    users, malformed = audit_users({"u": {"last_login": last}}, NOW, stale_days)
+    assert malformed == []
     assert users[0]["status"] == status
 
 
