@@ -6,6 +6,7 @@ report of what PostgreSQL really logged."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import subprocess
 import time
@@ -113,23 +114,27 @@ def test_weekly_window_ends_when_a_step_fails(stack, window_closed):
     assert "STOPPED" not in programs(stack)
 
 
-def newest(stack: dict, prefix: str) -> dict:
+def report_path(stack: dict, prefix: str) -> Path:
     reports = sorted(Path(stack["reports_dir"]).glob(f"{prefix}-localhost-*.json"))
     assert reports, f"no {prefix} report in {stack['reports_dir']}"
-    return json.loads(reports[-1].read_text())
+    return reports[-1]
+
+
+def newest(stack: dict, prefix: str) -> dict:
+    return json.loads(report_path(stack, prefix).read_text())
 
 
 def test_weekly_reports_the_errors_postgresql_logged(stack):
-    # A real error in PostgreSQL's log: a query on a table that does not exist, with a marker
-    # value that must come back in the sample line (and not as its own group: it is normalised).
-    marker = f"jarvis_weekly_probe_{int(time.time())}"
+    # A real error in PostgreSQL's log, its text made of letters only (g-z: no digit, hex run or
+    # quoted value the normalisation would replace), so that its group is new and single.
+    marker = "probe_" + "".join(random.choice("ghijklmnopqrstuvwxyz") for _ in range(16))
     connection = psycopg2.connect(
         host=stack["pg_host"], port=stack["pg_port"], user=stack["pg_user"],
         password=stack["pg_password"], dbname=stack["pg_database"],
     )  # fmt: skip
     try:
-        with connection.cursor() as cursor, pytest.raises(psycopg2.errors.UndefinedTable):
-            cursor.execute(f"SELECT * FROM {marker}")
+        with connection.cursor() as cursor, pytest.raises(psycopg2.errors.RaiseException):
+            cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'weekly {marker}'; END $$")
     finally:
         connection.close()
     run = playbook("weekly.yml")
@@ -138,9 +143,11 @@ def test_weekly_reports_the_errors_postgresql_logged(stack):
     sources = {source["name"]: source for source in report["data"]["sources"]}
     assert set(sources) == {"backend", "postgresql"}
     assert sources["postgresql"]["read"], "the PostgreSQL log files were not read"
-    group = next(g for g in sources["postgresql"]["groups"] if g["message"].startswith("ERROR: relation <str>"))
-    assert group["count"] >= 1
-    assert any(marker in g["sample"] for g in sources["postgresql"]["groups"])
-    page = Path(re.sub(r"json$", "md", str(sorted(Path(stack["reports_dir"]).glob("log-analysis-*.json"))[-1])))
-    assert "ERROR: relation <str> does not exist" in page.read_text()
+    group = next(g for g in sources["postgresql"]["groups"] if marker in g["message"])
+    assert group["message"] == f"ERROR: weekly {marker}"
+    assert group["count"] == 1
+    assert marker in group["sample"]
+    assert group["first_seen"] == group["last_seen"]
+    page = Path(stack["reports_dir"], Path(report_path(stack, "log-analysis")).name.replace(".json", ".md"))
+    assert f"| 1 | error | ERROR: weekly {marker} |" in page.read_text()
     assert stack["pg_password"] not in json.dumps(report)
