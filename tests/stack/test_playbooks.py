@@ -127,7 +127,7 @@ def newest(stack: dict, prefix: str) -> dict:
 def test_weekly_reports_the_errors_postgresql_logged(stack):
     # A real error in PostgreSQL's log, its text made of letters only (g-z: no digit, hex run or
     # quoted value the normalisation would replace), so that its group is new and single.
-    marker = "probe_" + "".join(random.choice("ghijklmnopqrstuvwxyz") for _ in range(16))
+    marker = "probe_" + "".join(random.choice("ghijklmnopqrstuvwxyz") for position in range(16))
     connection = psycopg2.connect(
         host=stack["pg_host"], port=stack["pg_port"], user=stack["pg_user"],
         password=stack["pg_password"], dbname=stack["pg_database"],
