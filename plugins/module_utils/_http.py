@@ -38,6 +38,8 @@ def check_params(params: dict[str, Any]) -> str | None:
     problem = validate_thresholds(params["response_time_warning_ms"], params["response_time_critical_ms"])
     if problem:
         return f"response_time_warning_ms/response_time_critical_ms: {problem}"
+    if params.get("json_body") is not None and params["method"] != "POST":
+        return f"json_body needs method POST, got method {params['method']}"
     return None
 
 
@@ -111,6 +113,39 @@ def judge(
     return findings
 
 
+def missing_json_keys(body: Any, keys: list[str]) -> list[str]:
+    """The keys of `keys` that the JSON body lacks or has empty (pure)."""
+    if not keys:
+        return []
+    if not isinstance(body, dict):
+        return list(keys)
+    return [key for key in keys if body.get(key) in (None, "", [], {})]
+
+
+def content_finding(name: str, url: str, body: Any, keys: list[str]) -> Finding:
+    """The functional check: the answer's JSON has every key of `keys`, not empty."""
+    missing = missing_json_keys(body, keys)
+    if not missing:
+        return Finding(
+            check="content",
+            severity="ok",
+            subject=name,
+            value=keys,
+            threshold=keys,
+            message=f"{name} answered with {', '.join(keys)} at {url}",
+        )
+    what = "no JSON object" if not isinstance(body, dict) else f"no or an empty {', '.join(missing)}"
+    return Finding(
+        check="content",
+        severity=CRITICAL,
+        subject=name,
+        value=missing,
+        threshold=keys,
+        message=f"{name} answered with {what} at {url}",
+        recommendation=f"Read the {name} logs: it answers, but not with what it should.",
+    )
+
+
 def summarize_health(body: Any) -> str:
     """'redis: down (Connection refused)' from a health body with a `checks` dict, else ''."""
     if not isinstance(body, dict) or not isinstance(body.get("checks"), dict):
@@ -133,9 +168,12 @@ class HttpCheck:
     def request(self) -> tuple[int | None, bytes, str | None, float]:
         started = time.monotonic()
         try:
+            body = self.params["json_body"]
             response = open_url(
                 self.params["url"],
                 method=self.params["method"],
+                data=None if body is None else json.dumps(body).encode("utf-8"),
+                headers=None if body is None else {"Content-Type": "application/json"},
                 timeout=self.params["timeout"],
                 validate_certs=self.params["validate_certs"],
                 follow_redirects="none",
@@ -151,12 +189,20 @@ class HttpCheck:
         problem = check_params(self.params)
         if problem:
             self.module.fail_json(msg=f"Cannot check {self.params['url']}: {problem}")
+        name = self.params["name"] or urlsplit(self.params["url"]).netloc
+        if self.params["method"] == "POST" and self.module.check_mode:
+            # A POST may change something: check mode does not send it.
+            return {"changed": False, "sent": False, "url": self.params["url"], "status": None, "error": None,
+                    "elapsed_ms": None, "json": None, "content": "", "findings": [], "severity": "ok"}  # fmt: skip
         status, raw, error, elapsed_ms = self.request()
         text, body_json = parse_body(raw)
-        name = self.params["name"] or urlsplit(self.params["url"]).netloc
-        findings = [f.as_dict() for f in judge(name, status, error, elapsed_ms, self.params, body_json)]
+        found = judge(name, status, error, elapsed_ms, self.params, body_json)
+        if status in self.params["status_codes"] and self.params["require_json_keys"]:
+            found.append(content_finding(name, self.params["url"], body_json, self.params["require_json_keys"]))
+        findings = [f.as_dict() for f in found]
         return {
             "changed": False,
+            "sent": True,
             "url": self.params["url"],
             "status": status,
             "error": error,

@@ -10,8 +10,8 @@ module: http_check
 short_description: Probe an HTTP health endpoint and judge its status and response time
 version_added: 0.1.0
 description:
-  - Sends one C(GET) or C(HEAD) request, measures the response time in milliseconds, parses a JSON body,
-    and returns findings for availability (status code) and response time.
+  - Sends one C(GET), C(HEAD) or C(POST) request, measures the response time in milliseconds, parses a JSON body,
+    and returns findings for availability (status code), response time and, with O(require_json_keys), content.
   - Unlike M(ansible.builtin.uri), a refused connection or an unexpected status is a finding, not a task
     failure, and the response time has millisecond resolution. Roles decide what a finding means.
   - When the body is a health document with a C(checks) dictionary (as the Jarvis backend's C(/health)),
@@ -32,10 +32,23 @@ options:
       - Defaults to the URL's host and port.
     type: str
   method:
-    description: The request method. Only safe methods, so that check mode can probe too.
+    description:
+      - The request method.
+      - V(POST) (with O(json_body), for a functional test such as the backend's C(/simple-chat)) is not sent in check
+        mode, since it may change something; the result then has RV(sent=false) and no finding.
     type: str
     default: GET
-    choices: [GET, HEAD]
+    choices: [GET, HEAD, POST]
+  json_body:
+    description: A body sent as JSON with V(POST).
+    type: raw
+  require_json_keys:
+    description:
+      - Keys the answer's JSON object must have, each not empty - a C(content) finding, critical when one lacks.
+      - Checked only when the status is one of O(status_codes).
+    type: list
+    elements: str
+    default: []
   timeout:
     description: Seconds to wait for the answer; a probe that times out is a V(critical) finding.
     type: float
@@ -75,6 +88,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+sent:
+  description: Whether the request was sent (a V(POST) is not, in check mode).
+  returned: always
+  type: bool
 url:
   description: The URL requested.
   returned: always
@@ -139,7 +156,9 @@ def main() -> None:
         argument_spec={
             "url": {"type": "str", "required": True},
             "name": {"type": "str"},
-            "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD"]},
+            "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD", "POST"]},
+            "json_body": {"type": "raw"},
+            "require_json_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
             "timeout": {"type": "float", "default": 10},
             "status_codes": {"type": "list", "elements": "int", "default": [200]},
             "response_time_warning_ms": {"type": "float", "default": 500},

@@ -9,7 +9,9 @@ import pytest
 from ansible_collections.jarvis.maintenance.plugins.module_utils._http import (
     BODY_LIMIT,
     check_params,
+    content_finding,
     judge,
+    missing_json_keys,
     parse_body,
     summarize_health,
 )
@@ -39,6 +41,39 @@ PARAMS = {
 )
 def test_check_params(overrides, problem):
     assert check_params(dict(PARAMS, **overrides)) == problem
+
+
+@pytest.mark.parametrize(
+    ("method", "problem"),
+    [("POST", None), ("GET", "json_body needs method POST, got method GET")],
+)
+def test_json_body_needs_post(method, problem):
+    assert check_params(dict(PARAMS, method=method, json_body={"message": "hi"})) == problem
+
+
+@pytest.mark.parametrize(
+    ("body", "keys", "missing"),
+    [
+        ({"response": "Echo: hi"}, ["response"], []),
+        ({"response": ""}, ["response"], ["response"]),
+        ({"response": None, "model": "x"}, ["response", "model"], ["response"]),
+        ({}, ["response"], ["response"]),
+        (["response"], ["response"], ["response"]),
+        (None, ["response"], ["response"]),
+        ("text", [], []),
+    ],
+)
+def test_missing_json_keys(body, keys, missing):
+    assert missing_json_keys(body, keys) == missing
+
+
+def test_content_finding():
+    ok = content_finding("backend", "http://x/simple-chat", {"response": "Echo: hi"}, ["response"])
+    assert ok.severity == "ok"
+    bad = content_finding("backend", "http://x/simple-chat", {"response": ""}, ["response"])
+    assert bad.severity == "critical"
+    assert bad.message == "backend answered with no or an empty response at http://x/simple-chat"
+    assert content_finding("b", "u", "oops", ["response"]).message == "b answered with no JSON object at u"
 
 
 @pytest.mark.parametrize(
