@@ -5,6 +5,10 @@ POST /simple-chat {"message": "..."} -> {"response": "Echo: ...", "model": "jarv
 
 Connection settings come from JARVIS_PG_* and JARVIS_REDIS_* environment variables
 (supervisord sets them). Errors never include passwords.
+
+Fault injection for tests: when $JARVIS_FAULT_DIR/backend-unhealthy-once exists as the backend
+starts, it removes the file and answers /health with 503 for as long as this process runs (a
+broken release that the next restart, after a rollback, no longer has).
 """
 
 from __future__ import annotations
@@ -22,6 +26,19 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 VERSION = "0.1.0-local"
+FAULT_FILE = "backend-unhealthy-once"
+
+
+def take_fault() -> str | None:
+    """The injected fault of this process, if one was armed (the file is consumed)."""
+    path = os.path.join(os.environ.get("JARVIS_FAULT_DIR", ""), FAULT_FILE)
+    if not os.environ.get("JARVIS_FAULT_DIR") or not os.path.exists(path):
+        return None
+    os.unlink(path)
+    return f"fault injected at start ({FAULT_FILE})"
+
+
+FAULT: str | None = None
 
 
 def check_database() -> dict[str, object]:
@@ -82,6 +99,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(404, {"error": "not found"})
             return
         checks = {"database": check_database(), "redis": check_redis()}
+        if FAULT:
+            checks["release"] = {"status": "down", "error": FAULT}
         healthy = all(check["status"] == "up" for check in checks.values())
         self.reply(
             200 if healthy else 503,
@@ -113,6 +132,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    global FAULT
+    FAULT = take_fault()
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     print(f"jarvis backend listening on {args.host}:{args.port}", flush=True)
