@@ -33,8 +33,8 @@ def stacks() -> dict[str, dict]:
     return {host: json.loads((FLEET / host / "env.json").read_text()) for host in HOSTS}
 
 
-def playbook(inventory: Path, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    args = [arg for value in extra for arg in ("-e", value)]
+def playbook(inventory: Path, name: str, *extra: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    args = [arg for value in extra for arg in ("-e", value)] + (["--check"] if check else [])
     return subprocess.run(
         [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), f"playbooks/{name}", *args],
         cwd=REPO,

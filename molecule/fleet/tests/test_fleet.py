@@ -35,6 +35,20 @@ def test_daily_wrote_one_health_report_per_host_in_its_own_stack(host, stacks):
             assert not reports(stacks[name], "health", other)
 
 
+def test_rolling_update_in_check_mode_changes_nothing(inventory, stacks):
+    pids = {name: backend_pid(stack) for name, stack in stacks.items()}
+    before = {name: reports(stack, "system-update", name) for name, stack in stacks.items()}
+    run = playbook(inventory, "system_update.yml", "system_updates_update_cache=false", check=True)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    for name in HOSTS:
+        assert f"ok: [{name}]" in run.stdout, f"{name} was not checked"
+    assert {name: backend_pid(stack) for name, stack in stacks.items()} == pids
+    assert {name: reports(stack, "system-update", name) for name, stack in stacks.items()} == before
+    for name, stack in stacks.items():
+        assert health(stack) == 200, name
+        assert not (Path(stack["nginx_conf_d"]) / "jarvis-maintenance.conf").exists(), name
+
+
 def test_rolling_update_stops_at_the_host_that_fails_and_rolls_it_back(inventory, stacks):
     fault = Path(stacks["fleet2"]["faults_dir"]) / "backend-unhealthy-once"
     fault.write_text("armed by the fleet scenario\n")
