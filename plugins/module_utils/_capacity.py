@@ -394,6 +394,8 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
         [params["host"]]
         if params.get("host")
         else sorted(name for name in os.listdir(root) if os.path.isdir(os.path.join(root, name)))
+        if os.path.isdir(root)
+        else []
     )
     result: dict[str, Any] = {"hosts": {}, "skipped": [], "missing_days": {}, "findings": []}
     for host in hosts:
@@ -638,7 +640,9 @@ class CapacityReport:
         problem = check_params(self.params)
         if problem:
             self.module.fail_json(msg=f"Cannot write the capacity report: {problem}")
-        if not os.path.isdir(self.params["metrics_dir"]):
+        # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
+        # missing. Something else at that path is an error.
+        if os.path.exists(self.params["metrics_dir"]) and not os.path.isdir(self.params["metrics_dir"]):
             self.module.fail_json(
                 msg=f"Cannot write the capacity report: metrics_dir {self.params['metrics_dir']} is not a directory"
             )

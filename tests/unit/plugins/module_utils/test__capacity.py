@@ -261,3 +261,37 @@ def test_module_check_mode_writes_nothing_and_a_run_writes_three_files(tmp_path)
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
     assert not CapacityReport(module, now=NOW).run()["changed"]
+
+
+@pytest.mark.parametrize("host", ["web1", None])
+def test_a_metrics_dir_that_does_not_exist_yet_is_a_report_without_data(tmp_path, host):
+    # weekly.yml before any daily run: no metrics directory at all.
+    out = tmp_path / "out"
+    args = params(tmp_path / "metrics", host=host, json=str(out / "c.json"), markdown=str(out / "c.md"))
+    with patch_module_args(args):
+        module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
+    result = CapacityReport(module, now=NOW).run()
+    assert result["changed"]
+    if host:
+        assert len(result["missing_days"]["web1"]) == args["days"]
+        assert all(stats["samples"] == 0 for stats in result["hosts"]["web1"].values())
+    else:
+        assert result["hosts"] == {}
+    assert "no data" in (out / "c.md").read_text() or result["hosts"] == {}
+
+
+class Refused(Exception):
+    pass
+
+
+def test_a_metrics_dir_that_is_a_file_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "metrics").write_text("not a directory")
+    with patch_module_args(params(tmp_path / "metrics")):
+        module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
+
+    def fail_json(msg, **kwargs):
+        raise Refused(msg)
+
+    monkeypatch.setattr(module, "fail_json", fail_json)
+    with pytest.raises(Refused, match=r"metrics_dir .*/metrics is not a directory"):
+        CapacityReport(module, now=NOW).run()
