@@ -16,6 +16,7 @@ COLLECTIONS := $(ROOT)/.build/collections
 # ansible-test needs a real copy at .../ansible_collections/jarvis/maintenance.
 TEST_TREE := $(ROOT)/.build/test/ansible_collections/jarvis/maintenance
 STACK := $(PY) $(ROOT)/tools/jarvis-stack
+DOCKER_STACK := $(PY) $(ROOT)/tools/jarvis-docker-stack
 PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
@@ -24,12 +25,15 @@ export JARVIS_STACK_DIR ?= $(ROOT)/.stack
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
-        sanity units integration molecule stack-tests changelog-lint clean
+        sanity units integration molecule stack-tests changelog-lint clean \
+        docker-stack-up docker-stack-down docker-stack-status docker-tests
 
 help:
 	@echo "make run   - run the daily maintenance against the embedded local Jarvis stack"
-	@echo "make test  - run every test (lint, sanity, unit, stack, integration, molecule)"
+	@echo "make test  - run every test (lint, sanity, unit, stack, integration, molecule, docker)"
 	@echo "make stack-up | stack-down | stack-status - manage the local stack"
+	@echo "make docker-stack-up | docker-stack-down | docker-stack-status - the runbook's containers"
+	@echo "make docker-tests - the docker scenario alone (needs root: it starts a private dockerd)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +69,7 @@ run: collection
 	@echo "(Markdown for people beside each, .md)"
 
 # make integration TARGETS=module_redis_maintenance runs one target.
-test: venv collection stack-up ruff ansible-lint changelog-lint sanity units stack-tests integration molecule
+test: venv collection stack-up ruff ansible-lint changelog-lint sanity units stack-tests integration molecule docker-tests
 	@echo "make test: all layers passed"
 
 lint: ruff ansible-lint
@@ -96,8 +100,32 @@ integration: $(TEST_TREE) stack-up
 	$(STACK) integration-config > $(TEST_TREE)/tests/integration/integration_config.yml
 	cd $(TEST_TREE) && $(BIN)/ansible-test integration --local --allow-root --python $(PYVER) --color no $(TARGETS)
 
+# The scenarios on the local stack; the docker scenario is docker-tests.
 molecule: collection stack-up
-	$(BIN)/molecule test --all
+	$(BIN)/molecule test --scenario-name default
+	$(BIN)/molecule test --scenario-name fleet
+
+docker-stack-up: venv
+	$(DOCKER_STACK) up
+
+docker-stack-down:
+	$(DOCKER_STACK) down
+
+docker-stack-status: venv
+	$(DOCKER_STACK) status
+
+# The runbook's real setup (molecule/docker): runs when a private Docker engine can start here.
+# When it cannot, it says why and is skipped, except under CI=true, where that is a failure.
+docker-tests: collection
+	@if reason=$$($(DOCKER_STACK) check); then \
+	    echo "$$reason"; \
+	    $(BIN)/molecule test --scenario-name docker; \
+	else \
+	    echo "************************************************************************"; \
+	    echo "docker-tests SKIPPED: $$reason"; \
+	    echo "************************************************************************"; \
+	    if [ "$${CI:-}" = true ]; then echo "docker-tests: CI must run the docker suite" >&2; exit 1; fi; \
+	fi
 
 clean: stack-down
 	rm -rf $(ROOT)/.build

@@ -16,12 +16,20 @@ MANAGERS = ("supervisor", "docker", "systemd")
 def _supervisor(result: dict[str, Any], name: str) -> dict[str, Any]:
     program = (result.get("programs") or {}).get(name)
     if not program:
-        return {"unit": name, "state": "MISSING", "running": False, "detail": "supervisord has no program of this name"}
+        return {
+            "unit": name,
+            "state": "MISSING",
+            "running": False,
+            "detail": "supervisord has no program of this name",
+            "restarts": None,
+        }
     return {
         "unit": name,
         "state": program.get("state", "UNKNOWN"),
         "running": bool(program.get("running")),
         "detail": program.get("description", ""),
+        # supervisord does not count the restarts it made
+        "restarts": None,
     }
 
 
@@ -29,7 +37,13 @@ def _docker(result: dict[str, Any], name: str) -> dict[str, Any]:
     container = result.get("container") or {}
     unit = (container.get("Name") or "").lstrip("/") or name
     if not result.get("exists") or not container:
-        return {"unit": unit, "state": "missing", "running": False, "detail": "no container of this name"}
+        return {
+            "unit": unit,
+            "state": "missing",
+            "running": False,
+            "detail": "no container of this name",
+            "restarts": None,
+        }
     state = container.get("State") or {}
     health = (state.get("Health") or {}).get("Status")
     running = bool(state.get("Running")) and health != "unhealthy"
@@ -41,7 +55,15 @@ def _docker(result: dict[str, Any], name: str) -> dict[str, Any]:
         detail = f"exit code {state.get('ExitCode', '?')}"
     if state.get("Restarting"):
         detail += ", restarting"
-    return {"unit": unit, "state": state.get("Status", "unknown"), "running": running, "detail": detail}
+    # restarts made by the container's restart policy since it was created (crashes, not `docker restart`)
+    restarts = container.get("RestartCount")
+    return {
+        "unit": unit,
+        "state": state.get("Status", "unknown"),
+        "running": running,
+        "detail": detail,
+        "restarts": restarts if isinstance(restarts, int) else None,
+    }
 
 
 def _systemd(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -49,12 +71,19 @@ def _systemd(result: dict[str, Any], name: str) -> dict[str, Any]:
     unit = result.get("name") or name
     load = status.get("LoadState", "")
     if load in ("not-found", "") or not status:
-        return {"unit": unit, "state": "missing", "running": False, "detail": "no unit of this name"}
+        return {"unit": unit, "state": "missing", "running": False, "detail": "no unit of this name", "restarts": None}
     active = status.get("ActiveState", "unknown")
     detail = status.get("SubState", "")
     if load != "loaded":
         detail = f"{detail}, load {load}".strip(", ")
-    return {"unit": unit, "state": active, "running": active == "active", "detail": detail}
+    restarts = status.get("NRestarts")
+    return {
+        "unit": unit,
+        "state": active,
+        "running": active == "active",
+        "detail": detail,
+        "restarts": int(restarts) if str(restarts).isdigit() else None,
+    }
 
 
 def service_state(result: dict[str, Any], manager: str, name: str) -> dict[str, Any]:

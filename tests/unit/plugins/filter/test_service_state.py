@@ -100,3 +100,18 @@ def test_service_state(result, manager, name, expected):
 def test_service_state_refuses(result, manager, message):
     with pytest.raises(AnsibleFilterError, match=message):
         service_state(result, manager, "backend")
+
+
+def test_restart_counts():
+    crashed = {
+        "exists": True,
+        "container": {"Name": "/b", "RestartCount": 4, "State": {"Status": "running", "Running": True}},
+    }
+    assert service_state(crashed, "docker", "backend")["restarts"] == 4
+    assert service_state(docker({"Status": "running", "Running": True}), "docker", "backend")["restarts"] is None
+    unit = {
+        "name": "u",
+        "status": {"ActiveState": "active", "SubState": "running", "LoadState": "loaded", "NRestarts": "2"},
+    }
+    assert service_state(unit, "systemd", "backend")["restarts"] == 2
+    assert service_state(SUPERVISOR, "supervisor", "backend")["restarts"] is None
