@@ -8,6 +8,7 @@ prune filter, and the image rebuild with its rollback."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from datetime import datetime, timezone
@@ -145,20 +146,17 @@ def test_weekly_error_report_reads_docker_logs(stack, tmp_path):
 def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path):
     base = "jarvis-stack/debian:bookworm"
 
-    def build(label: str) -> str:
-        """An image tagged jarvis-prune-test:latest; the one that had the tag before is now dangling."""
-        context = tmp_path / label
-        context.mkdir()
-        # a layer of its own, so the image is as old as this build (a LABEL alone keeps the base's date)
-        (context / "stamp").write_text(f"{label} {uuid.uuid4()}")  # never a cached build of an older run
-        (context / "Dockerfile").write_text(f"FROM scratch\nCOPY stamp /stamp\nLABEL jarvis-prune-test={label}\n")
-        docker(stack, "buildx", "build", "--network", "host", "--tag", "jarvis-prune-test:latest", str(context))
-        return inspect(stack, "jarvis-prune-test:latest", "{{.Id}}")
+    def image(label: str) -> str:
+        """A one-file image tagged jarvis-prune-test:latest, made now; the one that had the tag is now dangling."""
+        layer = tmp_path / f"{label}.tar"
+        (tmp_path / label).write_text(label)
+        subprocess.run(["tar", "-C", str(tmp_path), "-cf", str(layer), label], check=True)
+        return docker(stack, "import", str(layer), "jarvis-prune-test:latest").stdout.strip()
 
     def dangling_image(label: str) -> str:
-        image = build(label)
-        build(f"{label}-successor")  # takes the tag: image is dangling from now on
-        return image
+        made = image(label)
+        image(f"{label}-successor")  # takes the tag: made is dangling from now on
+        return made
 
     volumes = sorted(docker(stack, "volume", "ls", "--quiet").stdout.split())
     old = {
@@ -166,7 +164,7 @@ def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path):
         "network": docker(stack, "network", "create", "jarvis-prune-old").stdout.strip(),
         "image": dangling_image("old"),
     }
-    time.sleep(8)
+    time.sleep(15)  # the role starts within the filter: the new objects are younger than it, the old ones older
     new = {
         "container": docker(stack, "create", "--network", "none", base, "true").stdout.strip(),
         "network": docker(stack, "network", "create", "jarvis-prune-new").stdout.strip(),
@@ -176,7 +174,7 @@ def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path):
         run = role(
             tmp_path,
             "log_cleanup",
-            variables={"log_cleanup_docker_prune": True, "log_cleanup_docker_prune_until": "5s"},
+            variables={"log_cleanup_docker_prune": True, "log_cleanup_docker_prune_until": "12s"},
         )
         assert run.returncode == 0, output(run)
         for kind, object_id in old.items():
@@ -234,3 +232,27 @@ def test_failed_rebuild_is_rolled_back_to_the_previous_image(stack):
     assert report["severity"] == "critical"
     assert report["data"]["rollback"]["healthy"] is True
     assert any("sutazai/backend:latest" in item["text"] for item in report["data"]["rollback"]["images"])
+
+
+def test_performance_tuning_restarts_an_over_threshold_backend_only_inside_a_window(stack, tmp_path):
+    # every container uses more than 1 byte: all are over the memory threshold
+    variables = {"performance_tuning_memory_warning_bytes": 1, "performance_tuning_restart_services": ["backend"]}
+    started = inspect(stack, "sutazai-backend", "{{.State.StartedAt}}")
+    run = role(tmp_path, "performance_tuning", variables=variables)
+    assert run.returncode == 0, output(run)
+    report = newest_report(stack, "performance-tuning")
+    memory = {f["subject"]: f for f in report["findings"] if f["check"] == "container_memory"}
+    assert set(memory) == set(CONTAINERS)
+    assert memory["sutazai-backend"]["severity"] == "warning"
+    assert memory["sutazai-backend"]["value"] == report["data"]["containers"]["sutazai-backend"]["memory_bytes"] > 0
+    assert report["data"]["in_window"] is False
+    assert report["data"]["deferred"] == ["backend"] and report["data"]["restarted"] == []
+    assert inspect(stack, "sutazai-backend", "{{.State.StartedAt}}") == started, "restarted outside a window"
+
+    run = role(tmp_path, "performance_tuning", variables={**variables, "jarvis_maintenance_window": True})
+    assert run.returncode == 0, output(run)
+    report = newest_report(stack, "performance-tuning")
+    assert report["data"]["restarted"] == ["backend"]
+    assert inspect(stack, "sutazai-backend", "{{.State.StartedAt}}") != started, "not restarted inside the window"
+    assert inspect(stack, "sutazai-frontend", "{{.State.Status}}") == "running"
+    assert http_status(stack["backend_url"] + "/health") == 200

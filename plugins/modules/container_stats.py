@@ -1,0 +1,159 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_stats
+short_description: CPU and memory of containers as data, judged against thresholds
+version_added: 0.1.0
+description:
+  - Reads which of O(containers) exist and run with C(docker inspect), then the CPU, memory and process count of the
+    running ones with C(docker stats --no-stream --no-trunc --format '{{json .}}'), and returns them as numbers and as
+    findings with a severity of V(ok), V(warning) or V(critical).
+  - Replaces the runbook's weekly performance tuning, which read C(docker stats) as a table with awk, compared the CPU
+    column with bc and flagged a container whose memory column merely contained C(GiB).
+  - Each running container has a C(container_cpu) finding (against O(cpu_warning_percent) and O(cpu_critical_percent))
+    and a C(container_memory) finding (a warning from O(memory_warning_bytes) in use, critical from
+    O(memory_critical_percent) of the container's memory limit). A container that does not exist or does not run has
+    one C(container_state) warning instead; the module does not fail for it.
+  - The C(docker) CLI finds the engine as usual, through C(DOCKER_HOST) and the docker context of the environment.
+  - The module only observes; roles decide what a finding means (a restart in a maintenance window, a notification).
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.attributes.READ_ONLY
+options:
+  containers:
+    description: Names (or IDs of 12 or more hex digits) of the containers to measure; at least one.
+    type: list
+    elements: str
+    required: true
+  cpu_warning_percent:
+    description:
+      - CPU use, in percent as C(docker stats) shows it, from which a container's finding is a warning (the runbook's 80).
+      - C(docker stats) adds up the CPUs, so a container busy on two CPUs shows 200.
+    type: float
+    default: 80
+  cpu_critical_percent:
+    description: CPU use, in percent, from which a container's finding is critical; not below O(cpu_warning_percent).
+    type: float
+    default: 95
+  memory_warning_bytes:
+    description: Memory in use, in bytes, from which a container's finding is a warning (the runbook's C(GiB) rule, 1 GiB).
+    type: int
+    default: 1073741824
+  memory_critical_percent:
+    description:
+      - Memory in use, in percent of the container's memory limit, from which its finding is critical (0 to 100).
+      - A container without a memory limit is measured against the host's memory, as C(docker stats) does.
+    type: float
+    default: 90
+  docker_binary:
+    description: The docker CLI, a name looked up on C(PATH) or a path.
+    type: str
+    default: docker
+  timeout:
+    description: Seconds each docker command may take before the module fails.
+    type: float
+    default: 30
+requirements:
+  - The docker CLI and coreutils C(timeout) on the host the module runs on.
+seealso:
+  - module: jarvis.maintenance.host_resources
+  - name: docker stats
+    description: The command whose output the module reads.
+    link: https://docs.docker.com/reference/cli/docker/container/stats/
+"""
+
+EXAMPLES = r"""
+- name: Measure the runbook's containers
+  jarvis.maintenance.container_stats:
+    containers:
+      - sutazai-postgres
+      - sutazai-redis
+      - sutazai-backend
+      - sutazai-frontend
+  register: stats
+
+- name: Name the containers over a threshold
+  ansible.builtin.debug:
+    msg: "{{ stats.findings | rejectattr('severity', 'equalto', 'ok') | map(attribute='subject') | unique | list }}"
+
+- name: Stricter thresholds against a remote engine
+  jarvis.maintenance.container_stats:
+    containers: [sutazai-backend]
+    cpu_warning_percent: 50
+    cpu_critical_percent: 90
+    memory_warning_bytes: 536870912
+    memory_critical_percent: 80
+  environment:
+    DOCKER_HOST: ssh://ops@app01.example.com
+"""
+
+RETURN = r"""
+containers:
+  description:
+    - For each name of O(containers), what was measured. The figures are null for a container that does not run.
+    - C(name) is the key again (handy for tables); C(cpu_percent), C(memory_bytes), C(memory_limit_bytes) (the
+      container's limit, or the host's memory when it has none), C(memory_percent) and C(pids) come from C(docker stats);
+      C(state) (V(running), V(exited), ... or V(missing)), C(running), C(restart_count), C(started_at), C(health) and
+      C(memory_limited) from C(docker inspect).
+  returned: always
+  type: dict
+  sample:
+    sutazai-backend:
+      name: sutazai-backend
+      cpu_percent: 6.93
+      memory_bytes: 20038041
+      memory_limit_bytes: 25275222753
+      memory_percent: 0.08
+      pids: 2
+      state: running
+      running: true
+      restart_count: 0
+      started_at: "2026-11-29T06:08:23.041635393Z"
+      health: healthy
+      memory_limited: false
+findings:
+  description:
+    - C(container_cpu) and C(container_memory) for each running container, C(container_state) (a warning) for each one
+      that is missing or not running; each with C(check), C(severity), C(subject) (the container), C(value),
+      C(threshold), C(message) and C(recommendation).
+    - The memory finding's value and threshold are bytes; a critical threshold is O(memory_critical_percent) of the limit.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - check: container_cpu
+      severity: ok
+      subject: sutazai-backend
+      value: 6.93
+      threshold: 80.0
+      message: CPU use of sutazai-backend is 6.93%, below the warning threshold 80%
+      recommendation: ""
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._container_stats import (
+    ContainerStats,
+    StatsError,
+    argument_spec,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = ContainerStats(module).run_checks()
+    except StatsError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
