@@ -119,6 +119,7 @@ docker-stack-status: venv
 docker-tests: collection
 	@if reason=$$($(DOCKER_STACK) check); then \
 	    echo "$$reason"; \
+	    $(BIN)/molecule reset --scenario-name docker; \
 	    $(BIN)/molecule test --scenario-name docker; \
 	else \
 	    echo "************************************************************************"; \

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from conftest import (
     CONTAINERS,
     docker,
@@ -33,7 +34,8 @@ def container_ids(stack: dict) -> dict[str, str]:
     return {name: inspect(stack, name, "{{.Id}}") for name in CONTAINERS}
 
 
-def test_converge_left_every_container_running_and_healthy(stack):
+def test_converge_left_every_container_running_and_healthy(stack, old_objects):
+    assert old_objects[1]["container"], "the prune test's old objects were not made"
     for name in CONTAINERS:
         assert inspect(stack, name, "{{.State.Status}}") == "running", name
     assert inspect(stack, "sutazai-backend", "{{.State.Health.Status}}") == "healthy"
@@ -143,33 +145,40 @@ def test_weekly_error_report_reads_docker_logs(stack, tmp_path):
     assert groups[0]["last_seen"] >= started, "the errors made just now were not read"
 
 
-def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path):
-    base = "jarvis-stack/debian:bookworm"
+PRUNE_BASE = "jarvis-stack/debian:bookworm"
+PRUNE_AGE = 15  # seconds between the old objects and the prune; the filter is 12 s
 
-    def image(label: str) -> str:
-        """A one-file image tagged jarvis-prune-test:latest, made now; the one that had the tag is now dangling."""
-        layer = tmp_path / f"{label}.tar"
-        (tmp_path / label).write_text(label)
-        subprocess.run(["tar", "-C", str(tmp_path), "-cf", str(layer), label], check=True)
+
+def prunable_objects(stack: dict, directory: Path, label: str) -> dict[str, str]:
+    """A stopped container, an unused network and a dangling image, made now."""
+
+    def image(name: str) -> str:
+        layer = directory / f"{name}.tar"
+        (directory / name).write_text(name)
+        subprocess.run(["tar", "-C", str(directory), "-cf", str(layer), name], check=True)
         return docker(stack, "import", str(layer), "jarvis-prune-test:latest").stdout.strip()
 
-    def dangling_image(label: str) -> str:
-        made = image(label)
-        image(f"{label}-successor")  # takes the tag: made is dangling from now on
-        return made
+    dangling = image(label)
+    image(f"{label}-successor")  # takes the tag: the first is dangling from now on
+    return {
+        "container": docker(stack, "create", "--network", "none", PRUNE_BASE, "true").stdout.strip(),
+        "network": docker(stack, "network", "create", f"jarvis-prune-{label}").stdout.strip(),
+        "image": dangling,
+    }
 
+
+@pytest.fixture(scope="module")
+def old_objects(stack, tmp_path_factory) -> tuple[float, dict[str, str]]:
+    """Made by the first test, so that they are old enough by the time the prune test runs."""
+    return time.monotonic(), prunable_objects(stack, tmp_path_factory.mktemp("prune-old"), "old")
+
+
+def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path, old_objects):
+    made, old = old_objects
+    time.sleep(max(0.0, PRUNE_AGE - (time.monotonic() - made)))
     volumes = sorted(docker(stack, "volume", "ls", "--quiet").stdout.split())
-    old = {
-        "container": docker(stack, "create", "--network", "none", base, "true").stdout.strip(),
-        "network": docker(stack, "network", "create", "jarvis-prune-old").stdout.strip(),
-        "image": dangling_image("old"),
-    }
-    time.sleep(15)  # the role starts within the filter: the new objects are younger than it, the old ones older
-    new = {
-        "container": docker(stack, "create", "--network", "none", base, "true").stdout.strip(),
-        "network": docker(stack, "network", "create", "jarvis-prune-new").stdout.strip(),
-        "image": dangling_image("new"),
-    }
+    # the role starts well within the filter: these are younger than it, the old ones older
+    new = prunable_objects(stack, tmp_path, "new")
     try:
         run = role(
             tmp_path,
@@ -185,7 +194,7 @@ def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path):
         for name in CONTAINERS:
             assert inspect(stack, name, "{{.State.Status}}") == "running", name
         assert sorted(docker(stack, "volume", "ls", "--quiet").stdout.split()) == volumes
-        assert docker(stack, "image", "inspect", base, check=False).returncode == 0
+        assert docker(stack, "image", "inspect", PRUNE_BASE, check=False).returncode == 0
         report = newest_report(stack, "log-cleanup")
         assert report["severity"] == "ok"
     finally:
@@ -194,9 +203,15 @@ def test_prune_removes_only_objects_older_than_the_filter(stack, tmp_path):
         docker(stack, "image", "rm", "--force", new["image"], "jarvis-prune-test:latest", check=False)
 
 
+def backend_image_only(stack: dict) -> str:
+    """Extra vars that rebuild the backend's image alone (the inventory rebuilds both app images): half the time."""
+    image = {"name": "sutazai/backend:latest", "path": f"{stack['compose_project_dir']}/backend", "network": "host"}
+    return json.dumps({"system_updates_app_images": [image]})
+
+
 def test_image_rebuild_restarts_the_app_on_new_images(stack):
     before = inspect(stack, "sutazai/backend:latest", "{{.Id}}")
-    run = playbook("system_update.yml", "system_updates_update_cache=false")
+    run = playbook("system_update.yml", "system_updates_update_cache=false", backend_image_only(stack))
     assert run.returncode == 0, output(run)
     after = inspect(stack, "sutazai/backend:latest", "{{.Id}}")
     assert after != before, "the backend image was not rebuilt"
@@ -215,7 +230,12 @@ def test_failed_rebuild_is_rolled_back_to_the_previous_image(stack):
     updates = reports(stack, "system-update")
     # the next backend to start fails /health: a broken release
     (Path(stack["faults_dir"]) / "backend-unhealthy-once").write_text("armed by the docker scenario\n")
-    run = playbook("system_update.yml", "system_updates_update_cache=false", "system_updates_health_timeout=20")
+    run = playbook(
+        "system_update.yml",
+        "system_updates_update_cache=false",
+        "system_updates_health_timeout=20",
+        backend_image_only(stack),
+    )
     text = output(run)
     assert run.returncode != 0, text
     assert "System update of localhost failed" in text
