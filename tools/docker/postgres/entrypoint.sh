@@ -20,6 +20,12 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     if [ "$POSTGRES_DB" != postgres ]; then
         echo "CREATE DATABASE \"$POSTGRES_DB\";" | as_postgres postgres --single -D "$PGDATA" postgres >/dev/null
     fi
+else
+    # The volume outlives the stack directory that made it (another clone, new secrets): the
+    # superuser's password follows POSTGRES_PASSWORD on every start.
+    quoted=$(printf '%s' "$POSTGRES_PASSWORD" | sed "s/'/''/g")
+    printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "$POSTGRES_USER" "$quoted" \
+        | as_postgres postgres --single -D "$PGDATA" postgres >/dev/null
 fi
 exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA" \
     -c listen_addresses='*' -c shared_preload_libraries=pg_stat_statements \
