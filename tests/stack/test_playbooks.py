@@ -151,3 +151,35 @@ def test_weekly_reports_the_errors_postgresql_logged(stack):
     page = Path(stack["reports_dir"], Path(report_path(stack, "log-analysis")).name.replace(".json", ".md"))
     assert f"| 1 | error | ERROR: weekly {marker} |" in page.read_text()
     assert stack["pg_password"] not in json.dumps(report)
+
+
+def test_two_concurrent_daily_runs_one_fails_fast_on_the_lock(stack):
+    lock = Path(stack["stack_dir"]) / "run" / "maintenance.lock"
+    assert not lock.exists(), f"a lock was left behind: {lock.read_text()}"
+    first = subprocess.Popen(
+        [str(PLAYBOOK), "-i", "inventories/local", "playbooks/daily.yml"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists(), "the first run never took the lock"
+        holder = json.loads(lock.read_text())
+        started = time.monotonic()
+        second = playbook("daily.yml")
+        waited = time.monotonic() - started
+        assert first.poll() is None, "the first run ended before the second one asked for the lock"
+    finally:
+        output, _unused = first.communicate(timeout=600)
+    assert second.returncode != 0
+    assert f"another maintenance run holds {lock}: run {holder['run_id']} (daily.yml)" in second.stdout
+    # it failed at the lock, not after doing work: no health check of its own ran
+    assert "jarvis.maintenance.health_check :" not in second.stdout
+    assert waited < 30, f"the second run took {waited:.0f} s to fail"
+    assert first.returncode == 0, output[-3000:]
+    assert not lock.exists(), "the first run did not release the lock"
