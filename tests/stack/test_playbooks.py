@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg2
 import psycopg2.errors
 import pytest
+import redis
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
@@ -183,3 +184,104 @@ def test_two_concurrent_daily_runs_one_fails_fast_on_the_lock(stack):
     assert waited < 30, f"the second run took {waited:.0f} s to fail"
     assert first.returncode == 0, output[-3000:]
     assert not lock.exists(), "the first run did not release the lock"
+
+
+def recap_changed(output: str) -> int:
+    found = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", output)
+    assert found, output[-2000:]
+    return int(found.group(1))
+
+
+def files_of(stack: dict, *parts: str) -> dict[str, tuple[int, int]]:
+    """Every file under the stack's given directories, with size and mtime."""
+    root = Path(stack["stack_dir"])
+    found = {}
+    for part in parts:
+        for path in (root / part).rglob("*"):
+            if path.is_file():
+                status = path.stat()
+                found[str(path.relative_to(root))] = (status.st_size, status.st_mtime_ns)
+    return found
+
+
+def state_of(stack: dict) -> dict:
+    """What maintenance could change: the stack's files (not logs, sockets or server data), the
+    databases, each relation's file node (VACUUM FULL and REINDEX give new ones), the manual
+    vacuum / analyze times, and Redis's keys."""
+    conn = psycopg2.connect(
+        host=stack["pg_host"],
+        port=stack["pg_port"],
+        user=stack["pg_user"],
+        password=stack["pg_password"],
+        dbname=stack["pg_database"],
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database ORDER BY 1")
+            databases = [row[0] for row in cur.fetchall()]
+            cur.execute(
+                "SELECT c.relname, c.relfilenode FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' ORDER BY 1"
+            )
+            relations = cur.fetchall()
+            cur.execute("SELECT relname, last_vacuum, last_analyze FROM pg_stat_user_tables ORDER BY 1")
+            vacuums = cur.fetchall()
+    finally:
+        conn.close()
+    client = redis.Redis(host=stack["redis_host"], port=stack["redis_port"], password=stack["redis_password"])
+    try:
+        # (not LASTSAVE: the server's own save rules may snapshot at any time)
+        keys = (client.dbsize(), len(list(client.scan_iter(match="*expired*", count=1000))))
+    finally:
+        client.close()
+    files = files_of(stack, "reports", "backups", "nginx", "app", "metrics", "supervisor")
+    return {"files": files, "databases": databases, "relations": relations, "vacuums": vacuums, "redis": keys}
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [("daily.yml", ()), ("weekly.yml", ()), ("monthly.yml", ("jarvis_maintenance_window=true",))],
+)
+def test_check_mode_changes_nothing(stack, name, extra):
+    client = redis.Redis(host=stack["redis_host"], port=stack["redis_port"], password=stack["redis_password"])
+    try:  # something for the maintenance to act on
+        client.mset({f"session:expired:{n}": "x" for n in range(50)})
+    finally:
+        client.close()
+    before = state_of(stack)
+    run = subprocess.run(
+        [str(PLAYBOOK), "-i", "inventories/local", f"playbooks/{name}", "--check", "--diff"]
+        + [arg for value in extra for arg in ("-e", value)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert state_of(stack) == before
+    assert "STOPPED" not in programs(stack), "check mode stopped a program"
+
+
+def test_second_daily_run_changes_nothing_but_adds_reports(stack):
+    first = playbook("daily.yml")
+    assert first.returncode == 0, first.stdout[-3000:]
+    notifications = Path(stack["reports_dir"]) / "notifications.jsonl"
+    sent = notifications.read_text().splitlines()
+    before = files_of(stack, "reports", "backups", "nginx", "app", "metrics", "supervisor")
+    second = playbook("daily.yml")
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert recap_changed(second.stdout) == 0, second.stdout[-3000:]
+    after = files_of(stack, "reports", "backups", "nginx", "app", "metrics", "supervisor")
+    # one message more: the run's summary (the stack's health is fine: no other)
+    lines = notifications.read_text().splitlines()
+    assert lines[: len(sent)] == sent and len(lines) == len(sent) + 1
+    message = json.loads(lines[-1])
+    assert message["event"] == "findings" and message["context"]["type"].startswith("daily.yml run daily-")
+    # every other file is still there, unchanged; the new ones are this run's reports and its summary
+    del before["reports/notifications.jsonl"], after["reports/notifications.jsonl"]
+    assert {path: after[path] for path in before} == before
+    new = sorted(set(after) - set(before))
+    assert new and all(path.startswith("reports/") for path in new), new
+    assert any(path.startswith("reports/run-summary-localhost-") for path in new), new

@@ -86,7 +86,7 @@ def test_monthly_restored_the_backup_inside_the_container(stack):
 
 def test_monthly_window_stopped_and_started_the_app(stack):
     events = [json.loads(line) for line in Path(stack["reports_dir"], "notifications.jsonl").read_text().splitlines()]
-    monthly = [event["event"] for event in events if event["context"]["type"] == "monthly"]
+    monthly = [event["event"] for event in events if event.get("context", {}).get("type") == "monthly"]
     assert "started" in monthly and "finished" in monthly, events[-6:]
 
 

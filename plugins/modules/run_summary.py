@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: run_summary
+short_description: One page for a whole maintenance run - every step's outcome, findings by severity, durations
+version_added: 0.1.0
+description:
+  - Reads the reports (schema C(jarvis.maintenance/report/1)) that this run wrote for O(host) in O(reports_dir) - those
+    generated at or after O(since) - and writes C(run-summary-<host>-<UTC time>.json) and C(.md) there.
+  - The summary has a finding per report (its worst severity, with its counts of critical, warning and ok findings), a
+    critical finding when O(outcome=failed) naming O(error), the totals, and how long each step took (the time from the
+    report before it, the first from O(since)).
+  - RV(text) is a short text for a notification. The playbooks call this module from the C(maintenance_run) role's
+    C(end), then send one notification per run.
+author:
+  - Jarvis Operations (@jarvis-ops)
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the reports and returns the summary; writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details:
+      - Each call writes a new summary named by its finishing time.
+options:
+  reports_dir:
+    description: The reports directory the roles write to (C(jarvis_reports_dir)).
+    type: path
+    required: true
+  host:
+    description: The host whose reports are summarised (C(inventory_hostname)); reports of other hosts are left out.
+    type: str
+    required: true
+  since:
+    description: When the run started (ISO 8601, UTC); reports generated before are not this run's.
+    type: str
+    required: true
+  run_id:
+    description: The run's id.
+    type: str
+    required: true
+  playbook:
+    description: The playbook of the run.
+    type: str
+    default: ""
+  outcome:
+    description: How the run ended.
+    type: str
+    choices: [ok, failed]
+    default: ok
+  error:
+    description: Why it failed (the failed task and its message), with O(outcome=failed).
+    type: str
+    default: ""
+  finished:
+    description: When the run ended (ISO 8601); default now.
+    type: str
+  mode:
+    description: File mode of the summary files.
+    type: str
+    default: "0640"
+"""
+
+EXAMPLES = r"""
+- name: Summarise this run
+  jarvis.maintenance.run_summary:
+    reports_dir: /var/lib/jarvis/reports
+    host: "{{ inventory_hostname }}"
+    since: "{{ run_started }}"
+    run_id: "{{ jarvis_run_id }}"
+    playbook: daily.yml
+  register: summary
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ summary.text }}"
+"""
+
+RETURN = r"""
+json_path:
+  description: The summary for machines.
+  returned: always
+  type: str
+markdown_path:
+  description: The summary for people.
+  returned: always
+  type: str
+severity:
+  description: The worst severity of the run (V(critical) when it failed).
+  returned: always
+  type: str
+summary:
+  description: The summary's own findings by severity.
+  returned: always
+  type: dict
+outcome:
+  description: O(outcome).
+  returned: always
+  type: str
+totals:
+  description: The findings of all the run's reports, by severity.
+  returned: always
+  type: dict
+  sample: {ok: 41, warning: 2, critical: 0}
+reports:
+  description: The run's reports, oldest first - C(kind), C(title), C(file), C(severity), C(critical), C(warning), C(ok),
+    C(generated_at) and C(seconds) (the step's duration).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: The summary's findings - one per report (its worst severity and counts) and one for a failed run.
+  returned: always
+  type: list
+  elements: dict
+text:
+  description: A few lines for a notification - outcome, duration, totals and the reports that are not ok.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._run_summary import (
+    RunSummary,
+    SummaryError,
+    argument_spec,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = RunSummary(module.params, module.check_mode).run()
+    except SummaryError as exc:
+        module.fail_json(msg=f"Cannot summarise the run: {exc}")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

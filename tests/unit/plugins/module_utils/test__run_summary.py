@@ -1,0 +1,127 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._run_summary import (
+    RunSummary,
+    SummaryError,
+    findings,
+    kind_of,
+    select,
+)
+
+UTC = datetime.timezone.utc
+SINCE = datetime.datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+
+
+def report(title, generated_at, host="ops01", severity="ok", critical=0, warning=0, ok=3):
+    return {
+        "schema": "jarvis.maintenance/report/1",
+        "title": title,
+        "host": host,
+        "generated_at": generated_at,
+        "severity": severity,
+        "summary": {"ok": ok, "warning": warning, "critical": critical},
+        "findings": [],
+        "data": {},
+    }
+
+
+DOCS = [
+    (
+        "health-ops01-20261129T020012Z.json",
+        report("Health check", "2026-11-29T02:00:12Z", severity="warning", warning=1),
+    ),
+    ("backup-verification-ops01-20261129T020040Z.json", report("Backup verification", "2026-11-29T02:00:40Z")),
+    ("health-ops01-20261128T020012Z.json", report("Health check", "2026-11-28T02:00:12Z")),  # an earlier run
+    ("health-ops02-20261129T020013Z.json", report("Health check", "2026-11-29T02:00:13Z", host="ops02")),
+    ("run-summary-ops01-20261129T015959Z.json", report("Maintenance run", "2026-11-29T02:00:50Z")),
+    ("notes.json", {"not": "a report"}),
+    ("odd-ops01-x.json", report("Odd", "not a time")),
+]
+
+
+def test_select_keeps_this_runs_reports_of_this_host_in_order_with_durations():
+    picked = select(DOCS, "ops01", SINCE)
+    assert [(r["kind"], r["seconds"], r["severity"], r["warning"]) for r in picked] == [
+        ("health", 12.0, "warning", 1),
+        ("backup-verification", 28.0, "ok", 0),
+    ]
+    assert picked[0]["generated_at"] == "2026-11-29T02:00:12Z"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("health-ops01-20261129T020012Z.json", "health"),
+        ("postgres-daily-ops01-20261129T020012Z.json", "postgres-daily"),
+        ("something.json", "something"),
+    ],
+)
+def test_kind_of(name, kind):
+    assert kind_of(name, "ops01") == kind
+
+
+def test_findings_of_a_failed_run():
+    picked = select(DOCS, "ops01", SINCE)
+    found = findings(picked, "failed", "Back up PostgreSQL: disk full", "daily.yml")
+    assert found[0]["severity"] == "critical" and "disk full" in found[0]["message"]
+    assert [f["severity"] for f in found[1:]] == ["warning", "ok"]
+    assert found[1]["message"] == "Health check: 0 critical, 1 warning, 3 ok (health-ops01-20261129T020012Z.json)"
+    assert found[1]["recommendation"] == "Read health-ops01-20261129T020012Z.md."
+
+
+def params(tmp_path, **overrides):
+    values = {
+        "reports_dir": str(tmp_path),
+        "host": "ops01",
+        "since": "2026-11-29T02:00:00Z",
+        "run_id": "daily-1",
+        "playbook": "daily.yml",
+        "outcome": "ok",
+        "error": "",
+        "finished": "2026-11-29T02:01:00Z",
+        "mode": "0640",
+    }
+    values.update(overrides)
+    return values
+
+
+def test_writes_the_summary_and_a_text(tmp_path):
+    for name, doc in DOCS:
+        (tmp_path / name).write_text(json.dumps(doc))
+    result = RunSummary(params(tmp_path), check_mode=False).run()
+    written = json.loads((tmp_path / "run-summary-ops01-20261129T020100Z.json").read_text())
+    assert written["data"]["duration_seconds"] == 60.0
+    assert written["data"]["totals"] == {"ok": 6, "warning": 1, "critical": 0}
+    assert result["severity"] == "warning"
+    assert result["text"].splitlines()[0] == "daily.yml on ops01: OK (warning), 60 s, run daily-1"
+    assert "- Health check: warning" in result["text"]
+    assert "| health | warning | 0 | 1 | 3 | 12.0 |" in (tmp_path / "run-summary-ops01-20261129T020100Z.md").read_text()
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    result = RunSummary(params(tmp_path, outcome="failed", error="x: y"), check_mode=True).run()
+    assert result["severity"] == "critical"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"since": "yesterday"}, "since must be an ISO 8601 time"),
+        ({"finished": "soon"}, "finished must be an ISO 8601 time"),
+        ({"mode": "rw"}, "mode must be octal"),
+        ({"host": "../etc"}, "host name must be a file name"),
+    ],
+)
+def test_bad_input(tmp_path, overrides, message):
+    with pytest.raises(SummaryError, match=message):
+        RunSummary(params(tmp_path, **overrides), check_mode=False).run()
