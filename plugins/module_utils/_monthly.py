@@ -70,6 +70,13 @@ def next_month(month: str) -> str:
     return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
+def first_sunday(month: str) -> str:
+    """'2026-12' -> '2026-12-06', the monthly window's day (pure)."""
+    year, number = (int(part) for part in month.split("-"))
+    first = datetime.date(year, number, 1)
+    return (first + datetime.timedelta(days=(6 - first.weekday()) % 7)).isoformat()
+
+
 def newest_report(reports_dir: str, prefix: str, host: str, month: str) -> str | None:
     """Path of the newest ``<prefix>-<host>-<stamp>.json`` stamped in month, or None."""
     pattern = re.compile(rf"^{re.escape(prefix)}-{re.escape(host)}-(\d{{8}}T\d{{6}}Z)\.json$")
@@ -194,7 +201,8 @@ def build(params: dict[str, Any], now: datetime.datetime) -> dict[str, Any]:
         "sections": sections,
         "key_metrics": key_metrics(sections, metrics),
         "action_items": action_items(sections),
-        "next_maintenance": f"{next_month(month)}-01",
+        # the monthly window: the first Sunday (the runbook's cron 0 0 1 * * said the 1st)
+        "next_maintenance": first_sunday(next_month(month)),
     }
 
 

@@ -20,6 +20,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._monthly import
     html_page,
     markdown,
     newest_report,
+    first_sunday,
     next_month,
 )
 
@@ -108,7 +109,7 @@ def test_build_sections_metrics_and_action_items(reports):
     assert metrics["Database size (all databases)"] == "3.0 GiB"
     assert metrics["Disk used"] == "41.5%"
     assert metrics["Memory used"] == "unknown"
-    assert doc["next_maintenance"] == "2026-12-01"
+    assert doc["next_maintenance"] == "2026-12-06"
 
 
 def test_markdown_and_html(reports):
@@ -117,7 +118,7 @@ def test_markdown_and_html(reports):
     assert text.startswith("# Report <b>\n")
     assert "- **NO REPORT** Security audit: no report this month" in text
     assert "- **CRITICAL** [dr_test] restore: 3 rows missing." in text
-    assert "Next monthly maintenance: 2026-12-01" in text
+    assert "Next monthly maintenance: 2026-12-06" in text
     page = html_page(doc)
     assert "Report &lt;b&gt;" in page and "<b>" not in page
     assert "<script" not in page and "http" not in page
@@ -165,3 +166,11 @@ def test_module_writes_the_files_and_check_mode_does_not(reports):
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
     assert not MonthlyReport(module, now=NOW).run()["changed"]  # same content: nothing rewritten
+
+
+@pytest.mark.parametrize(
+    ("month", "day"),
+    [("2026-12", "2026-12-06"), ("2027-01", "2027-01-03"), ("2027-02", "2027-02-07"), ("2026-11", "2026-11-01")],
+)
+def test_first_sunday(month, day):
+    assert first_sunday(month) == day
