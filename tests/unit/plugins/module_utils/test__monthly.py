@@ -17,10 +17,10 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._monthly import
     argument_spec,
     build,
     check_params,
+    first_sunday,
     html_page,
     markdown,
     newest_report,
-    first_sunday,
     next_month,
 )
 
