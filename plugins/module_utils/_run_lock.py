@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 from typing import Any, Callable
 
 UTC = datetime.timezone.utc
@@ -26,6 +27,10 @@ STATES = ("acquired", "released", "status")
 
 class LockError(Exception):
     """Bad input or an unusable lock file; the message is the module's failure message."""
+
+
+class LockHeld(LockError):
+    """Another live run holds the lock."""
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -38,6 +43,8 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         "holder_host": {"type": "str", "default": ""},
         "holder_pid": {"type": "int", "default": 0},
         "max_age_hours": {"type": "float", "default": 12.0},
+        "wait_seconds": {"type": "int", "default": 0},
+        "poll_seconds": {"type": "float", "default": 5.0},
     }
 
 
@@ -46,6 +53,10 @@ def check_params(params: dict[str, Any]) -> None:
         raise LockError(f"run_id is required with state={params['state']}")
     if params["max_age_hours"] <= 0:
         raise LockError(f"max_age_hours must be greater than 0, got {params['max_age_hours']}")
+    if params["wait_seconds"] < 0:
+        raise LockError(f"wait_seconds must be 0 (fail at once) or more, got {params['wait_seconds']}")
+    if params["poll_seconds"] <= 0:
+        raise LockError(f"poll_seconds must be greater than 0, got {params['poll_seconds']}")
     if params["holder_pid"] < 0:
         raise LockError(f"holder_pid must be 0 (unknown) or a process id, got {params['holder_pid']}")
 
@@ -179,7 +190,7 @@ class RunLock:
         if exists:
             stale = staleness(holder, self.now, self.params["max_age_hours"], self.this_host, pid_alive)
             if stale is None:
-                raise LockError(
+                raise LockHeld(
                     f"another maintenance run holds {self.path}: {describe(holder)}; it is released when that run "
                     f"ends (a lock older than {self.params['max_age_hours']:g} h, or whose process on this host is "
                     "gone, is taken over)"
@@ -200,13 +211,13 @@ class RunLock:
                 exists, holder = self.read()
                 stale = staleness(holder, self.now, self.params["max_age_hours"], self.this_host, pid_alive)
                 if exists and stale is None:
-                    raise LockError(f"another maintenance run holds {self.path}: {describe(holder)}")
+                    raise LockHeld(f"another maintenance run holds {self.path}: {describe(holder)}")
                 if exists:
                     os.unlink(self.path)
                     taken_over = {"holder": holder, "reason": stale}
             if not self.create(record):
                 _exists, holder = self.read()
-                raise LockError(f"another maintenance run holds {self.path}: {describe(holder or {})}")
+                raise LockHeld(f"another maintenance run holds {self.path}: {describe(holder or {})}")
         finally:
             guard.close()
         msg = "took the lock" if not taken_over else f"took over a stale lock ({taken_over['reason']})"
@@ -233,5 +244,26 @@ class RunLock:
         stale = staleness(holder, self.now, self.params["max_age_hours"], self.this_host, pid_alive) if exists else None
         return {"changed": False, "locked": exists, "holder": holder, "stale": stale}
 
+    def acquire_waiting(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        """acquire, retried every poll_seconds for up to wait_seconds while a live run holds the
+        lock (in check mode too: a check run then reports on the state the holder left); the
+        error then says how long it waited."""
+        wait = self.params["wait_seconds"]
+        started = clock()
+        while True:
+            try:
+                result = self.acquire()
+            except LockHeld as exc:
+                waited = clock() - started
+                if waited >= wait:
+                    raise LockHeld(f"{exc} (waited {waited:.0f} s)" if wait else str(exc)) from exc
+                sleep(min(self.params["poll_seconds"], wait - waited))
+                self.now = datetime.datetime.now(UTC)
+                continue
+            result["waited_seconds"] = round(clock() - started, 1)
+            return result
+
     def run(self) -> dict[str, Any]:
-        return {"acquired": self.acquire, "released": self.release, "status": self.status}[self.params["state"]]()
+        return {"acquired": self.acquire_waiting, "released": self.release, "status": self.status}[
+            self.params["state"]
+        ]()

@@ -23,6 +23,8 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._report import 
 
 UTC = datetime.timezone.utc
 PREFIX = "run-summary"
+# A report's own warning and critical findings carried into the summary, at most this many each.
+PROBLEMS_PER_REPORT = 20
 
 
 class SummaryError(Exception):
@@ -61,6 +63,46 @@ def kind_of(file_name: str, host: str) -> str:
     return stem.split(marker)[0] if marker in stem else stem
 
 
+def problems_of(doc: dict[str, Any], kind: str, name: str) -> list[dict[str, Any]]:
+    """A report's warning and critical findings, worst first, at most PROBLEMS_PER_REPORT (the
+    last of them then says how many more the report has), each naming its step and report (pure)."""
+    found = doc.get("findings") if isinstance(doc.get("findings"), list) else []
+    order = {"critical": 0, "warning": 1}
+    bad = [f for f in found if isinstance(f, dict) and f.get("severity") in order]
+    bad.sort(key=lambda finding: order[finding["severity"]])
+    keys = ("check", "severity", "subject", "message", "recommendation")
+    picked = [{**{key: finding.get(key, "") for key in keys}, "step": kind, "report": name} for finding in bad]
+    if len(picked) > PROBLEMS_PER_REPORT:
+        rest = len(picked) - PROBLEMS_PER_REPORT + 1
+        picked = picked[: PROBLEMS_PER_REPORT - 1]
+        picked.append(
+            {
+                "check": "report",
+                "severity": picked[-1]["severity"],
+                "subject": kind,
+                "message": f"and {rest} more in {name}",
+                "recommendation": f"Read {name[:-5]}.md.",
+                "step": kind,
+                "report": name,
+            }
+        )
+    return picked
+
+
+def message_findings(reports: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the run's one notification lists (pure): the failed run's finding, then each step -
+    one ok finding for a step that found nothing wrong, else its own warning and critical
+    findings (the report's summary finding when it has none to show)."""
+    listed = [finding for finding in found if finding["check"] == "run"]
+    by_file = {finding.get("report_file"): finding for finding in found if finding["check"] == "report"}
+    for report in reports:
+        if report["severity"] != "ok" and report["problems"]:
+            listed += report["problems"]
+        else:
+            listed.append(by_file[report["file"]])
+    return listed
+
+
 def select(documents: list[tuple[str, dict[str, Any]]], host: str, since: datetime.datetime) -> list[dict[str, Any]]:
     """This run's reports of host, oldest first, with the seconds each step took (pure).
 
@@ -90,6 +132,7 @@ def select(documents: list[tuple[str, dict[str, Any]]], host: str, since: dateti
                 "warning": int(summary.get("warning", 0)),
                 "critical": int(summary.get("critical", 0)),
                 "generated_at": generated,
+                "problems": problems_of(doc, kind_of(name, host), name),
             }
         )
     picked.sort(key=lambda report: (report["generated_at"], report["file"]))
@@ -128,6 +171,7 @@ def findings(reports: list[dict[str, Any]], outcome: str, error: str, playbook: 
                 "threshold": 0,
                 "message": f"{report['title'] or report['kind']}: {counts} ({report['file']})",
                 "recommendation": "" if report["severity"] == "ok" else f"Read {report['file'][:-5]}.md.",
+                "report_file": report["file"],
             }
         )
     return result
@@ -144,11 +188,15 @@ def text(doc: dict[str, Any]) -> str:
         lines.append(f"Failed: {data['error']}")
     totals = data["totals"]
     lines.append(f"Findings: {totals['critical']} critical, {totals['warning']} warning, {totals['ok']} ok")
-    lines += [
-        f"- {report['title'] or report['kind']}: {report['severity']}"
-        for report in data["reports"]
-        if report["severity"] != "ok"
-    ]
+    for report in data["reports"]:
+        if report["severity"] == "ok":
+            continue
+        lines.append(f"- {report['title'] or report['kind']}: {report['severity']}")
+        lines += [
+            f"  - {problem['severity']}: {problem['subject']}: {problem['message']}"
+            for problem in data["problems"]
+            if problem["report"] == report["file"]
+        ][:5]
     return "\n".join(lines)
 
 
@@ -184,6 +232,8 @@ class RunSummary:
             raise SummaryError(f"mode must be octal like '0640', got {params['mode']!r}") from exc
         reports = select(self.read_reports(), params["host"], since)
         found = findings(reports, params["outcome"], params["error"], params["playbook"])
+        problems = [problem for report in reports for problem in report["problems"]]
+        listed = message_findings(reports, found)
         totals = {severity: sum(report[severity] for report in reports) for severity in SEVERITIES}
         stamp = finished.strftime("%Y%m%dT%H%M%SZ")
         name = f"{PREFIX}-{params['host']}-{stamp}"
@@ -199,22 +249,29 @@ class RunSummary:
             "finished": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "duration_seconds": round((finished - since).total_seconds(), 1),
             "totals": totals,
-            "reports": reports,
+            "reports": [{key: value for key, value in report.items() if key != "problems"} for report in reports],
+            "problems": problems,
         }
         title = f"Maintenance run {params['playbook'] or params['run_id']}"
         doc = document(title, data["finished"], params["host"], found, data)
         table = {
             "title": "Steps",
             "columns": ["kind", "severity", "critical", "warning", "ok", "seconds", "file"],
-            "rows": reports,
+            "rows": data["reports"],
             "empty": "No report was written by this run.",
+        }
+        problem_table = {
+            "title": "Problems the steps found",
+            "columns": ["step", "severity", "check", "subject", "message"],
+            "rows": problems,
+            "empty": "None: no step found a warning or a critical problem.",
         }
         paths = {ext: os.path.join(params["reports_dir"], f"{name}.{ext}") for ext in ("json", "md")}
         if not self.check_mode:
             try:
                 os.makedirs(params["reports_dir"], mode=0o750, exist_ok=True)
                 write_atomic(paths["json"], json.dumps(doc, indent=2, default=str) + "\n", mode)
-                write_atomic(paths["md"], markdown(doc, [table]), mode)
+                write_atomic(paths["md"], markdown(doc, [table, problem_table]), mode)
             except OSError as exc:
                 raise SummaryError(f"cannot write the summary to {params['reports_dir']}: {exc}") from exc
         return {
@@ -225,8 +282,10 @@ class RunSummary:
             "severity": worst(found),
             "summary": doc["summary"],
             "outcome": params["outcome"],
-            "reports": reports,
+            "reports": data["reports"],
             "totals": totals,
             "findings": found,
+            "problems": problems,
+            "message_findings": listed,
             "text": text(doc),
         }

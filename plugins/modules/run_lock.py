@@ -65,6 +65,17 @@ options:
     description: A lock older than this many hours is stale, whatever holds it.
     type: float
     default: 12
+  wait_seconds:
+    description:
+      - With V(acquired), how long to wait for a live run's lock before failing, retrying every O(poll_seconds); V(0)
+        fails at once. For scheduled runs that may start while another holds the lock (the monthly run's window on the
+        first Sunday and the daily run at 02:00). Check mode waits too (it then looks at what the holder left).
+    type: int
+    default: 0
+  poll_seconds:
+    description: How often to look at the lock again while waiting.
+    type: float
+    default: 5
 notes:
   - The playbooks of this collection set C(jarvis_run_lock_path) per host (the local inventories put it in the stack's
     directory), take the lock with the run id C(<playbook>-<UTC time>-<random>) and release it in C(always:).
@@ -127,6 +138,10 @@ taken_over:
   description: The stale lock this run took over and why (C({holder, reason})), or null.
   returned: state is acquired
   type: dict
+waited_seconds:
+  description: How long the run waited for the lock (see O(wait_seconds)).
+  returned: state is acquired
+  type: float
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -13,8 +13,8 @@ description:
   - Reads the reports (schema C(jarvis.maintenance/report/1)) that this run wrote for O(host) in O(reports_dir) - those
     generated at or after O(since) - and writes C(run-summary-<host>-<UTC time>.json) and C(.md) there.
   - The summary has a finding per report (its worst severity, with its counts of critical, warning and ok findings), a
-    critical finding when O(outcome=failed) naming O(error), the totals, and how long each step took (the time from the
-    report before it, the first from O(since)).
+    critical finding when O(outcome=failed) naming O(error), the totals, how long each step took (the time from the
+    report before it, the first from O(since)), and the reports' own warning and critical findings (RV(problems)).
   - RV(text) is a short text for a notification. The playbooks call this module from the C(maintenance_run) role's
     C(end), then send one notification per run.
 author:
@@ -120,6 +120,20 @@ reports:
   elements: dict
 findings:
   description: The summary's findings - one per report (its worst severity and counts) and one for a failed run.
+  returned: always
+  type: list
+  elements: dict
+problems:
+  description:
+    - The warning and critical findings of the run's reports, worst first, at most 20 per report - each with C(check),
+      C(severity), C(subject), C(message), C(recommendation), C(step) (the report's kind) and C(report) (its file).
+  returned: always
+  type: list
+  elements: dict
+message_findings:
+  description:
+    - What the run's one notification lists - the failed run's finding, then per step either one V(ok) finding (nothing
+      wrong) or its own warning and critical findings (RV(problems)).
   returned: always
   type: list
   elements: dict

@@ -72,6 +72,14 @@ EXPECTED = {
         utc(2027, 3, 7, 0, 0),
         utc(2027, 4, 4, 0, 0),
     ],
+    # first Sundays of January, April, July and October at 05:00, after the monthly window
+    "Jarvis quarterly maintenance": [
+        utc(2027, 1, 3, 5, 0),
+        utc(2027, 4, 4, 5, 0),
+        utc(2027, 7, 4, 5, 0),
+        utc(2027, 10, 3, 5, 0),
+        utc(2028, 1, 2, 5, 0),
+    ],
     "Jarvis security updates check": [utc(2026, 11, 30, 3, 30), *(utc(2026, 12, day, 3, 30) for day in range(1, 5))],
     # every 6 hours from midnight; noon itself is not after noon
     "Jarvis database health": [
@@ -150,7 +158,21 @@ def test_schedules_point_at_job_templates_and_playbooks() -> None:
 
 @pytest.mark.parametrize("template", ["Jarvis weekly maintenance", "Jarvis monthly maintenance"])
 def test_window_templates_pass_the_window_variable(template: str) -> None:
-    assert TEMPLATES[template]["extra_vars"] == {"jarvis_maintenance_window": True}
+    assert TEMPLATES[template]["extra_vars"] == {"jarvis_maintenance_window": True, "jarvis_run_lock_wait_minutes": 240}
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Jarvis daily maintenance",
+        "Jarvis weekly maintenance",
+        "Jarvis monthly maintenance",
+        "Jarvis quarterly maintenance",
+    ],
+)
+def test_scheduled_runs_wait_for_the_maintenance_lock(template: str) -> None:
+    # the monthly run holds the lock on the first Sunday when the weekly and daily runs start
+    assert TEMPLATES[template]["extra_vars"]["jarvis_run_lock_wait_minutes"] == 240
 
 
 def test_security_updates_template_only_checks() -> None:

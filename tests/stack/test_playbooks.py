@@ -186,6 +186,42 @@ def test_two_concurrent_daily_runs_one_fails_fast_on_the_lock(stack):
     assert not lock.exists(), "the first run did not release the lock"
 
 
+def test_a_run_told_to_wait_runs_after_the_holder(stack):
+    """The schedule's runs wait for the lock (-e jarvis_run_lock_wait_minutes=...): the second
+    run starts its work only once the first one has released the lock, and both succeed."""
+    lock = Path(stack["stack_dir"]) / "run" / "maintenance.lock"
+    assert not lock.exists(), f"a lock was left behind: {lock.read_text()}"
+    first = subprocess.Popen(
+        [str(PLAYBOOK), "-i", "inventories/local", "playbooks/daily.yml"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists(), "the first run never took the lock"
+        holder = json.loads(lock.read_text())
+        second = playbook("daily.yml", "jarvis_run_lock_wait_minutes=5")
+        assert first.poll() is not None, "the second run ended while the first still ran"
+    finally:
+        output, _unused = first.communicate(timeout=600)
+    assert first.returncode == 0, output[-3000:]
+    assert second.returncode == 0, second.stdout[-3000:]
+    runs = [json.loads(path.read_text()) for path in Path(stack["reports_dir"]).glob("run-summary-localhost-*.json")]
+    by_id = {run["data"]["run_id"]: run["data"] for run in runs}
+    mine = [data for data in by_id.values() if data["playbook"] == "daily.yml" and data["run_id"] != holder["run_id"]]
+    latest = max(mine, key=lambda data: data["started"])
+    # its work began when the holder's ended (the summaries' times are whole seconds)
+    assert latest["started"] >= by_id[holder["run_id"]]["finished"], (latest, by_id[holder["run_id"]])
+    # and its summary has its own reports only: one health report, not the holder's too
+    assert [report["kind"] for report in latest["reports"]].count("health") == 1, latest["reports"]
+    assert not lock.exists()
+
+
 def recap_changed(output: str) -> int:
     found = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", output)
     assert found, output[-2000:]
@@ -240,11 +276,25 @@ def state_of(stack: dict) -> dict:
 
 @pytest.mark.parametrize(
     ("name", "extra"),
-    [("daily.yml", ()), ("weekly.yml", ()), ("monthly.yml", ("jarvis_maintenance_window=true",))],
+    [
+        ("daily.yml", ()),
+        ("weekly.yml", ()),
+        ("monthly.yml", ("jarvis_maintenance_window=true",)),
+        ("quarterly.yml", ()),
+    ],
 )
-def test_check_mode_changes_nothing(stack, name, extra):
+def test_real_run_then_check_mode_changes_nothing(stack, window_closed, name, extra):
+    # for real first (monthly in its window): it must work, and leave the stack as it found it
+    real = playbook(name, *extra)
+    assert real.returncode == 0, (real.stdout + real.stderr)[-4000:]
+    assert "STOPPED" not in programs(stack), "the run left a program stopped"
+    assert not (Path(stack["nginx_conf_d"]) / "jarvis-maintenance.conf").exists(), "maintenance mode left on"
+    summary = newest(stack, "run-summary")
+    assert (summary["data"]["playbook"], summary["data"]["outcome"]) == (name, "ok")
+    steps = {report["kind"] for report in summary["data"]["reports"]}
+    assert {"quarterly-review", "dr-test"} <= steps if name == "quarterly.yml" else steps, steps
     client = redis.Redis(host=stack["redis_host"], port=stack["redis_port"], password=stack["redis_password"])
-    try:  # something for the maintenance to act on
+    try:  # then something for the maintenance to act on, which check mode must leave alone
         client.mset({f"session:expired:{n}": "x" for n in range(50)})
     finally:
         client.close()
@@ -285,3 +335,27 @@ def test_second_daily_run_changes_nothing_but_adds_reports(stack):
     new = sorted(set(after) - set(before))
     assert new and all(path.startswith("reports/") for path in new), new
     assert any(path.startswith("reports/run-summary-localhost-") for path in new), new
+
+
+def test_a_run_sends_one_message_with_every_finding(stack):
+    """The roles' findings (here the health check's, a disk threshold every disk is over) wait
+    for the run's summary: one message per run, which carries them."""
+    notifications = Path(stack["reports_dir"]) / "notifications.jsonl"
+    sent = notifications.read_text().splitlines() if notifications.exists() else []
+    thresholds = {
+        "memory_percent_warning": 85, "memory_percent_critical": 95, "load_per_core_warning": 50,
+        "load_per_core_critical": 100, "disk_percent_warning": 0.001, "disk_percent_critical": 99.999,
+        "inode_percent_warning": 80, "inode_percent_critical": 90,
+    }  # fmt: skip
+    run = playbook("daily.yml", json.dumps({"health_check_thresholds": thresholds}))
+    assert run.returncode == 0, run.stdout[-3000:]
+    health = newest(stack, "health")
+    disk = [f for f in health["findings"] if f["severity"] == "warning" and "disk" in f["check"]]
+    assert disk, health["findings"]
+    lines = notifications.read_text().splitlines()
+    assert lines[: len(sent)] == sent
+    new = [json.loads(line) for line in lines[len(sent) :]]
+    assert len(new) == 1, [message["title"] for message in new]
+    assert new[0]["event"] == "findings" and new[0]["context"]["type"].startswith("daily.yml run daily-")
+    carried = {(f["check"], f["subject"]) for f in new[0]["context"]["findings"]}
+    assert {(f["check"], f["subject"]) for f in disk} <= carried

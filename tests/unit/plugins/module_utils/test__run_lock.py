@@ -9,6 +9,8 @@ import json
 import os
 import re
 import socket
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +41,8 @@ def params(**overrides):
         "holder_host": "",
         "holder_pid": 0,
         "max_age_hours": 12.0,
+        "wait_seconds": 0,
+        "poll_seconds": 5.0,
     }
     values.update(overrides)
     return values
@@ -87,6 +91,8 @@ def test_describe_names_run_playbook_start_host_and_pid():
         ({"run_id": "  ", "state": "released"}, "run_id is required with state=released"),
         ({"max_age_hours": 0}, "max_age_hours must be greater than 0"),
         ({"holder_pid": -1}, "holder_pid must be 0 (unknown) or a process id"),
+        ({"wait_seconds": -1}, "wait_seconds must be 0 (fail at once) or more, got -1"),
+        ({"poll_seconds": 0}, "poll_seconds must be greater than 0"),
     ],
 )
 def test_check_params(overrides, message):
@@ -123,3 +129,31 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     assert result["taken_over"]["holder"] == dead
     assert "is gone" in result["taken_over"]["reason"]
     assert json.loads(path.read_text())["run_id"] == "b"
+
+
+def test_a_waiting_run_takes_the_lock_when_the_holder_releases_it(tmp_path):
+    path = str(tmp_path / "maintenance.lock")
+    RunLock(params(path=path, run_id="a", holder_pid=os.getpid()), check_mode=False).run()
+    release = threading.Timer(
+        0.5, lambda: RunLock(params(path=path, run_id="a", state="released"), check_mode=False).run()
+    )
+    release.start()
+    try:
+        result = RunLock(params(path=path, run_id="b", wait_seconds=30, poll_seconds=0.1), check_mode=False).run()
+    finally:
+        release.join()
+    assert result["acquired"] and result["holder"]["run_id"] == "b"
+    assert 0.4 <= result["waited_seconds"] < 30
+    assert json.loads(Path(path).read_text(encoding="utf-8"))["run_id"] == "b"
+
+
+def test_a_waiting_run_gives_up_after_wait_seconds_naming_the_holder(tmp_path):
+    path = str(tmp_path / "maintenance.lock")
+    RunLock(params(path=path, run_id="a", holder_pid=os.getpid()), check_mode=False).run()
+    clock = iter(range(0, 100, 5))
+    slept = []
+    lock = RunLock(params(path=path, run_id="b", wait_seconds=12, poll_seconds=5.0), check_mode=False)
+    with pytest.raises(LockError, match=r"holds .* run a \(daily.yml\).* \(waited 15 s\)$"):
+        lock.acquire_waiting(clock=lambda: float(next(clock)), sleep=slept.append)
+    assert slept == [5.0, 2.0]  # the fake clock moves 5 s a reading: 0 start, fails at 5, 10, 15
+    assert json.loads(Path(path).read_text(encoding="utf-8"))["run_id"] == "a"

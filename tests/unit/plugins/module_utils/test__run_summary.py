@@ -14,6 +14,8 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._run_summary im
     SummaryError,
     findings,
     kind_of,
+    message_findings,
+    problems_of,
     select,
 )
 
@@ -21,7 +23,7 @@ UTC = datetime.timezone.utc
 SINCE = datetime.datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 
 
-def report(title, generated_at, host="ops01", severity="ok", critical=0, warning=0, ok=3):
+def report(title, generated_at, host="ops01", severity="ok", critical=0, warning=0, ok=3, found=()):
     return {
         "schema": "jarvis.maintenance/report/1",
         "title": title,
@@ -29,15 +31,25 @@ def report(title, generated_at, host="ops01", severity="ok", critical=0, warning
         "generated_at": generated_at,
         "severity": severity,
         "summary": {"ok": ok, "warning": warning, "critical": critical},
-        "findings": [],
+        "findings": list(found),
         "data": {},
     }
 
 
+DISK = {
+    "check": "disk",
+    "severity": "warning",
+    "subject": "/",
+    "message": "disk / is 83 % full",
+    "recommendation": "Clean up.",
+    "value": 83,
+}
+MEMORY = {"check": "memory", "severity": "ok", "subject": "memory", "message": "memory 40 %", "recommendation": ""}
+
 DOCS = [
     (
         "health-ops01-20261129T020012Z.json",
-        report("Health check", "2026-11-29T02:00:12Z", severity="warning", warning=1),
+        report("Health check", "2026-11-29T02:00:12Z", severity="warning", warning=1, found=[DISK, MEMORY]),
     ),
     ("backup-verification-ops01-20261129T020040Z.json", report("Backup verification", "2026-11-29T02:00:40Z")),
     ("health-ops01-20261128T020012Z.json", report("Health check", "2026-11-28T02:00:12Z")),  # an earlier run
@@ -125,3 +137,50 @@ def test_check_mode_writes_nothing(tmp_path):
 def test_bad_input(tmp_path, overrides, message):
     with pytest.raises(SummaryError, match=message):
         RunSummary(params(tmp_path, **overrides), check_mode=False).run()
+
+
+def test_problems_are_the_reports_own_warning_and_critical_findings():
+    picked = select(DOCS, "ops01", SINCE)
+    assert picked[0]["problems"] == [
+        {
+            "check": "disk",
+            "severity": "warning",
+            "subject": "/",
+            "message": "disk / is 83 % full",
+            "recommendation": "Clean up.",
+            "step": "health",
+            "report": "health-ops01-20261129T020012Z.json",
+        }
+    ]
+    assert picked[1]["problems"] == []
+
+
+def test_problems_of_a_long_report_are_capped_worst_first():
+    many = [dict(DISK, subject=f"/d{n}") for n in range(30)] + [dict(DISK, severity="critical", subject="/c")]
+    problems = problems_of({"findings": many}, "health", "health-x.json")
+    assert len(problems) == 20
+    assert problems[0]["subject"] == "/c"
+    assert problems[-1]["message"] == "and 12 more in health-x.json"
+
+
+def test_the_message_lists_the_failure_then_each_step_ok_or_its_problems():
+    picked = select(DOCS, "ops01", SINCE)
+    found = findings(picked, "failed", "Back up PostgreSQL: disk full", "daily.yml")
+    listed = message_findings(picked, found)
+    assert [(f["check"], f["severity"], f["subject"]) for f in listed] == [
+        ("run", "critical", "daily.yml"),
+        ("disk", "warning", "/"),
+        ("report", "ok", "Backup verification"),
+    ]
+
+
+def test_the_summary_shows_the_problems(tmp_path):
+    for name, doc in DOCS:
+        (tmp_path / name).write_text(json.dumps(doc))
+    result = RunSummary(params(tmp_path), check_mode=False).run()
+    assert [p["subject"] for p in result["problems"]] == ["/"]
+    assert "  - warning: /: disk / is 83 % full" in result["text"]
+    page = (tmp_path / "run-summary-ops01-20261129T020100Z.md").read_text()
+    assert "| health | warning | disk | / | disk / is 83 % full |" in page
+    written = json.loads((tmp_path / "run-summary-ops01-20261129T020100Z.json").read_text())
+    assert "problems" not in written["data"]["reports"][0]
