@@ -26,7 +26,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
         sanity units integration molecule stack-tests changelog-lint clean \
-        docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests
+        docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests bench-tests live-load
 
 help:
 	@echo "make run   - run the daily maintenance against the embedded local Jarvis stack"
@@ -34,6 +34,7 @@ help:
 	@echo "make stack-up | stack-down | stack-status - manage the local stack"
 	@echo "make docker-stack-up | docker-stack-down | docker-stack-status - the runbook's containers"
 	@echo "make docker-tests - the docker scenario alone (needs root: it starts a private dockerd)"
+	@echo "make live-load - benchmark: maintenance under live traffic (benchmarks/live_load)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,7 +72,7 @@ run: collection
 	@echo "(Markdown for people beside each, .md)"
 
 # make integration TARGETS=module_redis_maintenance runs one target.
-test: venv collection stack-up ruff ansible-lint changelog-lint sanity units awx-tests stack-tests integration molecule \
+test: venv collection stack-up ruff ansible-lint changelog-lint sanity units awx-tests bench-tests stack-tests integration molecule \
       docker-tests
 	@echo "make test: all layers passed"
 
@@ -99,6 +100,16 @@ units: $(TEST_TREE)
 # AWX config-as-code: the schedules' rrules (next runs, first Sunday) and the playbook's options.
 awx-tests: collection
 	$(BIN)/pytest -q -p no:cacheprovider tests/awx
+
+# The pure parts of the benchmarks (benchmarks/live_load's parsing, statistics and plot).
+bench-tests: venv
+	$(BIN)/pytest -q -p no:cacheprovider tests/benchmarks
+
+# Maintenance under live traffic: pgbench and a Redis load while the collection's PostgreSQL and
+# Redis work runs, then the runbook's (benchmarks/live_load; LIVE_LOAD_ARGS="--scale 20" ...).
+live-load: collection
+	$(STACK) ensure
+	$(PY) $(ROOT)/benchmarks/live_load $(LIVE_LOAD_ARGS)
 
 stack-tests: collection stack-up
 	$(BIN)/pytest -q tests/stack

@@ -818,6 +818,7 @@ def judge_index_bloat(
                     "schema": row["schemaname"],
                     "name": row["indexname"],
                     "index": name,
+                    "table": qualified(row["schemaname"], row["tablename"]),
                     "percent": percent,
                     "method": method,
                 }

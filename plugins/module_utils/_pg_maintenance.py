@@ -26,6 +26,15 @@ def check_duration(name: str, value: str) -> str | None:
     return None
 
 
+def check_throttle(params: dict[str, Any]) -> str | None:
+    """Why vacuum_cost_delay / vacuum_cost_limit are out of PostgreSQL's range, or None."""
+    if not 0 <= params["vacuum_cost_delay"] <= 100:
+        return f"vacuum_cost_delay must be 0 to 100 (milliseconds), got {params['vacuum_cost_delay']:g}"
+    if not 1 <= params["vacuum_cost_limit"] <= 10000:
+        return f"vacuum_cost_limit must be 1 to 10000, got {params['vacuum_cost_limit']}"
+    return None
+
+
 def check_disruptive(params: dict[str, Any]) -> str | None:
     """Why the requested actions need allow_disruptive, or None."""
     if params["allow_disruptive"]:
@@ -89,6 +98,7 @@ class PgMaintenance:
             check_duration("lock_timeout", self.params["lock_timeout"]),
             check_duration("statement_timeout", self.params["statement_timeout"]),
             check_duration("check_timeout", self.params["check_timeout"]),
+            check_throttle(self.params),
             check_disruptive(self.params),
         ]
         for problem in problems:
@@ -335,23 +345,39 @@ class PgMaintenance:
                 if changes >= thresholds["analyze_changes_min"] and name not in vacuumed:
                     statement = sql.SQL("ANALYZE {}").format(sql.Identifier(row["schemaname"], row["relname"]))
                     add("analyze", name, statement, f"{changes} rows changed since the last analyze")
+        rewritten = set()
         if "vacuum_full" in actions:
             for item in facts["bloated_tables"]:
+                rewritten.add(item["table"])
                 statement = sql.SQL("VACUUM (FULL, ANALYZE) {}").format(sql.Identifier(item["schema"], item["name"]))
-                add("vacuum_full", item["table"], statement, f"bloat {item['percent']}% ({item['method']})")
+                reason = f"bloat {item['percent']}% ({item['method']}); its indexes are rebuilt with it"
+                add("vacuum_full", item["table"], statement, reason)
         if "reindex" in actions:
             keyword = "REINDEX INDEX CONCURRENTLY {}" if self.params["reindex_concurrently"] else "REINDEX INDEX {}"
             targets = [(item, "invalid") for item in facts["invalid_indexes"]]
-            targets += [(item, f"bloat {item['percent']}% ({item['method']})") for item in facts["bloated_indexes"]]
+            # a bloated index of a table VACUUM FULL rewrites is rebuilt by it: not twice
+            targets += [
+                (item, f"bloat {item['percent']}% ({item['method']})")
+                for item in facts["bloated_indexes"]
+                if item.get("table") not in rewritten
+            ]
             for item, reason in targets:
                 statement = sql.SQL(keyword).format(sql.Identifier(item["schema"], item["name"]))
                 add("reindex", checks.qualified(item["schema"], item["name"]), statement, reason)
         return plan
 
     def execute(self, session: Session, plan: list[dict[str, Any]]) -> None:
+        # VACUUM and ANALYZE pause as autovacuum does (cost-based delay), so that the load keeps
+        # its CPU and disk: a manual VACUUM is unthrottled by default
         session.execute(
-            "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-            (self.params["lock_timeout"], self.params["statement_timeout"]),
+            "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false),"
+            " set_config('vacuum_cost_delay', %s, false), set_config('vacuum_cost_limit', %s, false)",
+            (
+                self.params["lock_timeout"],
+                self.params["statement_timeout"],
+                f"{self.params['vacuum_cost_delay']:g}ms",
+                str(self.params["vacuum_cost_limit"]),
+            ),
         )
         for item in plan:
             started = time.monotonic()

@@ -95,6 +95,18 @@ options:
     description: PostgreSQL C(statement_timeout) for each check query.
     type: str
     default: 60s
+  vacuum_cost_delay:
+    description:
+      - Milliseconds the V(vacuum) and V(analyze) actions pause each time they have done O(vacuum_cost_limit) worth of
+        work (PostgreSQL's cost-based vacuum delay, C(vacuum_cost_delay)), 0 to 100. A manual VACUUM is unthrottled by
+        default and competes with the application for CPU and disk; V(2) is what autovacuum uses. V(0) runs at full
+        speed (inside a window, say). V(vacuum_full) and V(reindex) are not throttled by PostgreSQL.
+    type: float
+    default: 2
+  vacuum_cost_limit:
+    description: The work between two pauses (PostgreSQL's C(vacuum_cost_limit)), 1 to 10000.
+    type: int
+    default: 200
   thresholds:
     description:
       - Levels at which findings become warnings or critical. Each C(*_warning) must not be above its C(*_critical),
@@ -370,6 +382,8 @@ def main() -> None:
         lock_timeout={"type": "str", "default": "5s"},
         statement_timeout={"type": "str", "default": "30min"},
         check_timeout={"type": "str", "default": "60s"},
+        vacuum_cost_delay={"type": "float", "default": 2.0},
+        vacuum_cost_limit={"type": "int", "default": 200},
         thresholds={
             "type": "dict",
             "default": {},

@@ -281,3 +281,15 @@ def test_missing_pg_stat_statements_is_an_ok_finding_with_the_reason():
     assert finding.severity == "ok"
     assert "the extension is not installed" in finding.message
     assert data["available"] is False
+
+
+def test_a_bloated_index_names_its_table():
+    # 100,000 tuples of an 8-byte key fill about 300 pages: 1,500 pages are mostly bloat
+    row = {
+        "amname": "btree", "indisvalid": True, "bytes": 1500 * 8192, "indexrelid": 1, "plain_columns": True,
+        "reltuples": 100000, "relpages": 1500, "key_width": 8, "schemaname": "public", "indexname": "orders_amount",
+        "tablename": "orders",
+    }  # fmt: skip
+    findings, data = checks.judge_index_bloat("app", [row], 8192, checks.THRESHOLDS)
+    assert [finding.severity for finding in findings] == ["critical"]
+    assert data["indexes"][0]["table"] == "public.orders" and data["indexes"][0]["index"] == "public.orders_amount"
