@@ -148,8 +148,9 @@ def svg_plot(
     width: int = 1000,
     height: int = 360,
 ) -> str:
-    """TPS over time (seconds from the start, TPS) as a line, with each phase a shaded band named
-    at its top; a self-contained SVG document."""
+    """TPS over time (seconds from the start, TPS) as a line, with each phase a shaded band (one
+    shade per phase name) labelled at its top with its "label" (default its name; empty: none);
+    a self-contained SVG document."""
     left, right, top, bottom = 60, 20, 40, 50
     plot_w, plot_h = width - left - right, height - top - bottom
     t_max = max([t for t, _v in series] + [phase["end"] for phase in phases] + [1.0])
@@ -168,16 +169,21 @@ def svg_plot(
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{html.escape(title)}</text>',
     ]
+    names: list[str] = []  # a phase's shade is its name's: the same in every round
     for index, phase in enumerate(phases):
+        if phase["name"] not in names:
+            names.append(phase["name"])
         x0, x1 = x(phase["start"]), x(phase["end"])
         parts.append(
             f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" height="{plot_h}" '
-            f'fill="{shades[index % len(shades)]}" stroke="#bbb" stroke-width="0.5"/>'
+            f'fill="{shades[names.index(phase["name"]) % len(shades)]}" stroke="#bbb" stroke-width="0.5"/>'
         )
-        label_y = top + 12 + (index % 3) * 12
-        parts.append(
-            f'<text x="{(x0 + x1) / 2:.1f}" y="{label_y}" text-anchor="middle">{html.escape(phase["name"])}</text>'
-        )
+        label = phase.get("label", phase["name"])
+        if label:
+            label_y = top + 12 + (index % 3) * 12
+            parts.append(
+                f'<text x="{(x0 + x1) / 2:.1f}" y="{label_y}" text-anchor="middle">{html.escape(label)}</text>'
+            )
     for step in range(5):
         value = v_max * step / 4
         parts.append(
@@ -200,3 +206,95 @@ def svg_plot(
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def median(values: Iterable[float]) -> float:
+    """The median of the numbers that are not NaN; NaN when there are none."""
+    kept = sorted(value for value in values if value is not None and not math.isnan(value))
+    if not kept:
+        return math.nan
+    middle = len(kept) // 2
+    return kept[middle] if len(kept) % 2 else (kept[middle - 1] + kept[middle]) / 2
+
+
+def summarise_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per phase name (in the order they first appear) over the rounds of a run: the
+    medians of the ratios, TPS, p99 and duration; the spread of the ratio to the round's
+    baseline; the worst latency and lock wait of any round, and the client errors of all."""
+    names: list[str] = []
+    for row in rows:
+        if row["phase"] not in names:
+            names.append(row["phase"])
+    summary = []
+    for name in names:
+        group = [row for row in rows if row["phase"] == name]
+        ratios = [row["tps_ratio"] for row in group if not math.isnan(row["tps_ratio"])]
+        summary.append(
+            {
+                "phase": name,
+                "rounds": len(group),
+                "action_seconds": round(median(row["action_seconds"] for row in group), 2),
+                "tps_mean": round(median(row["tps_mean"] for row in group), 1),
+                "tps_ratio": round(median(ratios), 3),
+                "tps_ratio_range": f"{min(ratios):.2f} to {max(ratios):.2f}" if ratios else "-",
+                "tps_vs_before": round(median(row["tps_vs_before"] for row in group), 3),
+                "cpu_steal_percent": round(median(row.get("cpu_steal_percent", math.nan) for row in group), 1),
+                "tps_ratio_steal_adjusted": round(
+                    median(row.get("tps_ratio_steal_adjusted", math.nan) for row in group), 3
+                ),
+                "latency_p99_ms": round(median(row["latency_p99_ms"] for row in group), 2),
+                "latency_max_ms": max(
+                    (row["latency_max_ms"] for row in group if not math.isnan(row["latency_max_ms"])), default=math.nan
+                ),
+                "client_errors": sum(row["client_errors"] for row in group),
+                "longest_lock_wait_s": max(row["longest_lock_wait_s"] for row in group),
+            }
+        )
+    return summary
+
+
+def summarise_redis_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per Redis phase over the rounds: median throughput, p99 and duration; the worst
+    stall the load saw and the server's slowest command (latency monitor) in any round."""
+    names: list[str] = []
+    for row in rows:
+        if row["phase"] not in names:
+            names.append(row["phase"])
+    summary = []
+    for name in names:
+        group = [row for row in rows if row["phase"] == name]
+
+        def worst(key: str, group: list[dict[str, Any]] = group) -> float:
+            return max((row[key] for row in group if not math.isnan(row[key])), default=math.nan)
+
+        summary.append(
+            {
+                "phase": name,
+                "rounds": len(group),
+                "action_seconds": round(median(row["action_seconds"] for row in group), 2),
+                "ops_per_second": round(median(row["ops_per_second"] for row in group), 1),
+                "latency_p99_ms": round(median(row["latency_p99_ms"] for row in group), 3),
+                "worst_service_ms": worst("worst_service_ms"),
+                "stalls_over_goal": sum(row["stalls_over_goal"] for row in group),
+                "server_slowest_ms": worst("server_slowest_ms"),
+            }
+        )
+    return summary
+
+
+def cpu_times(proc_stat: str) -> tuple[int, int]:
+    """(all, steal) jiffies of the machine's "cpu" line of /proc/stat (user nice system idle
+    iowait irq softirq steal ...; guest time is inside user already)."""
+    for line in proc_stat.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            values = [int(value) for value in fields[1:9]]
+            return sum(values), values[7] if len(values) > 7 else 0
+    raise ValueError("no cpu line in /proc/stat")
+
+
+def steal_fraction(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the CPU time between two cpu_times() readings that the hypervisor gave to
+    other machines (steal): the load could not run then, whatever maintenance did."""
+    total = after[0] - before[0]
+    return (after[1] - before[1]) / total if total > 0 else 0.0

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import Finding, worst
@@ -628,6 +628,38 @@ Dashed red: threshold; purple: least-squares fit, dashed where it is extended to
     return html_document(report["title"], body, css)
 
 
+def run_metrics_report(
+    module: Any,
+    now: datetime.datetime,
+    what: str,
+    check_fn: Callable[[dict[str, Any]], str | None],
+    analyse_fn: Callable[[dict[str, Any], datetime.date], dict[str, Any]],
+    renderers: dict[str, tuple[str, Callable[[dict[str, Any]], str]]],
+) -> tuple[dict[str, Any], bool, dict[str, str]]:
+    """The run of a module reporting on the daily metrics documents: the parameters checked by
+    check_fn, the report of analyse_fn (with generated_at), and each output whose
+    option is set rendered and written (not in check mode). renderers: result key -> (option,
+    render). Returns the report, whether a file changed, and the result key -> path written."""
+    params = module.params
+    problem = check_fn(params)
+    if problem:
+        module.fail_json(msg=f"Cannot {what}: {problem}")
+    # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
+    # missing. Something else at that path is an error.
+    if os.path.exists(params["metrics_dir"]) and not os.path.isdir(params["metrics_dir"]):
+        module.fail_json(msg=f"Cannot {what}: metrics_dir {params['metrics_dir']} is not a directory")
+    report = analyse_fn(params, now.date())
+    report["generated_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    contents = {
+        key: (params[option], render(report)) for key, (option, render) in renderers.items() if params.get(option)
+    }
+    try:
+        changed = write_outputs(contents, module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg=f"Cannot {what}: {exc}")
+    return report, changed, {key: path for key, (path, _text) in contents.items()}
+
+
 class CapacityReport:
     """Backend of the capacity_report module."""
 
@@ -637,27 +669,14 @@ class CapacityReport:
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            self.module.fail_json(msg=f"Cannot write the capacity report: {problem}")
-        # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
-        # missing. Something else at that path is an error.
-        if os.path.exists(self.params["metrics_dir"]) and not os.path.isdir(self.params["metrics_dir"]):
-            self.module.fail_json(
-                msg=f"Cannot write the capacity report: metrics_dir {self.params['metrics_dir']} is not a directory"
-            )
-        report = analyse(self.params, self.now.date())
-        report["generated_at"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        outputs = {
-            "json_path": (self.params.get("json"), lambda: json.dumps(report, indent=2) + "\n"),
-            "markdown_path": (self.params.get("markdown"), lambda: markdown(report)),
-            "html_path": (self.params.get("html"), lambda: html_page(report)),
+        renderers = {
+            "json_path": ("json", lambda report: json.dumps(report, indent=2) + "\n"),
+            "markdown_path": ("markdown", markdown),
+            "html_path": ("html", html_page),
         }
-        contents = {key: (path, render()) for key, (path, render) in outputs.items() if path}
-        try:
-            changed = write_outputs(contents, self.module.check_mode)
-        except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write the capacity report: {exc}")
+        report, changed, written = run_metrics_report(
+            self.module, self.now, "write the capacity report", check_params, analyse, renderers
+        )
         summary = {
             host: {
                 name: {key: value for key, value in stats.items() if key != "series"} for name, stats in metrics.items()
@@ -674,5 +693,5 @@ class CapacityReport:
             "skipped_files": report["skipped"],
             "missing_days": report["missing_days"],
         }
-        result.update({key: path for key, (path, _text) in contents.items()})
+        result.update(written)
         return result

@@ -30,9 +30,9 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity impor
     fmt,
     load_host,
     percentile,
+    run_metrics_report,
     value_at,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import Finding, worst
 
 SCHEMA = "jarvis.maintenance/threshold_review/1"
@@ -394,26 +394,13 @@ class ThresholdReview:
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            self.module.fail_json(msg=f"Cannot review the thresholds: {problem}")
-        # A metrics_dir that does not exist yet has no data (every threshold: no data); something
-        # else at that path is an error.
-        if os.path.exists(self.params["metrics_dir"]) and not os.path.isdir(self.params["metrics_dir"]):
-            self.module.fail_json(
-                msg=f"Cannot review the thresholds: metrics_dir {self.params['metrics_dir']} is not a directory"
-            )
-        report = analyse(self.params, self.now.date())
-        report["generated_at"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        outputs = {
-            "json_path": (self.params.get("json"), lambda: json.dumps(report, indent=2) + "\n"),
-            "markdown_path": (self.params.get("markdown"), lambda: markdown(report)),
+        renderers = {
+            "json_path": ("json", lambda report: json.dumps(report, indent=2) + "\n"),
+            "markdown_path": ("markdown", markdown),
         }
-        contents = {key: (path, render()) for key, (path, render) in outputs.items() if path}
-        try:
-            changed = write_outputs(contents, self.module.check_mode)
-        except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write the threshold review: {exc}")
+        report, changed, written = run_metrics_report(
+            self.module, self.now, "review the thresholds", check_params, analyse, renderers
+        )
         result = {
             "changed": changed,
             "window": report["window"],
@@ -424,5 +411,5 @@ class ThresholdReview:
             # Not `skipped`: Ansible reads that key as "the task was skipped".
             "skipped_files": report["skipped"],
         }
-        result.update({key: path for key, (path, _text) in contents.items()})
+        result.update(written)
         return result

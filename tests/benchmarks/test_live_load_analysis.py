@@ -111,3 +111,113 @@ def test_svg_plot_is_valid_svg_with_every_phase_named():
     texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "baseline" in texts and "runbook VACUUM FULL <all>" in texts and "TPS & phases" in texts
     assert len(list(root.iter("{http://www.w3.org/2000/svg}polyline"))) == 1
+
+
+def test_svg_plot_shades_a_phase_the_same_in_every_round_and_labels_it_once():
+    phases = [
+        {"name": "baseline", "start": 0, "end": 10},
+        {"name": "collection daily", "start": 10, "end": 15},
+        {"name": "baseline", "label": "round 2", "start": 15, "end": 25},
+        {"name": "collection daily", "label": "", "start": 25, "end": 30},
+    ]
+    root = ET.fromstring(analysis.svg_plot([(t, 900.0) for t in range(30)], phases, "rounds"))
+    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts.count("collection daily") == 1 and "round 2" in texts
+    bands = [rect.get("fill") for rect in root.iter("{http://www.w3.org/2000/svg}rect")][1:]  # after the page
+    assert bands[0] == bands[2] and bands[1] == bands[3] and bands[0] != bands[1]
+
+
+def test_median_skips_nan():
+    assert analysis.median([3, 1, 2]) == 2
+    assert analysis.median([4, 1, 2, 3]) == 2.5
+    assert analysis.median([math.nan, 5]) == 5
+    assert math.isnan(analysis.median([]))
+
+
+def phase_row(phase, number, ratio, errors=0, wait=0.0, latency_max=10.0):
+    return {
+        "phase": phase,
+        "round": number,
+        "action_seconds": 2.0 * number,
+        "tps_mean": 1000 * ratio,
+        "tps_ratio": ratio,
+        "tps_vs_before": ratio,
+        "latency_p99_ms": 5.0 * number,
+        "latency_max_ms": latency_max,
+        "client_errors": errors,
+        "longest_lock_wait_s": wait,
+    }
+
+
+def test_summarise_rounds_medians_worsts_and_sums_per_phase():
+    rows = [
+        phase_row("baseline", 1, 1.0),
+        phase_row("collection daily", 1, 0.80, errors=1, wait=0.5),
+        phase_row("baseline", 2, 1.0),
+        phase_row("collection daily", 2, 0.95, latency_max=math.nan),
+        phase_row("baseline", 3, 1.0),
+        phase_row("collection daily", 3, 0.91, wait=1.25, latency_max=40.0),
+    ]
+    summary = analysis.summarise_rounds(rows)
+    assert [row["phase"] for row in summary] == ["baseline", "collection daily"]
+    daily = summary[1]
+    assert daily["rounds"] == 3
+    assert daily["tps_ratio"] == 0.91
+    assert daily["tps_ratio_range"] == "0.80 to 0.95"
+    assert daily["action_seconds"] == 4.0
+    assert daily["latency_p99_ms"] == 10.0
+    assert daily["latency_max_ms"] == 40.0
+    assert daily["client_errors"] == 1
+    assert daily["longest_lock_wait_s"] == 1.25
+
+
+def test_summarise_redis_rounds_keeps_the_worst_stall_and_server_command():
+    def row(phase, number, service, server, over=0):
+        return {
+            "phase": phase,
+            "round": number,
+            "action_seconds": 5.0,
+            "ops_per_second": 1000.0 - number,
+            "latency_p99_ms": float(number),
+            "worst_service_ms": service,
+            "stalls_over_goal": over,
+            "server_slowest_ms": server,
+        }
+
+    rows = [
+        row("baseline", 1, 12.0, 0.0),
+        row("collection delete_keys", 1, 4.0, 3.0, over=2),
+        row("baseline", 2, 19.0, math.nan),
+        row("collection delete_keys", 2, 18.0, 4.0, over=1),
+    ]
+    summary = analysis.summarise_redis_rounds(rows)
+    assert [item["phase"] for item in summary] == ["baseline", "collection delete_keys"]
+    assert summary[0]["server_slowest_ms"] == 0.0
+    assert summary[0]["worst_service_ms"] == 19.0
+    assert summary[1] == {
+        "phase": "collection delete_keys",
+        "rounds": 2,
+        "action_seconds": 5.0,
+        "ops_per_second": 998.5,
+        "latency_p99_ms": 1.5,
+        "worst_service_ms": 18.0,
+        "stalls_over_goal": 3,
+        "server_slowest_ms": 4.0,
+    }
+
+
+PROC_STAT = """cpu  100 5 50 800 10 0 5 30 0 0
+cpu0 50 2 25 400 5 0 2 15 0 0
+intr 12345
+"""
+
+
+def test_cpu_times_and_steal_fraction():
+    before = analysis.cpu_times(PROC_STAT)
+    assert before == (1000, 30)
+    after = analysis.cpu_times(PROC_STAT.replace("cpu  100 5 50 800 10 0 5 30", "cpu  160 5 70 860 10 0 5 90"))
+    assert after == (1200, 90)
+    assert analysis.steal_fraction(before, after) == pytest.approx(0.3)
+    assert analysis.steal_fraction(after, after) == 0.0
+    with pytest.raises(ValueError):
+        analysis.cpu_times("intr 1\n")

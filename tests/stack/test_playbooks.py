@@ -5,6 +5,7 @@ report of what PostgreSQL really logged."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -154,7 +155,10 @@ def test_weekly_reports_the_errors_postgresql_logged(stack):
     assert stack["pg_password"] not in json.dumps(report)
 
 
-def test_two_concurrent_daily_runs_one_fails_fast_on_the_lock(stack):
+@contextlib.contextmanager
+def holder_run(stack):
+    """A daily.yml run in the background, yielded once it holds the run lock as (the lock file,
+    what the lock says, the process); its output is left in process.output after the block."""
     lock = Path(stack["stack_dir"]) / "run" / "maintenance.lock"
     assert not lock.exists(), f"a lock was left behind: {lock.read_text()}"
     first = subprocess.Popen(
@@ -170,46 +174,33 @@ def test_two_concurrent_daily_runs_one_fails_fast_on_the_lock(stack):
         while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert lock.exists(), "the first run never took the lock"
-        holder = json.loads(lock.read_text())
+        yield lock, json.loads(lock.read_text()), first
+    finally:
+        first.output, _unused = first.communicate(timeout=600)
+
+
+def test_two_concurrent_daily_runs_one_fails_fast_on_the_lock(stack):
+    with holder_run(stack) as (lock, holder, first):
         started = time.monotonic()
         second = playbook("daily.yml")
         waited = time.monotonic() - started
         assert first.poll() is None, "the first run ended before the second one asked for the lock"
-    finally:
-        output, _unused = first.communicate(timeout=600)
     assert second.returncode != 0
     assert f"another maintenance run holds {lock}: run {holder['run_id']} (daily.yml)" in second.stdout
     # it failed at the lock, not after doing work: no health check of its own ran
     assert "jarvis.maintenance.health_check :" not in second.stdout
     assert waited < 30, f"the second run took {waited:.0f} s to fail"
-    assert first.returncode == 0, output[-3000:]
+    assert first.returncode == 0, first.output[-3000:]
     assert not lock.exists(), "the first run did not release the lock"
 
 
 def test_a_run_told_to_wait_runs_after_the_holder(stack):
     """The schedule's runs wait for the lock (-e jarvis_run_lock_wait_minutes=...): the second
     run starts its work only once the first one has released the lock, and both succeed."""
-    lock = Path(stack["stack_dir"]) / "run" / "maintenance.lock"
-    assert not lock.exists(), f"a lock was left behind: {lock.read_text()}"
-    first = subprocess.Popen(
-        [str(PLAYBOOK), "-i", "inventories/local", "playbooks/daily.yml"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert lock.exists(), "the first run never took the lock"
-        holder = json.loads(lock.read_text())
+    with holder_run(stack) as (lock, holder, first):
         second = playbook("daily.yml", "jarvis_run_lock_wait_minutes=5")
         assert first.poll() is not None, "the second run ended while the first still ran"
-    finally:
-        output, _unused = first.communicate(timeout=600)
-    assert first.returncode == 0, output[-3000:]
+    assert first.returncode == 0, first.output[-3000:]
     assert second.returncode == 0, second.stdout[-3000:]
     runs = [json.loads(path.read_text()) for path in Path(stack["reports_dir"]).glob("run-summary-localhost-*.json")]
     by_id = {run["data"]["run_id"]: run["data"] for run in runs}

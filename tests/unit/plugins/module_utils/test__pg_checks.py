@@ -11,6 +11,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils import _pg_chec
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_maintenance import (
     check_disruptive,
     check_duration,
+    check_throttle,
 )
 from ansible_collections.jarvis.maintenance.plugins.modules import pg_maintenance
 
@@ -130,6 +131,26 @@ def test_check_duration(value, ok):
 def test_disruptive_actions_need_allow_disruptive(actions, allow, concurrently, refused):
     params = {"actions": actions, "allow_disruptive": allow, "reindex_concurrently": concurrently}
     assert (check_disruptive(params) is not None) is refused
+
+
+@pytest.mark.parametrize(
+    ("delay", "limit", "problem"),
+    [
+        (2, 200, None),
+        (0, 1, None),
+        (100, 10000, None),
+        (100.5, 200, "vacuum_cost_delay must be 0 to 100 (milliseconds), got 100.5"),
+        (-1, 200, "vacuum_cost_delay must be 0 to 100"),
+        (2, 0, "vacuum_cost_limit must be 1 to 10000, got 0"),
+        (2, 10001, "vacuum_cost_limit must be 1 to 10000"),
+    ],
+)
+def test_check_throttle_names_the_parameter(delay, limit, problem):
+    found = check_throttle({"vacuum_cost_delay": delay, "vacuum_cost_limit": limit})
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(problem)
 
 
 def activity(pid, state, xact, since_state, blocked_by=()):
