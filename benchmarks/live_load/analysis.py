@@ -217,17 +217,25 @@ def median(values: Iterable[float]) -> float:
     return kept[middle] if len(kept) % 2 else (kept[middle - 1] + kept[middle]) / 2
 
 
+def by_phase(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The rows grouped by phase name, in the order the names first appear."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["phase"], []).append(row)
+    return list(groups.items())
+
+
+def worst(group: list[dict[str, Any]], key: str) -> float:
+    """The largest value of key in the group that is not NaN; NaN when there is none."""
+    return max((row[key] for row in group if not math.isnan(row[key])), default=math.nan)
+
+
 def summarise_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per phase name (in the order they first appear) over the rounds of a run: the
     medians of the ratios, TPS, p99 and duration; the spread of the ratio to the round's
     baseline; the worst latency and lock wait of any round, and the client errors of all."""
-    names: list[str] = []
-    for row in rows:
-        if row["phase"] not in names:
-            names.append(row["phase"])
     summary = []
-    for name in names:
-        group = [row for row in rows if row["phase"] == name]
+    for name, group in by_phase(rows):
         ratios = [row["tps_ratio"] for row in group if not math.isnan(row["tps_ratio"])]
         summary.append(
             {
@@ -243,9 +251,7 @@ def summarise_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     median(row.get("tps_ratio_steal_adjusted", math.nan) for row in group), 3
                 ),
                 "latency_p99_ms": round(median(row["latency_p99_ms"] for row in group), 2),
-                "latency_max_ms": max(
-                    (row["latency_max_ms"] for row in group if not math.isnan(row["latency_max_ms"])), default=math.nan
-                ),
+                "latency_max_ms": worst(group, "latency_max_ms"),
                 "client_errors": sum(row["client_errors"] for row in group),
                 "longest_lock_wait_s": max(row["longest_lock_wait_s"] for row in group),
             }
@@ -256,17 +262,8 @@ def summarise_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def summarise_redis_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per Redis phase over the rounds: median throughput, p99 and duration; the worst
     stall the load saw and the server's slowest command (latency monitor) in any round."""
-    names: list[str] = []
-    for row in rows:
-        if row["phase"] not in names:
-            names.append(row["phase"])
     summary = []
-    for name in names:
-        group = [row for row in rows if row["phase"] == name]
-
-        def worst(key: str, group: list[dict[str, Any]] = group) -> float:
-            return max((row[key] for row in group if not math.isnan(row[key])), default=math.nan)
-
+    for name, group in by_phase(rows):
         summary.append(
             {
                 "phase": name,
@@ -274,9 +271,9 @@ def summarise_redis_rounds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "action_seconds": round(median(row["action_seconds"] for row in group), 2),
                 "ops_per_second": round(median(row["ops_per_second"] for row in group), 1),
                 "latency_p99_ms": round(median(row["latency_p99_ms"] for row in group), 3),
-                "worst_service_ms": worst("worst_service_ms"),
+                "worst_service_ms": worst(group, "worst_service_ms"),
                 "stalls_over_goal": sum(row["stalls_over_goal"] for row in group),
-                "server_slowest_ms": worst("server_slowest_ms"),
+                "server_slowest_ms": worst(group, "server_slowest_ms"),
             }
         )
     return summary
