@@ -72,8 +72,11 @@ run: collection
 	@echo "(Markdown for people beside each, .md)"
 
 # make integration TARGETS=module_redis_maintenance runs one target.
-test: venv collection stack-up ruff ansible-lint changelog-lint sanity units awx-tests bench-tests stack-tests integration molecule \
-      docker-tests
+# Each layer timed (tools/timed-layers prints a table at the end), so the slow one is visible.
+TEST_LAYERS := venv collection stack-up ruff ansible-lint changelog-lint sanity units awx-tests bench-tests \
+               stack-tests integration molecule docker-tests
+test:
+	@MAKE="$(MAKE)" $(ROOT)/tools/timed-layers $(TEST_LAYERS)
 	@echo "make test: all layers passed"
 
 lint: ruff ansible-lint
