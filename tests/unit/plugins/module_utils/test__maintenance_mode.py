@@ -231,7 +231,7 @@ def test_builtin_snippet():
     assert "error_page 503 @jarvis_maintenance;" in text
     assert text.count('add_header Retry-After "Sat, 28 Nov 2026 22:00:00 GMT" always;') == 2
     assert 'if ($remote_addr = "127.0.0.2") { set $jarvis_maintenance off; }' in text
-    assert 'if ($remote_addr ~ "^10\\.(?:20|21|22|23)\\.") { set $jarvis_maintenance off; }' in text
+    assert 'if ($remote_addr ~ "^10[.](?:20|21|22|23)[.]") { set $jarvis_maintenance off; }' in text
     assert f'if ($http_x_maintenance_bypass = "{TOKEN}")' in text
     assert f'if ($cookie_jarvis_maintenance_bypass = "{TOKEN}")' in text
     assert 'if ($jarvis_maintenance_route = "on:/health")' in text
