@@ -91,18 +91,18 @@ def config_value(value: Any, name: str, grammar: str, where: str = "the nginx co
     text = str(value)
     if len(text) < rule.min_length:
         raise ConfigValueError(f"{name} cannot go into {where}: it is empty")
-    if len(text) > rule.max_length:
-        raise ConfigValueError(
-            f"{name} {_shown(text)} cannot go into {where}: it is longer than {rule.max_length} characters"
-        )
-    if rule.first and not text.startswith(rule.first):
-        raise ConfigValueError(f"{name} {_shown(text)} cannot go into {where}: it must start with {rule.first!r}")
     for character in text:
         if character not in rule.characters:
             raise ConfigValueError(
                 f"{name} {_shown(text)} cannot go into {where}: it holds {character!r}, and only "
                 f"{rule.description} may go there"
             )
+    if len(text) > rule.max_length:
+        raise ConfigValueError(
+            f"{name} {_shown(text)} cannot go into {where}: it is longer than {rule.max_length} characters"
+        )
+    if rule.first and not text.startswith(rule.first):
+        raise ConfigValueError(f"{name} {_shown(text)} cannot go into {where}: it must start with {rule.first!r}")
     return text
 
 
