@@ -119,18 +119,42 @@ def test_config_value_refuses_shapes(grammar, value, problem):
         config_value(value, "option", grammar)
 
 
+# A value each grammar takes, to which one character is added.
+VALID = {
+    "number": "200",
+    "name": "abc",
+    "address": "::1",
+    "regex": "^10",
+    "path": "/a",
+    "token": "abc",
+    "quoted": "abc",
+    "single_quoted": "abc",
+}
+
+
+def test_every_grammar_has_a_valid_example():
+    assert set(VALID) == set(GRAMMARS)
+    assert all(config_value(value, "option", grammar) == value for grammar, value in VALID.items())
+
+
 @pytest.mark.parametrize("grammar", sorted(GRAMMARS))
-@pytest.mark.parametrize("character", ["\\", "$", ";", "%", "\n", "\r", "\t", "'", "#", "\x00", "\u2028"])
+@pytest.mark.parametrize("character", ["\\", "$", ";", "%", "\n", "\r", "\t", "'", "#", "\x00", "\u2028", "\u00e9"])
 def test_no_grammar_takes_an_escaping_character(grammar, character):
-    with pytest.raises(ConfigValueError):
-        config_value(f"/a{character}b", "option", grammar)
+    with pytest.raises(ConfigValueError, match=re.escape(f"it holds {character!r}")):
+        config_value(VALID[grammar] + character, "option", grammar)
 
 
 @pytest.mark.parametrize("grammar", sorted(set(GRAMMARS) - {"quoted", "single_quoted"}))
 @pytest.mark.parametrize("character", [" ", '"', "{", "}"])
 def test_only_quoted_text_takes_spaces_quotes_and_braces(grammar, character):
-    with pytest.raises(ConfigValueError):
-        config_value(f"/a{character}b", "option", grammar)
+    with pytest.raises(ConfigValueError, match=re.escape(f"it holds {character!r}")):
+        config_value(VALID[grammar] + character, "option", grammar)
+
+
+def test_double_quoted_text_takes_no_double_quote_nor_brace():
+    for character in '"{}':
+        with pytest.raises(ConfigValueError, match=re.escape(f"it holds {character!r}")):
+            config_value("abc" + character, "option", "quoted")
 
 
 def test_a_long_value_is_cut_in_the_message():
