@@ -538,14 +538,20 @@ def read_marker(path: str) -> tuple[dict[str, Any] | None, str | None]:
     A marker that cannot be read, is not UTF-8, not JSON nor a date, or not an object is still
     present (``{"enabled": true, "since": null}``): state=disabled removes it, state=enabled
     replaces it. A since or ends_at that is not a time is reported and read as null. The
-    runbook's marker (one line with a date) is read as since."""
+    runbook's marker (one line with a date) is read as since. A symbolic link or anything but a
+    regular file is present but not read (not followed, no FIFO to block on)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None, None
     except OSError as exc:
-        return ({"enabled": True, "since": None} if os.path.lexists(path) else None), f"cannot read {path}: {exc}"
+        cause = "it is a symbolic link, which is not followed" if exc.errno == errno.ELOOP else str(exc)
+        return ({"enabled": True, "since": None} if os.path.lexists(path) else None), f"cannot read {path}: {cause}"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return {"enabled": True, "since": None}, f"cannot read {path}: it is not a regular file"
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -604,10 +610,11 @@ def read_state(path: str) -> FileState | None:
                 f"Cannot change maintenance mode: {path} became a symbolic link while it was read"
             ) from None
         raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise MaintenanceError(f"Cannot change maintenance mode: {path} is not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise MaintenanceError(f"Cannot change maintenance mode: {path} is not a regular file")
         content = handle.read()
     return FileState(content, info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
 

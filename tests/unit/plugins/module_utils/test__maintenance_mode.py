@@ -813,3 +813,32 @@ def test_a_link_at_the_page_is_replaced_not_written_through_and_put_back(tmp_pat
     assert run(tmp_path, state="enabled", duration="2h", reason="Other")["changed"]
     assert not page.is_symlink() and "Other" in page.read_text()
     assert outside.read_text() == "not the page\n"
+
+
+def test_a_marker_that_is_a_link_is_not_followed_and_disable_removes_the_link(tmp_path, warned):
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"enabled": true, "since": "2026-11-28T19:00:00Z", "reason": "read through a link"}')
+    (tmp_path / "app").mkdir()
+    marker = tmp_path / "app" / ".maintenance_mode"
+    marker.symlink_to(outside)
+    status = run(tmp_path, state="status")
+    assert status["enabled"] and status["reason"] is None
+    assert any("is a symbolic link, which is not followed" in text for text in status["problems"])
+    assert run(tmp_path, state="disabled")["changed"]
+    assert not os.path.lexists(marker) and outside.exists()
+
+
+def test_a_fifo_at_the_marker_does_not_block(tmp_path):
+    (tmp_path / "app").mkdir()
+    os.mkfifo(tmp_path / "app" / ".maintenance_mode")
+    marker, problem = read_marker(str(tmp_path / "app" / ".maintenance_mode"))
+    assert marker["enabled"] and problem.endswith("it is not a regular file")
+
+
+def test_a_directory_at_the_snippet_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    (tmp_path / "nginx" / "jarvis-maintenance.conf").mkdir(parents=True)
+    msg = failure(tmp_path, monkeypatch, state="enabled", duration="1h")
+    assert (
+        msg == f"Cannot change maintenance mode: {tmp_path / 'nginx' / 'jarvis-maintenance.conf'} is not a regular file"
+    )
+    assert not (tmp_path / "app").exists()
