@@ -7,25 +7,44 @@
 Enabled is three files: a JSON marker (reason, since, ends_at, by), an HTML page, and an nginx
 snippet included in the site's ``server`` block. The snippet answers every request with 503, a
 ``Retry-After`` of the window's end and the page (``no-store``), answers the health path with a
-small JSON document, and lets allow-listed addresses and the bypass token through. Every change
-is checked with ``nginx -t`` before the reload; when the check fails, the previous files are put
-back and the module fails with nginx's message.
+small JSON document, and lets allow-listed addresses and the bypass token through.
+
+Every value written into the snippet passes ``config_value`` (``_config_values``), and the rendered
+snippet is parsed back and compared with the directives its template and values must give before
+anything is written. Every change is checked with ``nginx -t`` before the reload; when the check
+fails, the previous files are put back and the module fails with nginx's message. Writes and
+rollbacks keep each file's owner, group and mode; a symbolic link at a file's place is replaced
+(or put back), never written through nor read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
+import errno
 import getpass
 import html
 import ipaddress
 import json
 import os
 import re
+import secrets
+import stat
 import string
+import tempfile
+from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
+from ansible_collections.jarvis.maintenance.plugins.module_utils._config_values import (
+    ConfigValueError,
+    Directive,
+    config_value,
+    expand_sentinels,
+    first_difference,
+    nginx_directives,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import fsync_path
 
 SCHEMA = "jarvis.maintenance/maintenance_mode/1"
 PAGE_FILE = "maintenance.html"
@@ -55,6 +74,11 @@ _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _COOKIE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 MASK = "********"
+# Files this module creates: the marker and the snippet (which holds the bypass token) 0600, the page
+# 0644 (nginx's workers read it), owned by the user running the module. An existing file keeps its
+# owner, group and mode.
+NEW_FILE_MODE = 0o600
+NEW_PAGE_MODE = 0o644
 
 
 class MaintenanceError(Exception):
@@ -191,27 +215,36 @@ def address_rules(allow_ips: list[str]) -> list[tuple[str, str]]:
     rules = []
     for entry in allow_ips:
         text = str(entry).strip()
+        if "%" in text:
+            # ip_network takes any text after % as an IPv6 zone id and keeps it in str(): it would
+            # land in the snippet verbatim. nginx's $remote_addr never carries a zone id.
+            raise ValueError(
+                f"allow_ips entry {quoted(text, 60)} has a zone id (%...), which nginx's $remote_addr never "
+                "carries: give the address without it"
+            )
         try:
             network = ipaddress.ip_network(text, strict=True)
         except ValueError as exc:
-            raise ValueError(f"allow_ips entry {text!r} is not an address or network: {exc}") from None
+            raise ValueError(f"allow_ips entry {quoted(text, 60)} is not an address or network: {exc}") from None
         if network.num_addresses == 1:
-            rules.append(("=", str(network.network_address)))
+            rules.append(("=", config_value(str(network.network_address), "allow_ips", "address")))
         elif network.version == 6:
             raise ValueError(
                 f"allow_ips entry {text!r}: IPv6 networks are not supported (nginx compares the address as text "
                 "in a server block); list the IPv6 addresses themselves"
             )
         else:
-            rules.append(("~", ipv4_network_regex(network)))
+            rules.append(("~", config_value(ipv4_network_regex(network), "allow_ips", "regex")))
     return rules
 
 
 def ipv4_network_regex(network: Any) -> str:
-    """A regex matching exactly the dotted-quad addresses of an IPv4 network (pure)."""
+    """A regex matching exactly the dotted-quad addresses of an IPv4 network (pure). It holds
+    neither a backslash nor a $ (the dot is [.], the end of the address (?![0123456789])), so it passes the
+    "regex" allow-list of config_value."""
     octets = str(network.network_address).split(".")
     whole, rest = divmod(network.prefixlen, 8)
-    parts = [re.escape(octet) for octet in octets[:whole]]
+    parts = list(octets[:whole])
     if rest:
         first = int(octets[whole])
         values = range(first, first + 2 ** (8 - rest))
@@ -219,12 +252,28 @@ def ipv4_network_regex(network: Any) -> str:
     if not parts:
         return "^"
     # The last constrained octet is followed by a dot, or ends the address when it is the fourth.
-    return "^" + r"\.".join(parts) + ("$" if len(parts) == 4 else r"\.")
+    return "^" + "[.]".join(parts) + ("(?![0123456789])" if len(parts) == 4 else "[.]")
 
 
 def header_variable(header: str) -> str:
     """The nginx variable of a request header: X-Maintenance-Bypass -> $http_x_maintenance_bypass."""
-    return "$http_" + header.lower().replace("-", "_")
+    return "$http_" + config_value(header.lower().replace("-", "_"), "bypass_header", "name")
+
+
+def cookie_variable(cookie: str) -> str:
+    """The nginx variable of a cookie: jarvis_maintenance_bypass -> $cookie_jarvis_maintenance_bypass."""
+    return "$cookie_" + config_value(cookie, "bypass_cookie", "name")
+
+
+def token_value(token: str) -> str:
+    """The bypass token, checked like every value of the snippet, without showing it in a message."""
+    try:
+        return config_value(token, "bypass_token", "token")
+    except ConfigValueError:
+        raise ConfigValueError(
+            "bypass_token cannot go into the nginx configuration: only 16 to 256 characters of "
+            "A-Z a-z 0-9 . _ ~ + / = - may"
+        ) from None
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -253,6 +302,11 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"bypass_cookie must be letters, digits and underscores, got {params.get('bypass_cookie')!r}"
     if not _PATH.match(params.get("health_path") or ""):
         return f"health_path must be a plain URL path like /health, got {params.get('health_path')!r}"
+    if params.get("page_dir") is not None:
+        try:
+            config_value(params["page_dir"], "page_dir (or root)", "path")
+        except ConfigValueError as exc:
+            return str(exc)
     if params.get("health_status") not in (200, 503):
         return f"health_status must be 200 or 503, got {params.get('health_status')!r}"
     try:
@@ -364,15 +418,31 @@ location @jarvis_maintenance {
 """
 
 
+def pass_conditions(allow_ips: list[str], token: str | None, header: str, cookie: str) -> list[tuple[str, str, str]]:
+    """(variable, operator, operand) of each condition that lets a request through (pure); every
+    part checked by config_value."""
+    conditions = [("$remote_addr", operator, operand) for operator, operand in address_rules(allow_ips)]
+    if token:
+        conditions.append((header_variable(header), "=", token_value(token)))
+        conditions.append((cookie_variable(cookie), "=", token_value(token)))
+    return conditions
+
+
 def pass_rules(allow_ips: list[str], token: str | None, header: str, cookie: str) -> str:
     """The `if` lines that let allow-listed addresses and the bypass token through (pure)."""
-    lines = []
-    for operator, operand in address_rules(allow_ips):
-        lines.append(f'if ($remote_addr {operator} "{operand}") {{ set $jarvis_maintenance off; }}\n')
-    if token:
-        lines.append(f'if ({header_variable(header)} = "{token}") {{ set $jarvis_maintenance off; }}\n')
-        lines.append(f'if ($cookie_{cookie} = "{token}") {{ set $jarvis_maintenance off; }}\n')
-    return "".join(lines)
+    return "".join(
+        f'if ({variable} {operator} "{operand}") {{ set $jarvis_maintenance off; }}\n'
+        for variable, operator, operand in pass_conditions(allow_ips, token, header, cookie)
+    )
+
+
+def pass_directives(allow_ips: list[str], token: str | None, header: str, cookie: str) -> tuple[Directive, ...]:
+    """The directives pass_rules must parse to (pure), built from the same data, not from its text."""
+    turn_off: tuple[Directive, ...] = ((("set", "$jarvis_maintenance", "off"), None),)
+    return tuple(
+        (("if", f"({variable}", operator, operand, ")"), turn_off)
+        for variable, operator, operand in pass_conditions(allow_ips, token, header, cookie)
+    )
 
 
 def snippet_values(
@@ -382,20 +452,50 @@ def snippet_values(
     health = {"status": "maintenance", "since": iso(since)}
     if ends_at:
         health["ends_at"] = iso(ends_at)
+    # Every value passes config_value, named by the option it comes from.
     return {
-        "since": iso(since) or "",
-        "ends_at": iso(ends_at) or "not announced",
+        "since": config_value(iso(since) or "", "since", "quoted"),
+        "ends_at": config_value(iso(ends_at) or "not announced", "ends_at", "quoted"),
         "pass_rules": pass_rules(
             params.get("allow_ips") or [], params.get("bypass_token"), params["bypass_header"], params["bypass_cookie"]
         ),
-        "health_path": params["health_path"],
-        "health_status": str(params["health_status"]),
-        "health_body": json.dumps(health, separators=(",", ":")),
-        "retry_after": retry_after_header(ends_at),
-        "page_dir": params["page_dir"],
-        "page_file": PAGE_FILE,
+        "health_path": config_value(params["health_path"], "health_path", "path"),
+        "health_status": config_value(str(params["health_status"]), "health_status", "number"),
+        "health_body": config_value(json.dumps(health, separators=(",", ":")), "health_body", "single_quoted"),
+        "retry_after": config_value(retry_after_header(ends_at), "ends_at (Retry-After)", "quoted"),
+        "page_dir": config_value(params["page_dir"], "page_dir (or root)", "path"),
+        "page_file": config_value(PAGE_FILE, "page_file", "token"),
         "bypass_variable": header_variable(params["bypass_header"]),
     }
+
+
+def check_snippet(template: str, values: dict[str, str], snippet: str, passes: tuple[Directive, ...]) -> None:
+    """Raise ValueError unless the rendered snippet parses to exactly the directives of its template
+    with each value in its place (pure).
+
+    The template is rendered once more with a plain word (a sentinel) for each value and parsed;
+    each sentinel is then replaced by its value, and ${pass_rules} by passes (built from data).
+    A value that broke out of its quotes or its directive gives other directives and is refused
+    before anything is written."""
+    sentinels = {name: f"JARVISVALUE{index}END" for index, name in enumerate(sorted(values))}
+    skeleton_values = dict(sentinels)
+    skeleton_values["pass_rules"] = sentinels["pass_rules"] + ";\n"
+    try:
+        skeleton = nginx_directives(render_snippet(template, skeleton_values))
+    except ConfigValueError as exc:
+        raise ValueError(f"snippet_template does not parse as nginx configuration: {exc}") from None
+    words = {sentinel: values[name] for name, sentinel in sentinels.items() if name != "pass_rules"}
+    expected = expand_sentinels(skeleton, words, {sentinels["pass_rules"]: passes})
+    try:
+        found = nginx_directives(snippet)
+    except ConfigValueError as exc:
+        raise ValueError(f"the rendered nginx snippet does not parse ({exc}): a value broke out of its place") from None
+    difference = first_difference(expected, found)
+    if difference:
+        raise ValueError(
+            f"the rendered nginx snippet is not what its template and values give ({difference}): a value broke out "
+            "of its place, or snippet_template puts a value where it splits into several words (quote it)"
+        )
 
 
 _COMPARED = re.compile(r'(\$(?:http|cookie)_[A-Za-z0-9_]+\s*=\s*")[^"]*(")')
@@ -438,14 +538,20 @@ def read_marker(path: str) -> tuple[dict[str, Any] | None, str | None]:
     A marker that cannot be read, is not UTF-8, not JSON nor a date, or not an object is still
     present (``{"enabled": true, "since": null}``): state=disabled removes it, state=enabled
     replaces it. A since or ends_at that is not a time is reported and read as null. The
-    runbook's marker (one line with a date) is read as since."""
+    runbook's marker (one line with a date) is read as since. A symbolic link or anything but a
+    regular file is present but not read (not followed, no FIFO to block on)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None, None
     except OSError as exc:
-        return ({"enabled": True, "since": None} if os.path.lexists(path) else None), f"cannot read {path}: {exc}"
+        cause = "it is a symbolic link, which is not followed" if exc.errno == errno.ELOOP else str(exc)
+        return ({"enabled": True, "since": None} if os.path.lexists(path) else None), f"cannot read {path}: {cause}"
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return {"enabled": True, "since": None}, f"cannot read {path}: it is not a regular file"
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -473,18 +579,104 @@ def read_marker(path: str) -> tuple[dict[str, Any] | None, str | None]:
     return document, problem
 
 
-def read_bytes(path: str) -> bytes | None:
-    """A file's content, or None when there is no file. Bytes: a file may not be UTF-8."""
+@dataclass(frozen=True)
+class FileState:
+    """What is at a path: a regular file's bytes (a file may not be UTF-8), owner, group and mode;
+    or a symbolic link (content None, link its target), which is never followed."""
+
+    content: bytes | None
+    uid: int
+    gid: int
+    mode: int
+    link: str | None = None
+
+
+def read_state(path: str) -> FileState | None:
+    """What is at path, or None when nothing is. Raises MaintenanceError for something that is
+    neither a regular file nor a symbolic link, or that turns into a link while it is read."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        info = os.lstat(path)
     except FileNotFoundError:
         return None
+    if stat.S_ISLNK(info.st_mode):
+        return FileState(None, info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode), link=os.readlink(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise MaintenanceError(f"Cannot change maintenance mode: {path} is not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise MaintenanceError(
+                f"Cannot change maintenance mode: {path} became a symbolic link while it was read"
+            ) from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise MaintenanceError(f"Cannot change maintenance mode: {path} is not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        content = handle.read()
+    return FileState(content, info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
 
 
-def as_text(content: bytes | None) -> str | None:
+def content_of(state: FileState | None) -> bytes | None:
+    """The bytes of a regular file; None for nothing or a link (both differ from any wanted file)."""
+    return state.content if state is not None else None
+
+
+def as_text(state: FileState | None) -> str | None:
     """A file's content for --diff, bytes that are not UTF-8 shown as U+FFFD (pure)."""
-    return None if content is None else content.decode("utf-8", errors="replace")
+    if state is None:
+        return None
+    if state.link is not None:
+        return f"(a symbolic link to {state.link}, replaced, not followed)\n"
+    return (state.content or b"").decode("utf-8", errors="replace")
+
+
+def write_file(path: str, content: bytes, keep: FileState | None, new_mode: int) -> None:
+    """Write content to a temporary file beside path, give it the owner, group and mode of the
+    regular file it replaces (keep; new_mode and the running user for a new file or one replacing
+    a link), fsync it and rename it over path. Raises MaintenanceError when the owner cannot be
+    kept (path is then untouched)."""
+    directory = os.path.dirname(path) or "."
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            if keep is not None and keep.link is None:
+                written = os.fstat(handle.fileno())
+                if (written.st_uid, written.st_gid) != (keep.uid, keep.gid):
+                    try:
+                        os.fchown(handle.fileno(), keep.uid, keep.gid)
+                    except PermissionError:
+                        raise MaintenanceError(
+                            f"Cannot write {path}: its owner and group ({keep.uid}:{keep.gid}) cannot be kept by "
+                            f"user {os.geteuid()}; run the module as root or as the file's owner"
+                        ) from None
+                os.fchmod(handle.fileno(), keep.mode)  # after fchown, which clears setuid and setgid
+            else:
+                os.fchmod(handle.fileno(), new_mode)
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        raise
+    fsync_path(directory)
+
+
+def put_back(path: str, state: FileState | None, new_mode: int) -> None:
+    """Put path back as it was: nothing, the same link, or the same bytes, owner, group and mode."""
+    if state is None:
+        if os.path.lexists(path):
+            os.unlink(path)
+    elif state.link is not None:
+        temp = os.path.join(os.path.dirname(path) or ".", f".tmp-{secrets.token_hex(8)}")
+        os.symlink(state.link, temp)
+        os.replace(temp, path)
+    else:
+        write_file(path, state.content or b"", state, new_mode)
 
 
 def default_by() -> str:
@@ -580,22 +772,25 @@ class MaintenanceMode:
         rc, out, err = self.module.run_command(argv, expand_user_and_vars=False)
         return rc, (err or out).strip()
 
+    def new_mode(self, path: str) -> int:
+        """The mode of a file this module creates (an existing file keeps its own)."""
+        return NEW_FILE_MODE if path in (self.snippet, self.params["marker"]) else NEW_PAGE_MODE
+
     def apply(self, files: dict[str, str | None], what: str) -> bool:
         """Write (str) or remove (None) each file, check nginx and reload it. Puts every file back
-        and raises MaintenanceError with nginx's message when the check or the reload fails.
-        Returns whether nginx was reloaded."""
-        before = {path: read_bytes(path) for path in files}
+        (same bytes, owner, group and mode) and raises MaintenanceError with nginx's message when
+        the check or the reload fails. Returns whether nginx was reloaded."""
+        before = {path: read_state(path) for path in files}
         try:
             for path, content in files.items():
                 if content is None:
-                    if os.path.exists(path):
+                    if os.path.lexists(path):
                         os.unlink(path)
                 else:
                     directory = os.path.dirname(path)
                     if directory and not os.path.isdir(directory):
                         os.makedirs(directory, mode=0o755)
-                    mode = 0o600 if path == self.snippet or path == self.params["marker"] else 0o644
-                    write_atomic(path, content, mode)
+                    write_file(path, content.encode("utf-8"), before[path], self.new_mode(path))
             if not self.params["reload"]:
                 return False
             rc, message = self.run_nginx("-t")
@@ -615,16 +810,10 @@ class MaintenanceMode:
             self.restore(before)
             raise
 
-    def restore(self, before: dict[str, bytes | None]) -> None:
-        for path, content in before.items():
-            try:
-                if content is None:
-                    if os.path.exists(path):
-                        os.unlink(path)
-                else:
-                    write_atomic(path, content, 0o600 if path in (self.snippet, self.params["marker"]) else 0o644)
-            except OSError:
-                pass
+    def restore(self, before: dict[str, FileState | None]) -> None:
+        for path, state in before.items():
+            with contextlib.suppress(OSError, MaintenanceError):
+                put_back(path, state, self.new_mode(path))
 
     # -- enabled --------------------------------------------------------------------
     def window(self, existing: dict[str, Any] | None) -> tuple[datetime.datetime, datetime.datetime | None]:
@@ -666,17 +855,17 @@ class MaintenanceMode:
             snippet_template = BUILTIN_SNIPPET
             if params.get("snippet_template"):
                 snippet_template = self.read_template(params["snippet_template"], "snippet_template")
-            snippet = render_snippet(snippet_template, snippet_values(params, since, ends_at))
-        except ValueError as exc:
-            raise MaintenanceError(f"Cannot enable maintenance mode: {exc}") from None
-        if re.search(r"[\s;{}\"'$\\]", params["page_dir"]):
-            raise MaintenanceError(
-                f"Cannot enable maintenance mode: page_dir (or root) {params['page_dir']!r} has a space, quote, "
-                "semicolon, brace, backslash or $, which the nginx snippet cannot hold"
+            values = snippet_values(params, since, ends_at)
+            snippet = render_snippet(snippet_template, values)
+            passes = pass_directives(
+                params.get("allow_ips") or [], self.token, params["bypass_header"], params["bypass_cookie"]
             )
+            check_snippet(snippet_template, values, snippet, passes)
+        except ValueError as exc:
+            raise MaintenanceError(f"Cannot enable maintenance mode: {masked(str(exc), self.token)}") from None
         wanted = {params["marker"]: marker_text(marker), self.page: page, self.snippet: snippet}
-        current = {path: read_bytes(path) for path in wanted}
-        changed = any(current[path] != text.encode("utf-8") for path, text in wanted.items())
+        current = {path: read_state(path) for path in wanted}
+        changed = any(content_of(current[path]) != text.encode("utf-8") for path, text in wanted.items())
         result = {
             "changed": changed,
             "enabled": True,
@@ -713,8 +902,8 @@ class MaintenanceMode:
         params = self.params
         paths = [self.snippet, params["marker"], self.page]
         # Bytes, and the marker read only for since: a file that is not UTF-8 or not JSON goes too.
-        current = {path: read_bytes(path) for path in paths}
-        changed = any(content is not None for content in current.values())
+        current = {path: read_state(path) for path in paths}
+        changed = any(state is not None for state in current.values())
         existing, problem = read_marker(params["marker"])
         if problem:
             self.module.warn(f"{problem}: state=disabled removes it")
@@ -738,7 +927,7 @@ class MaintenanceMode:
 
     def apply_plain(self, files: dict[str, None]) -> None:
         for path in files:
-            if os.path.exists(path):
+            if os.path.lexists(path):
                 os.unlink(path)
 
     def diff(self, before: dict[str, str | None], after: dict[str, str | None]) -> list[dict[str, str]]:

@@ -22,6 +22,18 @@ description:
   - C(nginx -t) runs before every reload. When it fails, the previous snippet, marker and page are put back, nginx
     is not reloaded, and the module fails with nginx's message. The nginx binary is looked up before anything
     changes.
+  - Every value written into the snippet (addresses and networks of O(allow_ips), O(page_dir), O(health_path),
+    O(health_status), O(bypass_token), O(bypass_header), O(bypass_cookie), the C(Retry-After) date, the health body)
+    passes one allow-list of the characters its place in nginx's grammar can hold; none may hold C(\), C($), C(;),
+    C(%), a newline or a character outside ASCII, and only quoted text may hold spaces. A value outside it is refused
+    with a message naming the option, before anything is written. The rendered snippet is then parsed back and must
+    give exactly the directives of its template with each value in its place (a value that O(snippet_template)
+    leaves unquoted and that splits into several words is refused too).
+  - Writes and rollbacks keep each existing file's owner, group and mode. A new marker and snippet are 0600 and a new
+    page 0644, owned by the user running the module; a new O(page_dir) is 0755. A symbolic link at the place of one
+    of the files is neither read nor written through - it is replaced by the file (and put back on a rollback).
+    When the owner of an existing file cannot be kept (the module does not run as root nor as its owner), the module
+    fails without replacing it.
   - V(disabled) removes the snippet, checks and reloads nginx, then removes the marker and the page.
   - V(status) reports C(enabled), C(since), C(ends_at), C(retry_after) and whether the marker and the snippet agree,
     without changing anything.
@@ -60,7 +72,9 @@ options:
     description: The JSON marker file. Default C(<root>/.maintenance_mode), the runbook's path.
     type: path
   page_dir:
-    description: Directory of the page C(maintenance.html) nginx serves. Default C(<root>/maintenance).
+    description:
+      - Directory of the page C(maintenance.html) nginx serves. Default C(<root>/maintenance).
+      - It goes into the snippet (C(root)), so it may hold only letters, digits and C(. _ ~ / -).
     type: path
   reason:
     description: Why, shown on the page and kept in the marker.
@@ -118,6 +132,8 @@ options:
     description:
       - Addresses and IPv4 networks (CIDR) whose requests reach the application during maintenance (the ops team, a
         monitoring probe). IPv6 is supported as single addresses.
+      - An IPv6 address with a zone id (V(fe80::1%eth0)) is refused - nginx's C($remote_addr) never carries one, and
+        the text after C(%) would go into the nginx snippet.
     type: list
     elements: str
     default: []

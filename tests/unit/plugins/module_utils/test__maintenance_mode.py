@@ -8,7 +8,10 @@ import datetime
 import ipaddress
 import json
 import os
+import pwd
 import re
+import shutil
+import stat
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
@@ -23,11 +26,13 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._maintenance_mo
     argument_spec,
     build_marker,
     check_params,
+    check_snippet,
     iso,
     masked,
     page_values,
     parse_duration,
     parse_time,
+    pass_directives,
     read_marker,
     render_page,
     render_snippet,
@@ -231,7 +236,7 @@ def test_builtin_snippet():
     assert "error_page 503 @jarvis_maintenance;" in text
     assert text.count('add_header Retry-After "Sat, 28 Nov 2026 22:00:00 GMT" always;') == 2
     assert 'if ($remote_addr = "127.0.0.2") { set $jarvis_maintenance off; }' in text
-    assert 'if ($remote_addr ~ "^10\\.(?:20|21|22|23)\\.") { set $jarvis_maintenance off; }' in text
+    assert 'if ($remote_addr ~ "^10[.](?:20|21|22|23)[.]") { set $jarvis_maintenance off; }' in text
     assert f'if ($http_x_maintenance_bypass = "{TOKEN}")' in text
     assert f'if ($cookie_jarvis_maintenance_bypass = "{TOKEN}")' in text
     assert 'if ($jarvis_maintenance_route = "on:/health")' in text
@@ -610,3 +615,230 @@ def test_a_failed_nginx_check_puts_back_files_that_are_not_utf8(tmp_path, monkey
     msg = failure(tmp_path, monkeypatch, state="disabled", reload=True)
     assert "nginx -t failed" in msg
     assert {path: path.read_bytes() for path in paths} == before
+
+
+# -- values into the nginx snippet (issue 21 item 3) ---------------------------------------------
+
+ATTACK = 'fe80::1%x") { set $x 1; } set $jarvis_maintenance off; if ($remote_addr = "y'
+
+
+@pytest.mark.parametrize("entry", [ATTACK, "fe80::1%eth0", "fe80::1%x;}", "::1%$jarvis_maintenance", "fe80::1%25"])
+def test_address_rules_refuse_a_zone_id(entry):
+    with pytest.raises(ValueError, match=r"^allow_ips entry .* has a zone id \(%\.\.\.\)"):
+        address_rules([entry])
+
+
+def test_check_params_refuses_the_reported_attack_naming_allow_ips():
+    problem = check_params(params(allow_ips=["127.0.0.2", ATTACK]))
+    assert problem.startswith("allow_ips entry ") and "zone id" in problem
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"page_dir": "/srv/main t"}, "page_dir (or root) '/srv/main t' cannot go into the nginx configuration"),
+        ({"page_dir": "/srv/x;}"}, "page_dir (or root) '/srv/x;}' cannot go into the nginx configuration"),
+        ({"page_dir": "/srv/$x"}, "it holds '$'"),
+        ({"page_dir": "/srv/%x"}, "it holds '%'"),
+    ],
+)
+def test_check_params_refuses_a_page_dir_nginx_cannot_hold(overrides, problem):
+    found = check_params(params(**overrides))
+    assert found is not None and problem in found
+
+
+def snippet_parts(template=BUILTIN_SNIPPET, **overrides):
+    base = {
+        "allow_ips": ["127.0.0.2", "::1", "10.20.0.0/14", "192.168.1.64/27"],
+        "bypass_token": TOKEN,
+        "bypass_header": "X-Maintenance-Bypass",
+        "bypass_cookie": "jarvis_maintenance_bypass",
+        "health_path": "/health",
+        "health_status": 200,
+        "page_dir": "/opt/sutazaiapp/maintenance",
+    }
+    base.update(overrides)
+    values = snippet_values(base, NOW, NOW + datetime.timedelta(hours=2))
+    passes = pass_directives(base["allow_ips"], base["bypass_token"], base["bypass_header"], base["bypass_cookie"])
+    return values, passes
+
+
+def test_check_snippet_accepts_the_builtin_snippet():
+    values, passes = snippet_parts()
+    check_snippet(BUILTIN_SNIPPET, values, render_snippet(BUILTIN_SNIPPET, values), passes)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("page_dir", "/opt/x; } location / { root /etc"),
+        ("retry_after", 'Sat" always; add_header X "1'),
+        ("health_body", "{}'; return 200 'x"),
+        ("health_path", '/health") { return 200; } if ("x'),
+        ("health_status", "200 'x'; set $jarvis_maintenance off; return 200"),
+        ("since", "2026\nset $jarvis_maintenance off;"),
+    ],
+)
+def test_check_snippet_catches_a_value_that_broke_out(name, value):
+    """The second guard: a value that got past config_value changes the parsed directives."""
+    values, passes = snippet_parts()
+    values[name] = value
+    rendered = render_snippet(BUILTIN_SNIPPET, values)
+    with pytest.raises(ValueError, match="a value broke out of its place"):
+        check_snippet(BUILTIN_SNIPPET, values, rendered, passes)
+
+
+def test_check_snippet_catches_pass_rules_that_are_not_the_allow_list():
+    values, passes = snippet_parts()
+    values["pass_rules"] += "set $jarvis_maintenance off;\n"
+    with pytest.raises(ValueError, match="found 'set \\$jarvis_maintenance off;'"):
+        check_snippet(BUILTIN_SNIPPET, values, render_snippet(BUILTIN_SNIPPET, values), passes)
+
+
+def test_check_snippet_refuses_a_template_that_splits_a_value():
+    template = BUILTIN_SNIPPET.replace('"${retry_after}"', "${retry_after}")
+    values, passes = snippet_parts()
+    with pytest.raises(ValueError, match="quote it"):
+        check_snippet(template, values, render_snippet(template, values), passes)
+
+
+def test_check_snippet_refuses_a_template_that_does_not_parse():
+    template = "set $$jarvis_maintenance on;\nlocation / {\n"
+    values, passes = snippet_parts()
+    with pytest.raises(ValueError, match=r"^snippet_template does not parse as nginx configuration"):
+        check_snippet(template, values, render_snippet(template, values), passes)
+
+
+def test_enable_refuses_the_attack_and_writes_nothing(tmp_path, monkeypatch):
+    msg = failure(tmp_path, monkeypatch, state="enabled", allow_ips=["127.0.0.2", ATTACK])
+    assert msg.startswith("Cannot manage maintenance mode: allow_ips entry ") and "zone id" in msg
+    assert not (tmp_path / "app").exists() and not (tmp_path / "nginx").exists()
+
+
+def test_a_broken_template_is_refused_without_showing_the_token(tmp_path, monkeypatch):
+    template = tmp_path / "snippet.conf"
+    template.write_text("if ($$http_x = ${bypass_variable}) { return 200; }\nadd_header X ${retry_after};\n")
+    msg = failure(
+        tmp_path, monkeypatch, state="enabled", duration="1h", bypass_token=TOKEN, snippet_template=str(template)
+    )
+    assert msg.startswith("Cannot enable maintenance mode: the rendered nginx snippet is not what")
+    assert TOKEN not in msg
+    assert not (tmp_path / "app").exists()
+
+
+# -- owner, group and mode (issue 21 item 11) -----------------------------------------------------
+
+NOBODY = pwd.getpwnam("nobody")
+
+
+def owner_and_mode(path):
+    info = os.lstat(path)
+    return info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)
+
+
+def hand_over(paths, uid=NOBODY.pw_uid, gid=NOBODY.pw_gid, mode=0o644):
+    for path in paths:
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+
+
+def test_new_files_get_the_documented_modes(tmp_path):
+    run(tmp_path, state="enabled", duration="30m")
+    marker, page, snippet_path = write_enabled(tmp_path)
+    assert owner_and_mode(marker) == (os.geteuid(), os.getegid(), 0o600)
+    assert owner_and_mode(snippet_path) == (os.geteuid(), os.getegid(), 0o600)
+    assert owner_and_mode(page) == (os.geteuid(), os.getegid(), 0o644)
+
+
+def test_enable_keeps_owner_group_and_mode(tmp_path):
+    paths = write_enabled(tmp_path)
+    hand_over(paths)
+    hand_over([paths[1]], mode=0o640)
+    assert run(tmp_path, state="enabled", duration="45m", reason="Longer")["changed"]
+    assert "Longer" in paths[1].read_text()
+    assert [owner_and_mode(path) for path in paths] == [
+        (NOBODY.pw_uid, NOBODY.pw_gid, 0o644),
+        (NOBODY.pw_uid, NOBODY.pw_gid, 0o640),
+        (NOBODY.pw_uid, NOBODY.pw_gid, 0o644),
+    ]
+
+
+def private_nginx(tmp_path, snippet_dir):
+    """A real nginx configuration for `nginx -t` (nothing listens: -t only parses and opens files)."""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\nhttp {{\n"
+        f"    access_log off;\n    client_body_temp_path {tmp_path}/temp;\n"
+        f"    server {{\n        listen 127.0.0.1:9;\n        include {snippet_dir}/jarvis-maintenance*.conf;\n"
+        "    }\n}\n"
+    )
+    return conf
+
+
+def test_a_failed_nginx_check_puts_back_owner_group_and_mode(tmp_path, monkeypatch):
+    """Real nginx -t: a template it rejects, then a disable it rejects (a broken file beside the snippet)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    conf = private_nginx(tmp_path, tmp_path / "nginx")
+    paths = write_enabled(tmp_path)
+    hand_over(paths)
+    before = {path: (path.read_bytes(), owner_and_mode(path)) for path in paths}
+    broken = tmp_path / "broken.conf"
+    broken.write_text("this_is_not_a_directive ${health_path};\n")
+    common = {"nginx_binary": nginx, "nginx_conf": str(conf), "reload": True}
+    msg = failure(tmp_path, monkeypatch, state="enabled", duration="2h", snippet_template=str(broken), **common)
+    assert "nginx -t failed" in msg and "this_is_not_a_directive" in msg
+    assert {path: (path.read_bytes(), owner_and_mode(path)) for path in paths} == before
+
+    (tmp_path / "nginx" / "jarvis-maintenance-zz.conf").write_text("this_is_not_a_directive;\n")
+    msg = failure(tmp_path, monkeypatch, state="disabled", **common)
+    assert "nginx -t failed" in msg
+    assert {path: (path.read_bytes(), owner_and_mode(path)) for path in paths} == before
+
+
+def test_a_link_at_the_page_is_replaced_not_written_through_and_put_back(tmp_path, monkeypatch):
+    paths = write_enabled(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the page\n")
+    hand_over([outside], mode=0o600)
+    page = paths[1]
+    page.unlink()
+    page.symlink_to(outside)
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, *args, **kwargs: "/usr/sbin/nginx")
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, argv, **kwargs: (1, "", "nginx: [emerg] bad"))
+    msg = failure(tmp_path, monkeypatch, state="enabled", duration="2h", reason="Other", reload=True)
+    assert "nginx -t failed" in msg
+    assert page.is_symlink() and os.readlink(page) == str(outside)  # put back as it was
+    assert outside.read_text() == "not the page\n" and owner_and_mode(outside) == (NOBODY.pw_uid, NOBODY.pw_gid, 0o600)
+    monkeypatch.undo()
+    assert run(tmp_path, state="enabled", duration="2h", reason="Other")["changed"]
+    assert not page.is_symlink() and "Other" in page.read_text()
+    assert outside.read_text() == "not the page\n"
+
+
+def test_a_marker_that_is_a_link_is_not_followed_and_disable_removes_the_link(tmp_path, warned):
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"enabled": true, "since": "2026-11-28T19:00:00Z", "reason": "read through a link"}')
+    (tmp_path / "app").mkdir()
+    marker = tmp_path / "app" / ".maintenance_mode"
+    marker.symlink_to(outside)
+    status = run(tmp_path, state="status")
+    assert status["enabled"] and status["reason"] is None
+    assert any("is a symbolic link, which is not followed" in text for text in status["problems"])
+    assert run(tmp_path, state="disabled")["changed"]
+    assert not os.path.lexists(marker) and outside.exists()
+
+
+def test_a_fifo_at_the_marker_does_not_block(tmp_path):
+    (tmp_path / "app").mkdir()
+    os.mkfifo(tmp_path / "app" / ".maintenance_mode")
+    marker, problem = read_marker(str(tmp_path / "app" / ".maintenance_mode"))
+    assert marker["enabled"] and problem.endswith("it is not a regular file")
+
+
+def test_a_directory_at_the_snippet_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    (tmp_path / "nginx" / "jarvis-maintenance.conf").mkdir(parents=True)
+    msg = failure(tmp_path, monkeypatch, state="enabled", duration="1h")
+    assert (
+        msg == f"Cannot change maintenance mode: {tmp_path / 'nginx' / 'jarvis-maintenance.conf'} is not a regular file"
+    )
+    assert not (tmp_path / "app").exists()
