@@ -28,7 +28,6 @@ import hashlib
 import math
 import os
 import re
-import shutil
 import stat
 import threading
 import time
@@ -338,6 +337,36 @@ def dest_problem(dest: str, st: os.stat_result, euid: int) -> str | None:
     )
 
 
+def link_problem(dest: str, links: list[tuple[str, os.stat_result]], euid: int) -> str | None:
+    """Why the symlinks on the way to dest (each with its lstat) make it untrustworthy, or None
+    (pure): a link owned by another user was that user's choice of where root writes (Linux's
+    protected_symlinks rule, for every directory rather than sticky ones only)."""
+    for path, st in links:
+        if st.st_uid not in (0, euid):
+            return (
+                f"Cannot back up PostgreSQL to dest {dest}: {path} is a symlink owned by uid {st.st_uid}, who could "
+                "point it anywhere; name the real directory"
+            )
+    return None
+
+
+def path_links(path: str) -> list[tuple[str, os.stat_result]]:
+    """The symlinks among path's components, each with its lstat (components that do not exist end
+    the walk)."""
+    found = []
+    current = "/"
+    for name in [name for name in os.path.abspath(path).split("/") if name]:
+        current = os.path.join(current, name)
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            break
+        if stat.S_ISLNK(st.st_mode):
+            found.append((current, st))
+            current = os.path.realpath(current)
+    return found
+
+
 def entry_problem(dest: str, name: str, st: os.stat_result | None, directory: bool) -> str | None:
     """Why a dump cannot be put at name in dest, given what is there now (lstat or None), or None
     (pure). A file replaces an older file or link atomically; a directory dump needs the name free."""
@@ -424,6 +453,23 @@ def hash_fd(fd: int) -> tuple[int, str]:
         digest.update(block)
         size += len(block)
     return size, digest.hexdigest()
+
+
+def remove_tree(parent_fd: int, name: str) -> None:
+    """Remove the directory name in parent_fd and everything in it, through O_NOFOLLOW fds: a link
+    inside is removed, never followed (shutil.rmtree takes dir_fd only from Python 3.11)."""
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        with os.scandir(fd) as found:
+            names = [entry.name for entry in found]
+        for child in names:
+            if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
+                remove_tree(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent_fd)
 
 
 class PgBackup:
@@ -522,6 +568,10 @@ class PgBackup:
         """Open dest (creating it with mode 0700 when missing, not in check mode) and refuse it when
         another user can write to it. In check mode a missing dest is left missing."""
         dest = self.params["dest"]
+        euid = os.geteuid()
+        problem = link_problem(dest, path_links(dest), euid)
+        if problem:
+            self.fail(problem)
         try:
             try:
                 self.dest_fd = open_dir(dest)
@@ -538,7 +588,8 @@ class PgBackup:
             self.fail(f"Cannot back up PostgreSQL to dest {dest}: {exc}")
         except OSError as exc:
             self.fail(f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}")
-        problem = dest_problem(dest, st, os.geteuid())
+        # The links again, now that dest is open: one swapped in meanwhile is refused as well.
+        problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
         if problem:
             self.fail(problem)
 
@@ -609,7 +660,7 @@ class PgBackup:
                 continue
             with contextlib.suppress(OSError):
                 if partial.directory:
-                    shutil.rmtree(partial.name, dir_fd=self.dest_fd)
+                    remove_tree(self.dest_fd, partial.name)
                 else:
                     os.unlink(partial.name, dir_fd=self.dest_fd)
 

@@ -28,6 +28,8 @@ description:
     symlink planted there at a dump's name, or a full disk, would be another user's choice); the message
     names O(dest) and its mode. O(dest) is not tightened in place; a missing O(dest) is created with mode
     0700, owned by the running user.
+  - Refuses an O(dest) reached through a symlink owned by another user (one planted in a directory that user can
+    write, pointing wherever they chose); symlinks owned by root or the running user are followed.
   - Refuses a C(<name>.partial) already in O(dest) (left by a killed run, or another run writing it),
     naming it.
   - Before any dump starts, checks the free space of O(dest)'s filesystem (C(statvfs)) - the databases'

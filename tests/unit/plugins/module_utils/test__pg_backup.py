@@ -32,7 +32,10 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup impo
     hash_fd,
     human_bytes,
     libpq_env,
+    link_problem,
     margin_bytes,
+    path_links,
+    remove_tree,
     size_ratio,
     space_needed,
     space_problem,
@@ -648,3 +651,51 @@ def test_partial_is_never_opened_through_a_link(tmp_path):
     with pytest.raises(FileExistsError):
         os.open(tmp_path / "x.partial", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     assert victim.read_text() == "precious"
+
+
+def test_remove_tree_removes_links_never_their_targets(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    tree = tmp_path / "dest" / "postgres-a.dir.partial"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "toc.dat").write_text("toc")
+    (tree / "sub" / "1.dat.gz").write_text("data")
+    (tree / "link-to-dir").symlink_to(outside)
+    (tree / "sub" / "link-to-file").symlink_to(outside / "keep")
+    dest_fd = os.open(tmp_path / "dest", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        remove_tree(dest_fd, "postgres-a.dir.partial")
+    finally:
+        os.close(dest_fd)
+    assert list((tmp_path / "dest").iterdir()) == []
+    assert (outside / "keep").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    ("owners", "euid", "refused"),
+    [
+        ([], 0, None),
+        ([0], 0, None),  # an operator's link (/opt/backups -> /srv/backups)
+        ([26, 0], 26, None),  # the running user's own link
+        ([0, 65534], 0, "/l1 is a symlink owned by uid 65534"),
+        ([26], 0, "/l0 is a symlink owned by uid 26"),
+    ],
+)
+def test_link_problem(owners, euid, refused):
+    links = [(f"/l{index}", fake_stat(stat.S_IFLNK | 0o777, uid)) for index, uid in enumerate(owners)]
+    problem = link_problem("/d", links, euid)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem.startswith("Cannot back up PostgreSQL to dest /d: ")
+        assert refused in problem
+
+
+def test_path_links(tmp_path):
+    (tmp_path / "real" / "dumps").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    links = path_links(str(tmp_path / "link" / "dumps" / "missing" / "deeper"))
+    assert [path for path, _st in links] == [str(tmp_path / "link")]
+    assert stat.S_ISLNK(links[0][1].st_mode)
+    assert path_links(str(tmp_path / "real" / "dumps")) == []
