@@ -8,26 +8,47 @@ For each database one session opens a REPEATABLE READ transaction and exports it
 ``pg_dump --snapshot`` dumps exactly that snapshot while the session counts every table's rows
 in it, so the counts in the manifest are the counts in the dump. ``pg_dump -Fc -Z0 | zstd``
 runs as a pipeline whose every exit status is checked.
+
+``dest`` may be a directory other people can reach, so nothing is written through a path in it:
+``dest`` is opened once (``O_NOFOLLOW`` per component, see _safe_fs), refused when another user
+can write to it, and each dump goes into ``<name>.partial``, created ``O_EXCL|O_NOFOLLOW``
+relative to that directory fd and handed to the pipeline as an open fd. Only when every dump
+has succeeded are the ``.partial`` entries fsynced and renamed over their final names; on any
+failure exactly the ``.partial`` entries this run created (identity re-checked) are removed, so
+older dumps in ``dest`` stay as they were. Before any dump starts, the free space of ``dest``'s
+filesystem is compared with the databases' size times ``expected_size_ratio`` plus
+``free_space_margin``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import hashlib
+import math
 import os
 import re
-import shutil
+import stat
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import iso, utcnow
 from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import file_entry, tree_files
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import (
     connect,
     connection_kwargs,
     describe_target,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._safe_fs import (
+    DIR_FLAGS,
+    UnsafePath,
+    identity,
+    open_beneath,
+    open_dir,
+    walk,
+    writable_by_others,
 )
 
 DATABASES_SQL = """
@@ -49,6 +70,19 @@ ORDER BY 1, 2
 
 COUNT_BATCH = 100
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+PARTIAL = ".partial"
+CHUNK = 1024 * 1024
+
+# The longest timeout: the row counts run under statement_timeout, whose limit is INT_MAX ms.
+MAX_TIMEOUT = 2_147_483
+# A dump's expected size as a share of pg_database_size, by compression (expected_size_ratio's
+# default). A dump holds no index, no free space and no page or tuple overhead; measured on
+# pgbench data a zstd dump is 0.6 % of the database, on random md5 filler 15 %: 0.5 leaves room
+# for data that compresses badly. Uncompressed, text output of some types (bytea as hex) can
+# outgrow the stored form: 1.
+DEFAULT_SIZE_RATIO = {"zstd": 0.5, "gzip": 0.5, "none": 1.0}
+_MARGIN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|[kmgt]?i?b?)\s*$", re.IGNORECASE)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 FORMATS = {
     # (format, compression) -> (file suffix, manifest format)
@@ -215,8 +249,18 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"concurrency must be 1 or more, got {params['concurrency']}"
     if params["compression_threads"] < 0:
         return f"compression_threads must be 0 (every CPU) or more, got {params['compression_threads']}"
-    if params["timeout"] <= 0:
-        return f"timeout must be more than 0 seconds, got {params['timeout']}"
+    if not 1 <= params["timeout"] <= MAX_TIMEOUT:
+        return (
+            f"timeout must be between 1 and {MAX_TIMEOUT} seconds (24 days, the longest statement_timeout "
+            f"PostgreSQL takes for the row counts), got {params['timeout']}"
+        )
+    ratio = params.get("expected_size_ratio")
+    if ratio is not None and not (math.isfinite(ratio) and 0 <= ratio <= 100):
+        return f"expected_size_ratio must be between 0 and 100 (a share of the databases' size), got {ratio}"
+    try:
+        margin_bytes(params.get("free_space_margin", "0"), 0)
+    except ValueError as exc:
+        return f"free_space_margin {exc}"
     if params["client"] == "docker":
         if not params.get("docker_container"):
             return "docker_container is required with client=docker"
@@ -225,6 +269,118 @@ def check_params(params: dict[str, Any]) -> str | None:
     overlap = set(params["databases"]) & set(params["exclude_databases"])
     if overlap:
         return f"databases and exclude_databases both name {', '.join(sorted(overlap))}"
+    return None
+
+
+def size_ratio(params: dict[str, Any]) -> float:
+    """expected_size_ratio, or its default for the compression (pure)."""
+    ratio = params.get("expected_size_ratio")
+    return DEFAULT_SIZE_RATIO[params["compression"]] if ratio is None else float(ratio)
+
+
+def margin_bytes(text: Any, total: int) -> int:
+    """free_space_margin in bytes (pure): 'N%' of a filesystem of total bytes, or a size like
+    '512M', '2G', '1.5GiB' or '0' (powers of 1024). Raises ValueError naming the accepted forms."""
+    match = _MARGIN.match(str(text))
+    if not match:
+        raise ValueError(f"must be a size like 2G, 512M or 0, or a share of the filesystem like 5%, got {text!r}")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    if unit == "%":
+        if number > 100:
+            raise ValueError(f"must be at most 100%, got {text!r}")
+        return math.ceil(total * number / 100)
+    return math.ceil(number * 1024 ** _POWERS[unit.rstrip("ib")])
+
+
+def human_bytes(count: int) -> str:
+    """1536 -> '1.5 KiB' (pure)."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def space_needed(database_bytes: int, ratio: float, margin: int) -> int:
+    """Bytes a backup needs free in dest: the databases' size times the ratio, plus the margin (pure)."""
+    return math.ceil(database_bytes * ratio) + margin
+
+
+def space_problem(
+    dest: str, database_bytes: int, ratio: float, margin_text: str, margin: int, available: int
+) -> str | None:
+    """Why dest's filesystem is too small for the backup, or None (pure). Names both numbers and
+    the options."""
+    needed = space_needed(database_bytes, ratio, margin)
+    if needed <= available:
+        return None
+    return (
+        f"Cannot back up PostgreSQL to dest {dest}: the backup needs about {human_bytes(needed)} ({needed} bytes: "
+        f"{human_bytes(database_bytes)} of databases x expected_size_ratio {ratio:g} + free_space_margin "
+        f"{margin_text} = {human_bytes(margin)} kept free) but its filesystem has {human_bytes(available)} "
+        f"({available} bytes) available; free space or choose another dest (expected_size_ratio: 0 and "
+        "free_space_margin: 0 switch this check off)"
+    )
+
+
+def dest_problem(dest: str, st: os.stat_result, euid: int) -> str | None:
+    """Why dest is not safe to write the dumps into, or None (pure): a directory another user can
+    write to could get a link planted at a dump's name, or be filled."""
+    why = writable_by_others(st, euid)
+    if why is None:
+        return None
+    return (
+        f"Cannot back up PostgreSQL to dest {dest}: {why}; other users could plant links at the dumps' names "
+        f"or fill it. Use a directory only uid {euid} can write to (chmod go-w, chown), or a new path: "
+        "pg_backup creates it with mode 0700"
+    )
+
+
+def link_problem(dest: str, links: list[tuple[str, os.stat_result]], euid: int) -> str | None:
+    """Why the symlinks on the way to dest (each with its lstat) make it untrustworthy, or None
+    (pure): a link owned by another user was that user's choice of where root writes (Linux's
+    protected_symlinks rule, for every directory rather than sticky ones only)."""
+    for path, st in links:
+        if st.st_uid not in (0, euid):
+            return (
+                f"Cannot back up PostgreSQL to dest {dest}: {path} is a symlink owned by uid {st.st_uid}, who could "
+                "point it anywhere; name the real directory"
+            )
+    return None
+
+
+def path_links(path: str) -> list[tuple[str, os.stat_result]]:
+    """The symlinks among path's components, each with its lstat (components that do not exist end
+    the walk)."""
+    found = []
+    current = "/"
+    for name in [name for name in os.path.abspath(path).split("/") if name]:
+        current = os.path.join(current, name)
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            break
+        if stat.S_ISLNK(st.st_mode):
+            found.append((current, st))
+            current = os.path.realpath(current)
+    return found
+
+
+def entry_problem(dest: str, name: str, st: os.stat_result | None, directory: bool) -> str | None:
+    """Why a dump cannot be put at name in dest, given what is there now (lstat or None), or None
+    (pure). A file replaces an older file or link atomically; a directory dump needs the name free."""
+    if st is None:
+        return None
+    if name.endswith(PARTIAL):
+        return (
+            f"dest {dest} already holds {name}, left by a killed run or being written by another one; "
+            "remove it when no backup is running"
+        )
+    if directory:
+        return f"dest {dest} already holds {name}; a directory dump does not replace one, move it away"
+    if stat.S_ISDIR(st.st_mode):
+        return f"dest {dest} holds a directory named {name}, where the dump goes; move it away"
     return None
 
 
@@ -261,6 +417,61 @@ class NotStarted(BackupError):
     """A dump not started because another one had failed."""
 
 
+class Partial(NamedTuple):
+    """An entry this run created in dest: <final>.partial, its identity, and an open fd of it."""
+
+    final: str
+    name: str
+    fd: int
+    identity: tuple[int, int, int]
+    directory: bool
+
+
+class _PassFds:
+    """The module's run_command with open fds handed down to the child: a pipeline writes into the
+    .partial this run created through /dev/fd/N, never through a path in dest."""
+
+    def __init__(self, module: Any, fds: tuple[int, ...]) -> None:
+        self.module = module
+        self.fds = fds
+
+    def run_command(self, args: Any, **kwargs: Any) -> Any:
+        return self.module.run_command(args, pass_fds=self.fds, **kwargs)
+
+
+def fd_path(fd: int) -> str:
+    return f"/dev/fd/{fd}"
+
+
+def hash_fd(fd: int) -> tuple[int, str]:
+    """Size and sha256 of an open file, read from its start; the file is fsynced first."""
+    os.fsync(fd)
+    digest = hashlib.sha256()
+    size = 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while block := os.read(fd, CHUNK):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()
+
+
+def remove_tree(parent_fd: int, name: str) -> None:
+    """Remove the directory name in parent_fd and everything in it, through O_NOFOLLOW fds: a link
+    inside is removed, never followed (shutil.rmtree takes dir_fd only from Python 3.11)."""
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        with os.scandir(fd) as found:
+            names = [entry.name for entry in found]
+        for child in names:
+            if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
+                remove_tree(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent_fd)
+
+
 class PgBackup:
     """Backend of the pg_backup module."""
 
@@ -271,13 +482,24 @@ class PgBackup:
         self.sql = require(module, "psycopg2.sql", "psycopg2-binary")
         self.env = libpq_env(self.params)
         self.stop = threading.Event()
-        self.written: list[str] = []
+        self.created: list[Partial] = []
         self.lock = threading.Lock()
+        self.dest_fd: int | None = None
 
     def fail(self, msg: str, **extra: Any) -> None:
         self.module.fail_json(msg=msg, **extra)
 
     def run(self) -> dict[str, Any]:
+        try:
+            return self._run()
+        finally:
+            for partial in self.created:
+                with contextlib.suppress(OSError):
+                    os.close(partial.fd)
+            if self.dest_fd is not None:
+                os.close(self.dest_fd)
+
+    def _run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
             self.fail(f"Cannot back up PostgreSQL: {problem}")
@@ -305,13 +527,11 @@ class PgBackup:
             "server_version_num": version_num,
             "planned": planned,
         }
+        self.open_dest()
+        result["space"] = self.check_space(sum(sizes[name] for name in databases))
         if self.module.check_mode:
             return result
-        dest = self.params["dest"]
-        try:
-            os.makedirs(dest, mode=0o700, exist_ok=True)
-        except OSError as exc:
-            self.fail(f"Cannot back up PostgreSQL: cannot create dest {dest}: {exc}")
+        self.check_entries([(entry["file"], entry["database"] is not None and fmt == "directory") for entry in planned])
         started, began = utcnow(), time.monotonic()
         deadline = began + self.params["timeout"]
         threads = self.params["compression_threads"] or os.cpu_count() or 1
@@ -321,6 +541,7 @@ class PgBackup:
         if self.params["globals"]:
             tasks.append(None)
         done = self.dump_all(tasks, suffix, label, deadline)
+        self.commit()
         files: list[dict[str, Any]] = []
         details: dict[str, Any] = {}
         for name in databases:
@@ -343,12 +564,132 @@ class PgBackup:
             result["compressor"] = self.squeeze[0][0]
         return result
 
+    def open_dest(self) -> None:
+        """Open dest (creating it with mode 0700 when missing, not in check mode) and refuse it when
+        another user can write to it. In check mode a missing dest is left missing."""
+        dest = self.params["dest"]
+        euid = os.geteuid()
+        problem = link_problem(dest, path_links(dest), euid)
+        if problem:
+            self.fail(problem)
+        try:
+            try:
+                self.dest_fd = open_dir(dest)
+            except FileNotFoundError:
+                if self.module.check_mode:
+                    return
+                parent = os.path.dirname(os.path.abspath(dest))
+                os.makedirs(parent, exist_ok=True)
+                with contextlib.suppress(FileExistsError):  # made meanwhile: checked below like any other
+                    os.mkdir(dest, 0o700)
+                self.dest_fd = open_dir(dest)
+            st = os.fstat(self.dest_fd)
+        except UnsafePath as exc:
+            self.fail(f"Cannot back up PostgreSQL to dest {dest}: {exc}")
+        except OSError as exc:
+            self.fail(f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}")
+        # The links again, now that dest is open: one swapped in meanwhile is refused as well.
+        problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
+        if problem:
+            self.fail(problem)
+
+    def check_space(self, database_bytes: int) -> dict[str, Any]:
+        """Refuse, before any dump starts, a backup that would leave less than free_space_margin free."""
+        dest = self.params["dest"]
+        if self.dest_fd is not None:
+            vfs = os.fstatvfs(self.dest_fd)
+        else:  # check mode, dest still to be made: the filesystem it would be made on
+            existing = os.path.abspath(dest)
+            while not os.path.isdir(existing):
+                existing = os.path.dirname(existing)
+            vfs = os.statvfs(existing)
+        available = vfs.f_bavail * vfs.f_frsize
+        ratio = size_ratio(self.params)
+        margin_text = str(self.params["free_space_margin"])
+        margin = margin_bytes(margin_text, vfs.f_blocks * vfs.f_frsize)
+        problem = space_problem(dest, database_bytes, ratio, margin_text, margin, available)
+        if problem:
+            self.fail(problem)
+        return {
+            "database_bytes": database_bytes,
+            "expected_size_ratio": ratio,
+            "margin": margin,
+            "needed": space_needed(database_bytes, ratio, margin),
+            "available": available,
+        }
+
+    def check_entries(self, targets: list[tuple[str, bool]]) -> None:
+        """Refuse, before any dump starts, (name, is a directory dump) targets in dest that a dump
+        cannot be put at, or whose .partial exists (see entry_problem)."""
+        dest = self.params["dest"]
+        for final, directory in targets:
+            for name in (final + PARTIAL, final):
+                try:
+                    st = os.stat(name, dir_fd=self.dest_fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    st = None
+                except OSError as exc:
+                    self.fail(f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}")
+                problem = entry_problem(dest, name, st, directory)
+                if problem:
+                    self.fail(f"Cannot back up PostgreSQL: {problem}")
+
+    def create_partial(self, final: str, directory: bool) -> Partial:
+        """Create <final>.partial in dest, never through a link and never over an existing entry,
+        and remember it: it is the only thing a failure removes."""
+        name = final + PARTIAL
+        if directory:
+            os.mkdir(name, 0o700, dir_fd=self.dest_fd)
+            fd = os.open(name, DIR_FLAGS, dir_fd=self.dest_fd)
+        else:
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(name, flags, 0o600, dir_fd=self.dest_fd)
+        partial = Partial(final, name, fd, identity(os.fstat(fd)), directory)
+        with self.lock:
+            self.created.append(partial)
+        return partial
+
+    def remove_partials(self) -> None:
+        """Remove the .partial entries this run created, each only while it is still the same entry."""
+        for partial in self.created:
+            try:
+                st = os.stat(partial.name, dir_fd=self.dest_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if identity(st) != partial.identity:
+                continue
+            with contextlib.suppress(OSError):
+                if partial.directory:
+                    remove_tree(self.dest_fd, partial.name)
+                else:
+                    os.unlink(partial.name, dir_fd=self.dest_fd)
+
+    def commit(self) -> None:
+        """Every dump succeeded: rename each .partial over its final name, then fsync dest."""
+        done: list[str] = []
+        for partial in self.created:
+            try:
+                st = os.stat(partial.name, dir_fd=self.dest_fd, follow_symlinks=False)
+                if identity(st) != partial.identity:
+                    raise OSError(f"{partial.name} was replaced during the backup")
+                os.rename(partial.name, partial.final, src_dir_fd=self.dest_fd, dst_dir_fd=self.dest_fd)
+            except OSError as exc:
+                self.created = [item for item in self.created if item.final not in done]
+                self.remove_partials()
+                replaced = f" (already in place: {', '.join(done)})" if done else ""
+                self.fail(
+                    f"Cannot back up PostgreSQL: cannot move {partial.name} to {partial.final} in dest "
+                    f"{self.params['dest']}: {exc}{replaced}"
+                )
+            done.append(partial.final)
+        os.fsync(self.dest_fd)
+
     def dump_all(
         self, tasks: list[str | None], suffix: str, label: str, deadline: float
     ) -> dict[str | None, tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Runs the dumps, O(concurrency) at a time; None is the globals. On the first failure no
-        other dump starts, the running ones finish, every file this run wrote is removed and the
-        module fails with the first failure's message."""
+        other dump starts, the running ones finish, every .partial this run created is removed (older
+        dumps in dest stay) and the module fails with the first failure's message."""
 
         def one(name: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             if self.stop.is_set():
@@ -367,8 +708,7 @@ class PgBackup:
             concurrent.futures.wait(futures)
         failures = [future.exception() for future in futures if future.exception() is not None]
         if failures:
-            for target in self.written:
-                self.discard(target)
+            self.remove_partials()
             first = next((exc for exc in failures if not isinstance(exc, NotStarted)), failures[0])
             if isinstance(first, BackupError):
                 self.fail(str(first))
@@ -391,24 +731,51 @@ class PgBackup:
     def remaining(self, deadline: float, what: str) -> float:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise BackupError(f"Cannot back up {what}: timeout of {self.params['timeout']} s reached before it started")
+            raise BackupError(
+                f"Cannot back up {what}: the whole backup's timeout={self.params['timeout']} s "
+                "ran out before it started"
+            )
         return left
 
-    def claim(self, target: str) -> None:
-        """Remember a file this run writes, to remove it when any dump fails."""
-        with self.lock:
-            self.written.append(target)
+    def timed_out(self, reason: str) -> str:
+        """A pipeline's timeout message, saying which limit it was."""
+        if reason.startswith("timed out"):
+            return f"{reason}: the whole backup may take timeout={self.params['timeout']} s"
+        return reason
+
+    def entries(self, partial: Partial) -> list[dict[str, Any]]:
+        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
+        read through the .partial's fd."""
+        if not partial.directory:
+            size, digest = hash_fd(partial.fd)
+            return [{"path": partial.final, "size": size, "sha256": digest}]
+        found = []
+        for entry in walk(partial.fd):
+            if not stat.S_ISREG(entry.stat.st_mode):
+                continue
+            fd = open_beneath(partial.fd, entry.relative)
+            try:
+                size, digest = hash_fd(fd)
+            finally:
+                os.close(fd)
+            found.append({"path": f"{partial.final}/{entry.relative}", "size": size, "sha256": digest})
+        os.fsync(partial.fd)
+        return found
 
     def dump_database(
         self, name: str, suffix: str, label: str, deadline: float
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         params, sql = self.params, self.sql
-        dest = params["dest"]
         relative = file_stem(name) + suffix
-        target = os.path.join(dest, relative)
         timeout = self.remaining(deadline, f"database {name}")
         began = time.monotonic()
-        self.claim(target)
+        directory = params["format"] == "directory"
+        try:
+            partial = self.create_partial(relative, directory)
+        except OSError as exc:
+            raise BackupError(
+                f"Cannot back up database {name}: cannot create {relative}{PARTIAL} in dest {params['dest']}: {exc}"
+            ) from None
         try:
             conn = self.psycopg2.connect(**connection_kwargs(params, name))
         except self.psycopg2.Error as exc:
@@ -432,40 +799,36 @@ class PgBackup:
                 params["compression_level"],
                 params["jobs"],
                 params["lock_wait_timeout"],
-                target,
+                fd_path(partial.fd),
             )
             stages = [client_command(params, "pg_dump", args)]
             if params["format"] == "custom" and params["compression"] == "zstd":
                 stages += self.squeeze
-            stdout = None if params["format"] == "directory" else target
             counts = run_pipeline(
-                self.module,
+                _PassFds(self.module, (partial.fd,)),
                 stages,
                 env=self.env,
-                stdout_path=stdout,
+                stdout_path=None if directory else fd_path(partial.fd),
                 timeout=timeout,
                 while_running=(lambda: count_rows(cursor, sql)) if params["count_rows"] else None,
             )
+            entries = self.entries(partial)
         except PipelineError as exc:
-            self.discard(target)
-            raise BackupError(f"Cannot back up database {name}: {exc}") from None
+            raise BackupError(f"Cannot back up database {name}: {self.timed_out(str(exc))}") from None
         except self.psycopg2.Error as exc:
-            self.discard(target)
             reason = str(exc).strip().replace("\n", " ")
             if getattr(exc, "pgcode", None) == "57014":  # query_canceled: our statement_timeout
-                reason = f"timed out after {params['timeout']} s (timeout) while counting rows: {reason}"
+                reason = (
+                    f"counting rows ran past the whole backup's timeout={params['timeout']} s "
+                    f"(statement_timeout of the counting session): {reason}"
+                )
             elif getattr(exc, "pgcode", None) == "55P03":  # lock_not_available
                 reason = f"a table stayed locked longer than lock_wait_timeout={params['lock_wait_timeout']}: {reason}"
             raise BackupError(f"Cannot back up database {name}: {reason}") from None
-        except OSError as exc:
-            self.discard(target)
-            raise BackupError(f"Cannot back up database {name} to {target}: {exc}") from None
+        except (OSError, UnsafePath) as exc:
+            raise BackupError(f"Cannot back up database {name} to {relative} in dest {params['dest']}: {exc}") from None
         finally:
             conn.close()
-        if params["format"] == "directory":
-            entries = [file_entry(dest, f"{relative}/{inner}") for inner in tree_files(target)]
-        else:
-            entries = [file_entry(dest, relative)]
         for entry in entries:
             entry.update(kind="postgres", format=label, database=name)
         detail = {
@@ -480,26 +843,29 @@ class PgBackup:
 
     def dump_globals(self, deadline: float) -> dict[str, Any]:
         relative, label = GLOBALS[self.params["compression"]]
-        target = os.path.join(self.params["dest"], relative)
-        self.claim(target)
+        what = "Cannot back up PostgreSQL globals (roles, tablespaces)"
+        try:
+            partial = self.create_partial(relative, False)
+        except OSError as exc:
+            raise BackupError(
+                f"{what}: cannot create {relative}{PARTIAL} in dest {self.params['dest']}: {exc}"
+            ) from None
         stages = [client_command(self.params, "pg_dumpall", ["--no-password", "--globals-only"])]
         squeeze = compressor(self.params["compression"], self.params["compression_level"])
         if squeeze:
             stages.append(squeeze)
         try:
             run_pipeline(
-                self.module, stages, env=self.env, stdout_path=target, timeout=self.remaining(deadline, "globals")
+                _PassFds(self.module, (partial.fd,)),
+                stages,
+                env=self.env,
+                stdout_path=fd_path(partial.fd),
+                timeout=self.remaining(deadline, "globals"),
             )
-        except (PipelineError, OSError) as exc:
-            self.discard(target)
-            raise BackupError(f"Cannot back up PostgreSQL globals (roles, tablespaces): {exc}") from None
-        entry = file_entry(self.params["dest"], relative)
+            (entry,) = self.entries(partial)
+        except PipelineError as exc:
+            raise BackupError(f"{what}: {self.timed_out(str(exc))}") from None
+        except OSError as exc:
+            raise BackupError(f"{what}: {exc}") from None
         entry.update(kind="postgres_globals", format=label)
         return entry
-
-    @staticmethod
-    def discard(target: str) -> None:
-        if os.path.isdir(target):
-            shutil.rmtree(target, ignore_errors=True)
-        elif os.path.exists(target):
-            os.unlink(target)

@@ -17,8 +17,24 @@ description:
   - For each database a session exports a snapshot, C(pg_dump --snapshot) dumps exactly that snapshot, and the
     same session counts every table's rows in it while the dump runs, so the returned counts are the counts in
     the dump (backup_verify compares them after a restore test).
-  - Every stage's exit status is checked; a failure (pg_dump error, disk full, timeout) removes the partial
-    file and fails with the stage's own message.
+  - Every stage's exit status is checked; a failure (pg_dump error, disk full, timeout) fails with the stage's
+    own message.
+  - Each file is written as C(<name>.partial), created relative to an open directory fd of O(dest) with
+    C(O_EXCL|O_NOFOLLOW) (never through a symlink, never over an existing entry) and handed to the pipeline as
+    an open fd. Only when every dump has succeeded are they fsynced and renamed over their final names, so an
+    older dump of the same name stays until its replacement is complete. On failure only the C(.partial)
+    entries this run created are removed; older dumps in O(dest) are never touched.
+  - Refuses an existing O(dest) that is owned by another user or writable by its group or by every user (a
+    symlink planted there at a dump's name, or a full disk, would be another user's choice); the message
+    names O(dest) and its mode. O(dest) is not tightened in place; a missing O(dest) is created with mode
+    0700, owned by the running user.
+  - Refuses an O(dest) reached through a symlink owned by another user (one planted in a directory that user can
+    write, pointing wherever they chose); symlinks owned by root or the running user are followed.
+  - Refuses a C(<name>.partial) already in O(dest) (left by a killed run, or another run writing it),
+    naming it.
+  - Before any dump starts, checks the free space of O(dest)'s filesystem (C(statvfs)) - the databases'
+    C(pg_database_size) times O(expected_size_ratio), plus O(free_space_margin), must be available; the
+    message names both numbers and the options.
   - Usually run by the backup role inside a set directory made by M(jarvis.maintenance.backup_set), which
     writes the manifest from what this module returns.
 author:
@@ -32,8 +48,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Connects, lists the databases and their sizes and returns C(planned) (file and format per database);
-        writes nothing.
+      - Connects, lists the databases and their sizes and returns C(planned) (file and format per database)
+        and C(space); refuses an unsafe O(dest) or too little free space like a real run; writes nothing.
   diff_mode:
     support: none
   idempotent:
@@ -42,9 +58,28 @@ attributes:
       - Every run takes a new dump.
 options:
   dest:
-    description: Directory the dumps are written to (created with mode 0700 if missing).
+    description:
+      - Directory the dumps are written to (created with mode 0700 if missing).
+      - Must not be owned by another user nor writable by its group or every user (C(chmod go-w)).
     type: path
     required: true
+  expected_size_ratio:
+    description:
+      - The expected size of the dumps as a share of the databases' C(pg_database_size), for the free-space
+        check before the backup.
+      - Default V(0.5) with O(compression) V(zstd) or V(gzip) (a dump holds no index, free space or page
+        overhead, and compresses - measured 0.6 % of the database on pgbench data, 15 % on random text), V(1) with
+        V(none). Raise it for data that is already compressed (C(bytea) of images, TOASTed text).
+      - V(0) together with O(free_space_margin=0) switches the check off; a dump that still fills the disk
+        fails without touching older dumps.
+    type: float
+  free_space_margin:
+    description:
+      - Space that must stay free on O(dest)'s filesystem after the backup, on top of the expected size of the
+        dumps, as a share of the filesystem (V(5%)) or a size (V(2G), V(512M), V(0); powers of 1024).
+      - Keeps a backup on the production volume from filling it.
+    type: str
+    default: 5%
   databases:
     description: Databases to dump. Empty means every database that accepts connections, templates excluded.
     type: list
@@ -90,7 +125,8 @@ options:
     description:
       - How many databases (and the globals) are dumped at the same time, largest database first, each from
         its own snapshot. V(1) dumps them one after the other, for a server that must not see two dumps at once.
-      - When one dump fails, no other starts, the running ones finish, and every file this run wrote is removed.
+      - When one dump fails, no other starts, the running ones finish, and every C(.partial) this run created is
+        removed; older dumps in O(dest) stay as they were.
     type: int
     default: 2
   globals:
@@ -106,7 +142,11 @@ options:
     type: str
     default: 60s
   timeout:
-    description: Seconds the whole backup may take; on expiry every process is killed and the module fails.
+    description:
+      - Seconds the whole backup may take (every dump, the row counts and the globals); on expiry every process
+        is killed and the module fails, saying which dump ran out of time.
+      - Between V(1) and V(2147483) (24 days, the longest C(statement_timeout) PostgreSQL takes for the row
+        counts).
     type: int
     default: 3600
 notes:
@@ -142,6 +182,14 @@ planned:
   type: list
   elements: dict
   sample: [{database: jarvis, file: postgres-jarvis.dump.zst, format: pg_custom+zstd, database_size: 8123456}]
+space:
+  description:
+    - The free-space check - C(database_bytes) (the databases' size), C(expected_size_ratio), C(margin) (bytes
+      of O(free_space_margin)), C(needed) and C(available) (bytes on O(dest)'s filesystem).
+  returned: always
+  type: dict
+  sample: {database_bytes: 8123456, expected_size_ratio: 0.5, margin: 1073741824, needed: 1077803552,
+           available: 84825866240}
 server_version:
   description: The server's version (C(server_version)).
   returned: always
@@ -207,6 +255,8 @@ def main() -> None:
         count_rows={"type": "bool", "default": True},
         lock_wait_timeout={"type": "str", "default": "60s"},
         timeout={"type": "int", "default": 3600},
+        expected_size_ratio={"type": "float"},
+        free_space_margin={"type": "str", "default": "5%"},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**PgBackup(module).run())

@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import os
 import shutil
+import stat
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
@@ -14,15 +17,28 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import (
     FORMATS,
     GLOBALS,
+    _PassFds,
     check_params,
     client_command,
     compress_stages,
     compressor,
     conninfo_dbname,
+    dest_problem,
     dump_args,
     dump_order,
+    entry_problem,
+    fd_path,
     file_stem,
+    hash_fd,
+    human_bytes,
     libpq_env,
+    link_problem,
+    margin_bytes,
+    path_links,
+    remove_tree,
+    size_ratio,
+    space_needed,
+    space_problem,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import run_pipeline
 
@@ -360,6 +376,12 @@ def test_every_format_has_a_suffix_and_label():
     assert set(GLOBALS) == {"zstd", "gzip", "none"}
 
 
+TIMEOUT_RANGE = (
+    "timeout must be between 1 and 2147483 seconds (24 days, the longest statement_timeout PostgreSQL takes "
+    "for the row counts), "
+)
+
+
 def backup_params(**overrides):
     values = {
         "format": "custom",
@@ -373,6 +395,8 @@ def backup_params(**overrides):
         "docker_container": None,
         "databases": [],
         "exclude_databases": [],
+        "expected_size_ratio": None,
+        "free_space_margin": "5%",
     }
     values.update(overrides)
     return values
@@ -407,8 +431,30 @@ def backup_params(**overrides):
         ({"concurrency": 0}, "concurrency must be 1 or more, got 0"),
         ({"compression_threads": -1}, "compression_threads must be 0 (every CPU) or more, got -1"),
         ({"concurrency": 1, "compression_threads": 1}, None),
-        ({"timeout": 0}, "timeout must be more than 0 seconds, got 0"),
-        ({"timeout": -5}, "timeout must be more than 0 seconds, got -5"),
+        ({"timeout": 0}, TIMEOUT_RANGE + "got 0"),
+        ({"timeout": -5}, TIMEOUT_RANGE + "got -5"),
+        ({"timeout": 1}, None),
+        ({"timeout": 2_147_483}, None),
+        # was "invalid value for parameter statement_timeout" from the counting session
+        ({"timeout": 2_147_484}, TIMEOUT_RANGE + "got 2147484"),
+        ({"timeout": 3_000_000}, TIMEOUT_RANGE + "got 3000000"),
+        ({"expected_size_ratio": 0.0}, None),
+        ({"expected_size_ratio": 2.5}, None),
+        (
+            {"expected_size_ratio": -0.1},
+            "expected_size_ratio must be between 0 and 100 (a share of the databases' size), got -0.1",
+        ),
+        (
+            {"expected_size_ratio": float("nan")},
+            "expected_size_ratio must be between 0 and 100 (a share of the databases' size), got nan",
+        ),
+        ({"free_space_margin": "2G"}, None),
+        ({"free_space_margin": "5%"}, None),
+        (
+            {"free_space_margin": "lots"},
+            "free_space_margin must be a size like 2G, 512M or 0, or a share of the filesystem like 5%, got 'lots'",
+        ),
+        ({"free_space_margin": "150%"}, "free_space_margin must be at most 100%, got '150%'"),
         ({"client": "docker"}, "docker_container is required with client=docker"),
         ({"client": "docker", "docker_container": ""}, "docker_container is required with client=docker"),
         (
@@ -437,3 +483,219 @@ def test_check_params(overrides, problem):
 )
 def test_conninfo_dbname_keeps_any_name_a_name(database, expected):
     assert conninfo_dbname(database) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "total", "expected"),
+    [
+        ("0", 10**9, 0),
+        ("2048", 0, 2048),
+        ("512M", 0, 512 * 2**20),
+        ("2G", 0, 2 * 2**30),
+        ("1.5GiB", 0, 3 * 2**29),
+        ("1gb", 0, 2**30),
+        ("3k", 0, 3072),
+        ("1T", 0, 2**40),
+        ("5%", 20 * 2**20, 1048576),
+        ("0%", 10**12, 0),
+        ("100%", 12345, 12345),
+        ("0.5 %", 1000, 5),
+        (" 7 M ", 0, 7 * 2**20),
+    ],
+)
+def test_margin_bytes(text, total, expected):
+    assert margin_bytes(text, total) == expected
+
+
+@pytest.mark.parametrize("text", ["", "lots", "-1G", "5%%", "1X", "1e3", "101%", "G"])
+def test_margin_bytes_refuses(text):
+    with pytest.raises(ValueError, match="must be"):
+        margin_bytes(text, 1000)
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (20 * 2**20, "20.0 MiB"),
+        (2**50, "1024.0 TiB"),
+    ],
+)
+def test_human_bytes(count, text):
+    assert human_bytes(count) == text
+
+
+@pytest.mark.parametrize(
+    ("params", "ratio"),
+    [
+        ({"compression": "zstd"}, 0.5),
+        ({"compression": "gzip"}, 0.5),
+        ({"compression": "none"}, 1.0),
+        ({"compression": "zstd", "expected_size_ratio": 0}, 0.0),
+        ({"compression": "none", "expected_size_ratio": 0.2}, 0.2),
+    ],
+)
+def test_size_ratio(params, ratio):
+    assert size_ratio(params) == ratio
+
+
+@pytest.mark.parametrize(
+    ("database_bytes", "ratio", "margin", "needed"),
+    [(0, 0.5, 0, 0), (1000, 0.5, 10, 510), (1001, 0.5, 0, 501), (10**12, 0.0, 0, 0), (3, 1.0, 2**30, 2**30 + 3)],
+)
+def test_space_needed(database_bytes, ratio, margin, needed):
+    assert space_needed(database_bytes, ratio, margin) == needed
+
+
+@pytest.mark.parametrize(
+    ("database_bytes", "ratio", "margin", "available", "refused"),
+    [
+        (40 * 2**20, 0.5, 2**20, 21 * 2**20, False),  # exactly enough
+        (40 * 2**20, 0.5, 2**20, 21 * 2**20 - 1, True),
+        (10**12, 0.0, 0, 0, False),  # the check switched off
+        (0, 0.5, 2**20, 2**20 - 1, True),  # the margin alone
+    ],
+)
+def test_space_problem(database_bytes, ratio, margin, available, refused):
+    problem = space_problem("/backups", database_bytes, ratio, "1M", margin, available)
+    assert (problem is not None) == refused
+    if refused:
+        needed = space_needed(database_bytes, ratio, margin)
+        assert problem.startswith("Cannot back up PostgreSQL to dest /backups: the backup needs about ")
+        assert f"({needed} bytes: " in problem
+        assert f"({available} bytes) available" in problem
+        assert "expected_size_ratio" in problem and "free_space_margin 1M" in problem
+
+
+def fake_stat(mode, uid=0):
+    return os.stat_result((mode, 1, 1, 2, uid, 0, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("mode", "uid", "euid", "why"),
+    [
+        (stat.S_IFDIR | 0o700, 0, 0, None),
+        (stat.S_IFDIR | 0o755, 0, 0, None),
+        (stat.S_IFDIR | 0o750, 26, 26, None),  # the running user's own directory
+        (stat.S_IFDIR | 0o777, 0, 0, "writable by its group and every user (mode 0777)"),
+        (stat.S_IFDIR | 0o1777, 0, 0, "writable by its group and every user (mode 1777)"),
+        (stat.S_IFDIR | 0o770, 0, 0, "writable by its group (mode 0770)"),
+        (stat.S_IFDIR | 0o703, 0, 0, "writable by every user (mode 0703)"),
+        (stat.S_IFDIR | 0o700, 65534, 0, "owned by uid 65534"),
+    ],
+)
+def test_dest_problem(mode, uid, euid, why):
+    problem = dest_problem("/srv/dumps", fake_stat(mode, uid), euid)
+    if why is None:
+        assert problem is None
+    else:
+        assert problem.startswith("Cannot back up PostgreSQL to dest /srv/dumps: it is ")
+        assert why in problem
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "directory", "refused"),
+    [
+        ("postgres-a.dump.zst", None, False, None),
+        ("postgres-a.dump.zst", stat.S_IFREG | 0o600, False, None),  # an older dump: replaced when done
+        ("postgres-a.dump.zst", stat.S_IFLNK | 0o777, False, None),  # a link: replaced, never followed
+        ("postgres-a.dump.zst", stat.S_IFDIR | 0o700, False, "holds a directory named postgres-a.dump.zst"),
+        ("postgres-a.dir", stat.S_IFDIR | 0o700, True, "a directory dump does not replace one"),
+        ("postgres-a.dir", None, True, None),
+        ("postgres-a.dump.zst.partial", stat.S_IFREG | 0o600, False, "left by a killed run"),
+        ("postgres-a.dir.partial", stat.S_IFDIR | 0o700, True, "left by a killed run"),
+        ("postgres-a.dump.zst.partial", None, False, None),
+    ],
+)
+def test_entry_problem(name, mode, directory, refused):
+    problem = entry_problem("/d", name, None if mode is None else fake_stat(mode), directory)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem.startswith("dest /d ")
+        assert refused in problem and name in problem
+
+
+def test_pipeline_writes_into_the_partial_fd_not_through_a_link(module, tmp_path):
+    """The dump goes into the .partial created O_EXCL|O_NOFOLLOW, through /dev/fd/N: a link planted
+    at the final name is replaced at commit time, its target untouched."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    dest = tmp_path / "dest"
+    dest.mkdir(mode=0o700)
+    (dest / "postgres-a.dump").symlink_to(victim)
+    dest_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(
+            "postgres-a.dump.partial", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dest_fd
+        )
+        run_pipeline(_PassFds(module, (fd,)), [["printf", "dump"]], stdout_path=fd_path(fd))
+        assert hash_fd(fd) == (4, hashlib.sha256(b"dump").hexdigest())
+        os.close(fd)
+        os.rename("postgres-a.dump.partial", "postgres-a.dump", src_dir_fd=dest_fd, dst_dir_fd=dest_fd)
+    finally:
+        os.close(dest_fd)
+    assert victim.read_text() == "precious"
+    assert not (dest / "postgres-a.dump").is_symlink()
+    assert (dest / "postgres-a.dump").read_text() == "dump"
+
+
+def test_partial_is_never_opened_through_a_link(tmp_path):
+    """O_EXCL|O_NOFOLLOW: a link at the .partial name fails the create, its target untouched."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "x.partial").symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        os.open(tmp_path / "x.partial", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    assert victim.read_text() == "precious"
+
+
+def test_remove_tree_removes_links_never_their_targets(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    tree = tmp_path / "dest" / "postgres-a.dir.partial"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "toc.dat").write_text("toc")
+    (tree / "sub" / "1.dat.gz").write_text("data")
+    (tree / "link-to-dir").symlink_to(outside)
+    (tree / "sub" / "link-to-file").symlink_to(outside / "keep")
+    dest_fd = os.open(tmp_path / "dest", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        remove_tree(dest_fd, "postgres-a.dir.partial")
+    finally:
+        os.close(dest_fd)
+    assert list((tmp_path / "dest").iterdir()) == []
+    assert (outside / "keep").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    ("owners", "euid", "refused"),
+    [
+        ([], 0, None),
+        ([0], 0, None),  # an operator's link (/opt/backups -> /srv/backups)
+        ([26, 0], 26, None),  # the running user's own link
+        ([0, 65534], 0, "/l1 is a symlink owned by uid 65534"),
+        ([26], 0, "/l0 is a symlink owned by uid 26"),
+    ],
+)
+def test_link_problem(owners, euid, refused):
+    links = [(f"/l{index}", fake_stat(stat.S_IFLNK | 0o777, uid)) for index, uid in enumerate(owners)]
+    problem = link_problem("/d", links, euid)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem.startswith("Cannot back up PostgreSQL to dest /d: ")
+        assert refused in problem
+
+
+def test_path_links(tmp_path):
+    (tmp_path / "real" / "dumps").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    links = path_links(str(tmp_path / "link" / "dumps" / "missing" / "deeper"))
+    assert [path for path, _st in links] == [str(tmp_path / "link")]
+    assert stat.S_ISLNK(links[0][1].st_mode)
+    assert path_links(str(tmp_path / "real" / "dumps")) == []
