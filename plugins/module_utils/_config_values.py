@@ -71,6 +71,10 @@ GRAMMARS: dict[str, Grammar] = {
     # the text of a single-quoted string: a small JSON document
     "single_quoted": Grammar('letters, digits, spaces and " { } [ ] . , : _ ~ + / = @ -',
                              frozenset(_ALNUM + ' ".,:_~+/=@-{}[]'), 4096, min_length=0),
+    # a crontab time field: 0, */6, 1,4,7,10, mon-fri
+    "cron_field": Grammar("letters, digits and * / , -", frozenset(_ALNUM + "*/,-"), 64),
+    # a word of a crontab command line, shell-quoted by its writer: a path, an argument, a value
+    "cron_word": Grammar("letters, digits, spaces and . , : _ ~ + / = @ -", frozenset(_ALNUM + " .,:_~+/=@-"), 4096),
 }  # fmt: skip
 
 

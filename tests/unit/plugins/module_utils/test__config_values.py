@@ -129,6 +129,8 @@ VALID = {
     "token": "abc",
     "quoted": "abc",
     "single_quoted": "abc",
+    "cron_field": "*/6",
+    "cron_word": "-e jarvis_maintenance_window=true",
 }
 
 
@@ -144,17 +146,18 @@ def test_no_grammar_takes_an_escaping_character(grammar, character):
         config_value(VALID[grammar] + character, "option", grammar)
 
 
-@pytest.mark.parametrize("grammar", sorted(set(GRAMMARS) - {"quoted", "single_quoted"}))
+@pytest.mark.parametrize("grammar", sorted(set(GRAMMARS) - {"quoted", "single_quoted", "cron_word"}))
 @pytest.mark.parametrize("character", [" ", '"', "{", "}"])
 def test_only_quoted_text_takes_spaces_quotes_and_braces(grammar, character):
     with pytest.raises(ConfigValueError, match=re.escape(f"it holds {character!r}")):
         config_value(VALID[grammar] + character, "option", grammar)
 
 
-def test_double_quoted_text_takes_no_double_quote_nor_brace():
+@pytest.mark.parametrize("grammar", ["quoted", "cron_word"])
+def test_double_quoted_text_and_crontab_words_take_no_double_quote_nor_brace(grammar):
     for character in '"{}':
         with pytest.raises(ConfigValueError, match=re.escape(f"it holds {character!r}")):
-            config_value("abc" + character, "option", "quoted")
+            config_value("abc" + character, "option", grammar)
 
 
 def test_a_long_value_is_cut_in_the_message():
