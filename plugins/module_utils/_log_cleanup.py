@@ -14,7 +14,7 @@ in directories other users may write to. So:
   pattern needs a literal part (``*``, ``*.*``, ``?*`` are refused);
 - the plan is made by walking each root through directory fds opened with ``O_NOFOLLOW``
   (``_safe_fs.walk``): a symlink found inside a root is never followed, it is reported in
-  ``skipped`` and the rest of the cleanup runs; a directory holding PostgreSQL or Redis data
+  ``skipped_entries`` and the rest of the cleanup runs; a directory holding PostgreSQL or Redis data
   (``PG_VERSION``, ``dump.rdb``, ...) is skipped with everything below it;
 - every action goes through fds again: the file's directory is opened from the root down with
   ``O_DIRECTORY|O_NOFOLLOW``, the file with ``O_NOFOLLOW`` relative to it, its identity (device,
@@ -231,7 +231,7 @@ class Item:
 
 
 class Skip(Exception):
-    """An entry that is not acted on; the message is the reason reported in ``skipped``."""
+    """An entry that is not acted on; the message is the reason reported in ``skipped_entries``."""
 
 
 class LogCleanup:
@@ -265,7 +265,7 @@ class LogCleanup:
             self.root_paths.append(real)
 
     def plan(self) -> list[Item]:
-        """Every action, in order; symlinks, data directories and other odd entries go to skipped.
+        """Every action, in order; symlinks, data directories and other odd entries go to skipped_entries.
         Raises CleanupError for a root or temp pattern that cannot be used."""
         params = self.params
         self.open_roots()
@@ -451,7 +451,7 @@ class LogCleanup:
             more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
             self.module.warn(
                 f"log_cleanup skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
-                f"without acting on them: {listed}{more}"
+                f"(not acted on): {listed}{more}"
             )
         reclaimed = sum(item["size"] for item in deleted) + sum(
             item["size"] - item["archive_size"] for item in compressed
@@ -461,7 +461,7 @@ class LogCleanup:
             "planned": [item.public(now) for item in planned],
             "compressed": compressed,
             "deleted": deleted,
-            "skipped": skipped,
+            "skipped_entries": skipped,
             "errors": errors,
             "bytes_reclaimed": reclaimed,
             "bytes_to_delete": sum(item.st.st_size for item in planned if item.action == "delete"),

@@ -236,7 +236,7 @@ def test_swapping_a_log_for_a_symlink_while_an_earlier_log_is_compressed(scene):
     assert snapshot(secret) == before
     assert (root / "z-app.log").is_symlink()
     assert [item["path"] for item in result["compressed"]] == [str(root / "a-big.log")]
-    assert [item["path"] for item in result["skipped"]] == [str(root / "z-app.log")]
+    assert [item["path"] for item in result["skipped_entries"]] == [str(root / "z-app.log")]
     assert module.warnings and str(root / "z-app.log") in module.warnings[0]
 
 
@@ -273,7 +273,7 @@ def test_a_subdirectory_replaced_by_a_symlink_between_plan_and_act(scene):
     assert snapshot(secret) == outside_secret
     assert sorted(os.listdir(outside)) == ["old.log.gz", "secret.txt"]
     assert [item["path"] for item in result["deleted"]] == [str(root / "keep" / "old2.log.gz")]
-    assert sorted(item["path"] for item in result["skipped"]) == [
+    assert sorted(item["path"] for item in result["skipped_entries"]) == [
         str(root / "sub" / "old.log.gz"),
         str(root / "sub" / "secret.txt"),
     ]
@@ -300,7 +300,7 @@ def test_a_file_replaced_by_another_file_between_plan_and_act_is_skipped(scene):
     assert (root / "old.log.gz").read_bytes() == b"a different file under the planned name\n"
     assert (root / "big.log").read_bytes() == b"new\n" * 2000
     assert result["deleted"] == [] and result["compressed"] == []
-    assert {item["path"]: item["reason"] for item in result["skipped"]} == {
+    assert {item["path"]: item["reason"] for item in result["skipped_entries"]} == {
         str(root / "old.log.gz"): "it was replaced since it was planned",
         str(root / "big.log"): "it was replaced since it was planned",
     }
@@ -320,12 +320,12 @@ def test_a_planted_symlink_is_skipped_and_the_rest_is_cleaned(scene):
     assert snapshot(secret) == before and (outside / "old.log.gz").exists()
     assert [item["path"] for item in result["compressed"]] == [str(root / "big.log")]
     assert [item["path"] for item in result["deleted"]] == [str(root / "old.log.gz")]
-    assert {item["path"] for item in result["skipped"]} == {
+    assert {item["path"] for item in result["skipped_entries"]} == {
         str(root / "escape.log"),
         str(root / "escape.log.gz"),
         str(root / "linked"),
     }
-    assert all("symlink" in item["reason"] for item in result["skipped"])
+    assert all("symlink" in item["reason"] for item in result["skipped_entries"])
 
 
 def test_a_root_that_is_a_symlink_is_refused_and_nothing_changes(scene):
@@ -351,14 +351,14 @@ def test_data_directories_in_or_under_a_root_are_skipped_with_everything_below(t
     result = LogCleanup(module).run()
     assert [item["path"] for item in result["deleted"]] == [str(root / "app.log.gz")]
     assert (root / "db" / "base" / "1" / "1259.gz").exists()
-    assert result["skipped"][0]["path"] == str(root / "db") and marker in result["skipped"][0]["reason"]
+    assert result["skipped_entries"][0]["path"] == str(root / "db") and marker in result["skipped_entries"][0]["reason"]
     # the marker in the root itself: the whole root is skipped, nothing changes
     write(root / "db" / "new.gz", b"x")
     age(root / "db" / "new.gz", 30)
     module = FakeModule(roots=[str(root / "db")], max_age_days=0)
     result = LogCleanup(module).run()
     assert result["changed"] is False and result["planned"] == []
-    assert result["skipped"] == [{"path": str(root / "db"), "reason": result["skipped"][0]["reason"]}]
+    assert result["skipped_entries"] == [{"path": str(root / "db"), "reason": result["skipped_entries"][0]["reason"]}]
 
 
 def test_a_hard_link_is_never_truncated(scene):
@@ -368,7 +368,7 @@ def test_a_hard_link_is_never_truncated(scene):
     before = snapshot(secret)
     result = LogCleanup(FakeModule(roots=[str(root)], compress_min_size="1k")).run()
     assert snapshot(secret) == before and result["compressed"] == []
-    assert "2 hard links" in result["skipped"][0]["reason"]
+    assert "2 hard links" in result["skipped_entries"][0]["reason"]
 
 
 def test_temp_patterns_through_a_symlinked_directory_are_skipped(scene):
@@ -401,6 +401,18 @@ def test_check_mode_plans_and_changes_nothing(scene):
         ("compress", str(root / "big.log")),
         ("delete", str(root / "old.log.gz")),
     ]
-    assert [item["path"] for item in result["skipped"]] == [str(root / "escape.log")]
+    assert [item["path"] for item in result["skipped_entries"]] == [str(root / "escape.log")]
     assert {name: snapshot(root / name) for name in ("big.log", "old.log.gz")} == before
     assert sorted(os.listdir(root)) == ["big.log", "escape.log", "old.log.gz"]
+
+
+def test_the_documentation_matches_the_argument_spec():
+    source = (COLLECTION / "plugins/modules/log_cleanup.py").read_text()
+    documented = yaml.safe_load(source.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0])["options"]
+    returned = yaml.safe_load(source.split('RETURN = r"""', 1)[1].split('"""', 1)[0])
+    spec = argument_spec()
+    assert sorted(documented) == sorted(spec)
+    for name, option in spec.items():
+        assert documented[name].get("default") == option.get("default"), name
+        assert documented[name]["type"] == option["type"], name
+    assert "skipped_entries" in returned and "skipped" not in returned
