@@ -260,7 +260,10 @@ class LogCleanup:
             try:
                 fd = fs.open_dir(real)
             except (fs.UnsafePath, FileNotFoundError, NotADirectoryError) as exc:
-                raise CleanupError(f"Cannot clean logs: roots entry {root} is not a directory") from exc
+                raise CleanupError(
+                    f"Cannot clean logs: roots entry {root} is not a directory (or a directory on its path was "
+                    "replaced by a symlink while it was opened)"
+                ) from exc
             self.root_fds.append(fd)
             self.root_paths.append(real)
 
