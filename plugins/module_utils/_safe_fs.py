@@ -18,7 +18,7 @@ import contextlib
 import errno
 import os
 import stat
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -152,13 +152,24 @@ def writable_by_others(st: os.stat_result, owner: int | None = None) -> str | No
 def write_at(dir_fd: int, name: str, content: bytes, mode: int) -> None:
     """Write name in dir_fd atomically: a new temporary entry (O_EXCL, never through a link),
     fsynced, given mode, renamed over name; the directory fsynced. A failure leaves name as it was."""
+
+    def fill(fd: int) -> None:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    create_at(dir_fd, name, fill, mode)
+
+
+def create_at(dir_fd: int, name: str, fill: Callable[[int], None], mode: int) -> None:
+    """Like write_at, for content streamed by fill(fd) into the temporary entry (a compressor, a
+    copy): the temporary ``.<name>.partial-<pid>`` is created with O_EXCL|O_NOFOLLOW in dir_fd,
+    filled, fsynced, given mode and renamed over name. A failure removes the temporary entry only."""
     temp = f".{name}.partial-{os.getpid()}"
     fd = _open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FILE_FLAGS, dir_fd, 0o600)
     try:
         try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view) :]
+            fill(fd)
             os.fchmod(fd, mode)
             os.fsync(fd)
         finally:

@@ -127,3 +127,27 @@ def test_open_dir_of_a_path_through_a_link_opens_its_target(tmp_path):
     finally:
         os.close(fd)
     assert fs.is_symlink(str(tmp_path / "via")) and not fs.is_symlink(str(root))
+
+
+def test_create_at_streams_into_a_new_entry_and_cleans_up_after_a_failed_fill(tmp_path):
+    root, outside = tree(tmp_path)
+    (root / f".a.gz.partial-{os.getpid()}").symlink_to(outside / "secret")  # planted at the temp name
+    fd = fs.open_dir(str(root))
+    try:
+        with pytest.raises(FileExistsError):  # O_EXCL: never written through the planted link
+            fs.create_at(fd, "a.gz", lambda out: os.write(out, b"x"), 0o640)
+        (root / f".a.gz.partial-{os.getpid()}").unlink()
+        fs.create_at(fd, "a.gz", lambda out: [os.write(out, b"chunk") for _ in range(3)], 0o640)
+
+        def broken(out):
+            os.write(out, b"half")
+            raise OSError(28, "No space left on device")
+
+        with pytest.raises(OSError, match="No space"):
+            fs.create_at(fd, "a.gz", broken, 0o640)
+    finally:
+        os.close(fd)
+    assert (root / "a.gz").read_bytes() == b"chunk" * 3
+    assert oct(os.stat(root / "a.gz").st_mode & 0o777) == oct(0o640)
+    assert (outside / "secret").read_text() == "s"
+    assert sorted(os.listdir(root)) == ["a.gz", "a.log", "sub"]
