@@ -22,8 +22,13 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     comparable,
     compare_counts,
     decoders,
+    entry_problems,
     is_stale_scratch,
+    parse_margin,
+    postmaster_matches,
+    restore_need,
     scratch_name,
+    section_problems,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compress_stages, compressor
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
@@ -214,6 +219,9 @@ def test_scratch_pattern_leaves_other_databases_alone(name):
     assert not _SCRATCH.match(name)
 
 
+MARGIN_FORMS = "expected a percentage of the filesystem such as 10% or a size such as 2G"
+
+
 def verify_params(**overrides):
     values = {
         "max_age_hours": 26,
@@ -222,6 +230,8 @@ def verify_params(**overrides):
         "restore_timeout": 3600,
         "client": "host",
         "docker_container": None,
+        "restore_size_factor": 10.0,
+        "restore_space_margin": "10%",
     }
     values.update(overrides)
     return values
@@ -242,6 +252,12 @@ def verify_params(**overrides):
         ({"restore_timeout": 0}, "restore_timeout must be more than 0 seconds, got 0"),
         ({"client": "docker"}, "docker_container is required with client=docker"),
         ({"client": "docker", "docker_container": ""}, "docker_container is required with client=docker"),
+        ({"restore_space_margin": "2G"}, None),
+        ({"restore_space_margin": "0%"}, None),
+        ({"restore_size_factor": 0}, "restore_size_factor must be a number more than 0, got 0"),
+        ({"restore_size_factor": float("nan")}, "restore_size_factor must be a number more than 0, got nan"),
+        ({"restore_space_margin": "lots"}, f"restore_space_margin: {MARGIN_FORMS}, got 'lots'"),
+        ({"restore_space_margin": "-5%"}, f"restore_space_margin: {MARGIN_FORMS}, got '-5%'"),
     ],
 )
 def test_check_params(overrides, problem):
@@ -277,3 +293,125 @@ def test_size_is_compared_with_the_previous_set_of_the_same_scope(tmp_path):
         sets.append({"name": name, "path": str(path)})
     assert comparable(sets[0], sets[1:])["name"] == "jarvis-20261127T020000Z"
     assert comparable(sets[1], sets[2:]) is None
+
+
+GOOD_ENTRY = {"path": "a.dump", "size": 3, "sha256": "ab", "format": "pg_custom"}
+
+
+@pytest.mark.parametrize(
+    ("files", "good", "problems"),
+    [
+        ([GOOD_ENTRY], [GOOD_ENTRY], []),
+        ([{"path": "a", "size": 0}], [{"path": "a", "size": 0}], []),
+        (["a.dump", GOOD_ENTRY], [GOOD_ENTRY], ["entry 1 is not a dict (got str)"]),
+        ([None], [], ["entry 1 is not a dict (got NoneType)"]),
+        ([{"size": 1}], [], ["entry 1 has no path (a string relative to the set)"]),
+        ([{"path": "", "size": 1}], [], ["entry 1 has no path (a string relative to the set)"]),
+        ([{"path": ["a"], "size": 1}], [], ["entry 1 has no path (a string relative to the set)"]),
+        ([{"path": "a"}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": True}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": -1}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": 1.5}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": 1, "sha256": 5}], [], ["entry 1 (a) has a sha256 or format that is not a string"]),
+        # where a path leads is decided when it is opened (beneath the set's fd), not here
+        ([{"path": "../../etc/shadow", "size": 1}], [{"path": "../../etc/shadow", "size": 1}], []),
+    ],
+)
+def test_entry_problems(files, good, problems):
+    assert entry_problems(files) == (good, problems)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "problems"),
+    [
+        ({}, []),
+        ({"size": 10, "postgres": {"databases": {"app": {"file": "p.dump", "tables": {"t": 1}}}}}, []),
+        ({"postgres": {}}, []),
+        ({"size": "big"}, ["size is not a number of bytes (got 'big')"]),
+        ({"size": float("inf")}, ["size is not a number of bytes (got inf)"]),
+        ({"size": -1}, ["size is not a number of bytes (got -1)"]),
+        ({"postgres": []}, ["postgres is not a dict (got list)"]),
+        ({"postgres": {"databases": ["app"]}}, ["postgres.databases is not a dict (got list)"]),
+        ({"postgres": {"databases": {"app": 1}}}, ["postgres.databases.app has no file (a dict with the dump's path)"]),
+        (
+            {"postgres": {"databases": {"app": {"file": 1}}}},
+            ["postgres.databases.app has no file (a dict with the dump's path)"],
+        ),
+        (
+            {"postgres": {"databases": {"app": {"file": "p", "tables": [1]}}}},
+            ["postgres.databases.app.tables is not a dict of row counts"],
+        ),
+    ],
+)
+def test_section_problems(manifest, problems):
+    assert section_problems(manifest) == problems
+
+
+@pytest.mark.parametrize(
+    ("text", "total", "margin"),
+    [
+        ("10%", 1000, 100),
+        ("0%", 1000, 0),
+        ("100%", 1000, 1000),
+        ("250%", 1000, 2500),
+        (" 12.5% ", 1000, 125),
+        ("2G", 0, 2 * 1024**3),
+        ("500M", 10, 500 * 1024**2),
+        ("1024", 10, 1024),
+        ("1000T", 10, 1000 * 1024**4),
+    ],
+)
+def test_parse_margin(text, total, margin):
+    assert parse_margin(text, total) == margin
+
+
+@pytest.mark.parametrize("text", ["", "%", "ten", "-1%", "nan%", "inf%", "1e300", "5 parsecs"])
+def test_parse_margin_refuses(text):
+    with pytest.raises(ValueError, match="a percentage of the filesystem such as 10%"):
+        parse_margin(text, 1000)
+
+
+@pytest.mark.parametrize(
+    ("databases", "factor", "keep", "need", "basis"),
+    [
+        ({}, 10, False, 0, "the database sizes in the manifest"),
+        ({"a": {"database_size": 500, "size": 10}}, 10, False, 500, "the database sizes in the manifest"),
+        ({"a": {"size": 10}, "b": {"size": 30}}, 10, False, 300, "the dump sizes times restore_size_factor=10"),
+        (
+            {"a": {"size": 10}, "b": {"size": 30}},
+            10,
+            True,
+            400,
+            "the dump sizes times restore_size_factor=10 (all kept: keep_scratch)",
+        ),
+        (
+            {"a": {"database_size": 1000}, "b": {"size": 30}},
+            2.5,
+            False,
+            1000,
+            "database sizes, and dump sizes times restore_size_factor=2.5 for b",
+        ),
+        ({"a": {"size": "x"}}, 10, False, 0, "the dump sizes times restore_size_factor=10"),
+    ],
+)
+def test_restore_need(databases, factor, keep, need, basis):
+    assert restore_need(databases, factor, keep) == (need, basis)
+
+
+PID_FILE = "4242\n/srv/pg/data\n1764780000\n5432\n/run/postgresql\n*\n  5432001     65536\nready   \n"
+
+
+@pytest.mark.parametrize(
+    ("text", "directory", "port", "started", "match"),
+    [
+        (PID_FILE, "/srv/pg/data", 5432, 1764780000.4, True),
+        (PID_FILE, "/srv/pg/data", 5432, 1764780001.9, True),
+        (PID_FILE, "/srv/pg/data", 5433, 1764780000.0, False),
+        (PID_FILE, "/srv/pg/other", 5432, 1764780000.0, False),
+        (PID_FILE, "/srv/pg/data", 5432, 1764790000.0, False),
+        ("4242\n/srv/pg/data\n", "/srv/pg/data", 5432, 1764780000.0, False),
+        ("4242\n/srv/pg/data\nsoon\n5432\n", "/srv/pg/data", 5432, 1764780000.0, False),
+    ],
+)
+def test_postmaster_matches(text, directory, port, started, match):
+    assert postmaster_matches(text, directory, port, started) is match
