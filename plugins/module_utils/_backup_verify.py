@@ -79,31 +79,36 @@ ORDER BY 1
 """
 
 
-def decoders(fmt: str, path: str, tools: dict[str, Any]) -> list[tuple[list[list[str]], tuple[int, ...]]]:
+def decoders(
+    fmt: str, path: str, tools: dict[str, Any], name: str | None = None
+) -> list[tuple[list[list[str]], tuple[int, ...], str | None]]:
     """The pipelines that decode a file of this manifest format completely (pure).
 
-    Each is (stages, indexes of stages allowed to die of SIGPIPE). An unknown format gets none.
-    tools["pg_restore"] is an argv prefix (``docker exec -i <container> pg_restore`` with client=docker):
-    pg_restore always reads the archive from its stdin.
+    Each is (stages, indexes of stages allowed to die of SIGPIPE, the path fed to the first stage's
+    stdin or None). An unknown format gets none. The file goes on stdin wherever the tool reads one:
+    zstd and gzip refuse a symlink given by name, and path is the /proc/<pid>/fd link of the file this
+    module opened; name is the file's name in the set (path's by default), whose suffix tells whether a
+    directory dump's file is compressed. tools["pg_restore"] is an argv prefix (``docker exec -i
+    <container> pg_restore`` with client=docker): pg_restore reads the archive from its stdin.
     """
     zstd, pg_restore, check_rdb = tools["zstd"], tools["pg_restore"], tools["redis_check_rdb"]
     # zstd -t reads every byte and checks each frame's checksum; tools["zstd_test"] may be
     # pzstd, which tests the frames of a pzstd-written file on several threads.
-    test = [*tools.get("zstd_test", [zstd, "-q", "-t"]), path]
+    test = list(tools.get("zstd_test", [zstd, "-q", "-t"]))
     if fmt == "pg_custom+zstd":
         # The TOC listing proves pg_restore can read the archive (it stops after the TOC, so zstd
         # may die of SIGPIPE there).
-        return [([test], ()), ([[zstd, "-q", "-d", "-c", path], [*pg_restore, "--list"]], (0,))]
+        return [([test], (), path), ([[zstd, "-q", "-d", "-c"], [*pg_restore, "--list"]], (0,), path)]
     if fmt == "pg_custom":
-        return [([["cat", path], [*pg_restore, "--list"]], (0,))]
+        return [([[*pg_restore, "--list"]], (), path)]
     if fmt in ("sql+zstd", "tar+zstd"):
-        return [([test], ())]
+        return [([test], (), path)]
     if fmt in ("sql+gzip", "pg_directory_data"):
-        return [([["gzip", "-t", path]], ())] if path.endswith(".gz") else []
+        return [([["gzip", "-t"]], (), path)] if (name or path).endswith(".gz") else []
     if fmt == "tar+gzip":
-        return [([["tar", "-tzf", path]], ())]
+        return [([["tar", "-tzf", "-"]], (), path)]
     if fmt == "rdb":
-        return [([[check_rdb, path]], ())]
+        return [([[check_rdb, path]], (), None)]
     return []
 
 
@@ -366,13 +371,17 @@ class BackupVerify:
             summary["msg"] = restore_note
         if critical and self.params["fail_on_critical"]:
             first = "; ".join(f"{f['subject']}: {f['message']}" for f in critical[:3])
+            note = summary.pop("msg", None)
             self.module.fail_json(
-                msg=f"Backup verification found {len(critical)} critical problem(s): {first}", **summary
+                msg=f"Backup verification found {len(critical)} critical problem(s): {first}"
+                + (f" ({note})" if note else ""),
+                **summary,
             )
         return summary
 
     def find_sets(self) -> list[dict[str, Any]]:
-        path = self.params["path"].rstrip("/")
+        # the configured path is trusted as it resolves now; nothing below it is followed
+        path = os.path.realpath(self.params["path"])
         if not os.path.isdir(path):
             self.module.fail_json(msg=f"Cannot verify backups: path {path} is not a directory")
         name = os.path.basename(path)
@@ -646,11 +655,17 @@ class BackupVerify:
             try:
                 if fmt is None:
                     return "digest", sha256_fd(fd)
-                stages, sigpipe_ok = decoders(fmt, fd_path(fd), self.tools)[order]
-                if len(stages) == 1:  # no pipe: no shell either
+                stages, sigpipe_ok, stdin = decoders(fmt, fd_path(fd), self.tools, relative)[order]
+                if len(stages) == 1 and stdin is None:  # no pipe: no shell either
                     run(self.module, stages[0], timeout=self.params["restore_timeout"])
                 else:
-                    run_pipeline(self.module, stages, timeout=self.params["restore_timeout"], sigpipe_ok=sigpipe_ok)
+                    run_pipeline(
+                        self.module,
+                        stages,
+                        stdin_path=stdin,
+                        timeout=self.params["restore_timeout"],
+                        sigpipe_ok=sigpipe_ok,
+                    )
             except PipelineError as exc:
                 return "problem", str(exc).replace(fd_path(fd), relative)
             finally:
@@ -740,8 +755,8 @@ class BackupVerify:
                 "restore_space",
                 WARNING,
                 result.name,
-                f"free space on the restore server not checked: {unknown}; the restore needs about {human(need)} "
-                f"(from {basis})",
+                f"free space on the restore server not checked: {unknown}; the restore needs about {human(need)}, "
+                f"estimated from {basis}",
                 "Set restore_free_space_path to the restore cluster's data directory (or the volume it is on), "
                 "or restore on a separate, throwaway restore server.",
             )
@@ -759,7 +774,7 @@ class BackupVerify:
                 "restore_space",
                 CRITICAL,
                 result.name,
-                f"restore test refused, nothing restored: it needs about {human(need)} (from {basis}) and "
+                f"restore test refused, nothing restored: it needs about {human(need)}, estimated from {basis}, and "
                 f"restore_space_margin={params['restore_space_margin']} keeps {human(margin)} free, but {where} has "
                 f"{human(free)} free",
                 "Restore on a separate, throwaway restore server (dr_test_restore_host), free space on this one, "
@@ -852,7 +867,8 @@ class BackupVerify:
                 os.close(handle)
                 run_pipeline(
                     self.module,
-                    [[self.tools["zstd"], "-q", "-d", "-c", source]],
+                    [[self.tools["zstd"], "-q", "-d", "-c"]],
+                    stdin_path=source,
                     stdout_path=temp,
                     timeout=self.params["restore_timeout"],
                 )
@@ -930,8 +946,9 @@ class BackupVerify:
             restore = [*self.tools["pg_restore"], *args] + ([source] if os.path.isdir(source) else [])
         else:
             restore = [*self.tools["pg_restore"], f"--jobs={params['restore_jobs']}", *args, source]
-        stages = [[self.tools["zstd"], "-q", "-d", "-c", source], restore] if compressed else [restore]
-        stdin = source if not compressed and os.path.isfile(source) and source not in restore else None
+        stages = [[self.tools["zstd"], "-q", "-d", "-c"], restore] if compressed else [restore]
+        # zstd refuses the /proc/<pid>/fd link by name: the dump goes on the first stage's stdin
+        stdin = source if os.path.isfile(source) and source not in restore else None
         run_pipeline(self.module, stages, env=env, stdin_path=stdin, timeout=params["restore_timeout"])
 
     def amcheck(self, cursor: Any, psycopg2: Any, result: SetResult, database: str) -> dict[str, Any]:

@@ -150,7 +150,7 @@ options:
     default: 10
 notes:
   - The connection options name the server the restore test runs on; the login role needs C(CREATEDB). By
-    default that is the production server itself: prefer a separate, throwaway restore server (the
+    default that is the production server itself; prefer a separate, throwaway restore server (the
     C(dr_test) role's C(dr_test_restore_host)).
   - Every manifest path must name a regular file inside the set, reached without C(..), an absolute path or a
     symlink; an entry that does not is a critical C(unsafe_path) finding naming it, and nothing of that file is

@@ -8,6 +8,7 @@ import datetime
 import gzip
 import io
 import json
+import os
 import shutil
 import tarfile
 
@@ -23,6 +24,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     compare_counts,
     decoders,
     entry_problems,
+    fd_path,
     is_stale_scratch,
     parse_margin,
     postmaster_matches,
@@ -48,29 +50,31 @@ def module():
 @pytest.mark.parametrize(
     ("fmt", "path", "expected"),
     [
+        # every file goes on stdin where the tool reads one (zstd and gzip refuse a /proc fd link by name)
         (
             "pg_custom+zstd",
             "/s/postgres-app.dump.zst",
             [
-                ([[ZSTD, "-q", "-t", "/s/postgres-app.dump.zst"]], ()),
-                ([[ZSTD, "-q", "-d", "-c", "/s/postgres-app.dump.zst"], [PG_RESTORE, "--list"]], (0,)),
+                ([[ZSTD, "-q", "-t"]], (), "/s/postgres-app.dump.zst"),
+                ([[ZSTD, "-q", "-d", "-c"], [PG_RESTORE, "--list"]], (0,), "/s/postgres-app.dump.zst"),
             ],
         ),
-        # pg_restore reads the archive from stdin (so it works in a container too) and may stop early
-        ("pg_custom", "/s/postgres-app.dump", [([["cat", "/s/postgres-app.dump"], [PG_RESTORE, "--list"]], (0,))]),
-        ("sql+zstd", "/s/postgres-globals.sql.zst", [([[ZSTD, "-q", "-t", "/s/postgres-globals.sql.zst"]], ())]),
-        ("tar+zstd", "/s/files.tar.zst", [([[ZSTD, "-q", "-t", "/s/files.tar.zst"]], ())]),
-        ("sql+gzip", "/s/postgres-globals.sql.gz", [([["gzip", "-t", "/s/postgres-globals.sql.gz"]], ())]),
+        # pg_restore reads the archive from stdin (so it works in a container too)
+        ("pg_custom", "/s/postgres-app.dump", [([[PG_RESTORE, "--list"]], (), "/s/postgres-app.dump")]),
+        ("sql+zstd", "/s/postgres-globals.sql.zst", [([[ZSTD, "-q", "-t"]], (), "/s/postgres-globals.sql.zst")]),
+        ("tar+zstd", "/s/files.tar.zst", [([[ZSTD, "-q", "-t"]], (), "/s/files.tar.zst")]),
+        ("sql+gzip", "/s/postgres-globals.sql.gz", [([["gzip", "-t"]], (), "/s/postgres-globals.sql.gz")]),
         (
             "pg_directory_data",
             "/s/postgres-app.dir/3071.dat.gz",
-            [([["gzip", "-t", "/s/postgres-app.dir/3071.dat.gz"]], ())],
+            [([["gzip", "-t"]], (), "/s/postgres-app.dir/3071.dat.gz")],
         ),
         # an uncompressed file of a directory dump (toc.dat, or a -Z0 dump) has nothing to decode
         ("pg_directory_data", "/s/postgres-app.dir/toc.dat", []),
         ("pg_directory_data", "/s/postgres-app.dir/3071.dat", []),
-        ("tar+gzip", "/s/files.tar.gz", [([["tar", "-tzf", "/s/files.tar.gz"]], ())]),
-        ("rdb", "/s/redis-dump.rdb", [([["rcr", "/s/redis-dump.rdb"]], ())]),
+        ("tar+gzip", "/s/files.tar.gz", [([["tar", "-tzf", "-"]], (), "/s/files.tar.gz")]),
+        # redis-check-rdb reads no stdin: it gets the path (the /proc fd link, which it follows)
+        ("rdb", "/s/redis-dump.rdb", [([["rcr", "/s/redis-dump.rdb"]], (), None)]),
         ("sql", "/s/postgres-globals.sql", []),
         ("pg_directory", "/s/postgres-app.dir/toc.dat", []),
         ("", "/s/notes.txt", []),
@@ -82,16 +86,24 @@ def test_decoders(fmt, path, expected):
 
 
 @pytest.mark.parametrize(
+    ("name", "expected"),
+    [("postgres-app.dir/3071.dat.gz", [([["gzip", "-t"]], (), "/proc/7/fd/5")]), ("postgres-app.dir/toc.dat", [])],
+)
+def test_decoders_judge_the_suffix_by_the_name_in_the_set(name, expected):
+    assert decoders("pg_directory_data", "/proc/7/fd/5", TOOLS, name) == expected
+
+
+@pytest.mark.parametrize(
     ("fmt", "expected"),
     [
         (
             "pg_custom+zstd",
             [
-                ([[ZSTD, "-q", "-t", "/s/a.dump.zst"]], ()),
-                ([[ZSTD, "-q", "-d", "-c", "/s/a.dump.zst"], [*IN_DOCKER, "--list"]], (0,)),
+                ([[ZSTD, "-q", "-t"]], (), "/s/a.dump.zst"),
+                ([[ZSTD, "-q", "-d", "-c"], [*IN_DOCKER, "--list"]], (0,), "/s/a.dump.zst"),
             ],
         ),
-        ("pg_custom", [([["cat", "/s/a.dump.zst"], [*IN_DOCKER, "--list"]], (0,))]),
+        ("pg_custom", [([[*IN_DOCKER, "--list"]], (), "/s/a.dump.zst")]),
     ],
 )
 def test_decoders_with_pg_restore_in_a_container(fmt, expected):
@@ -102,17 +114,22 @@ def test_decoders_with_pg_restore_in_a_container(fmt, expected):
 def test_decoders_test_zstd_files_with_pzstd_when_given(fmt):
     pzstd = ["/usr/bin/pzstd", "-q", "-t", "-p", "2"]
     pipelines = decoders(fmt, "/s/f.zst", dict(TOOLS, zstd_test=pzstd))
-    assert pipelines[0] == ([[*pzstd, "/s/f.zst"]], ())
+    assert pipelines[0] == ([pzstd], (), "/s/f.zst")
     # the TOC is still read through zstd -dc: pzstd is only for the full test
-    assert all(stages[0][0] != "/usr/bin/pzstd" for stages, _ok in pipelines[1:])
+    assert all(stages[0][0] != "/usr/bin/pzstd" for stages, _ok, _stdin in pipelines[1:])
 
 
 def decode(module, fmt, path):
+    """Decode as backup_verify does: through the /proc fd link of a file this process opened."""
     tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "redis-check-rdb"}
-    pipelines = decoders(fmt, str(path), tools)
-    assert pipelines
-    for stages, sigpipe_ok in pipelines:
-        run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        pipelines = decoders(fmt, fd_path(fd), tools, str(path))
+        assert pipelines
+        for stages, sigpipe_ok, stdin in pipelines:
+            run_pipeline(module, stages, stdin_path=stdin, timeout=60, sigpipe_ok=sigpipe_ok)
+    finally:
+        os.close(fd)
 
 
 def truncate(path):
@@ -160,14 +177,14 @@ def test_pzstd_written_files_test_with_pzstd_and_a_flipped_byte_fails(module, tm
     source.write_bytes(b"INSERT INTO t VALUES (1, 'a long filler value');\n" * 400_000)
     run_pipeline(module, compress_stages("zstd", 3, 2, pzstd), stdin_path=str(source), stdout_path=str(path))
     tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "x", "zstd_test": [pzstd, "-q", "-t"]}
-    for stages, sigpipe_ok in decoders("sql+zstd", str(path), tools):
-        run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+    for stages, sigpipe_ok, stdin in decoders("sql+zstd", str(path), tools):
+        run_pipeline(module, stages, stdin_path=stdin, timeout=60, sigpipe_ok=sigpipe_ok)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(PipelineError, match=r"^pzstd exited with 1: "):
-        for stages, sigpipe_ok in decoders("sql+zstd", str(path), tools):
-            run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+        for stages, sigpipe_ok, stdin in decoders("sql+zstd", str(path), tools):
+            run_pipeline(module, stages, stdin_path=stdin, timeout=60, sigpipe_ok=sigpipe_ok)
 
 
 @pytest.mark.parametrize(
@@ -415,3 +432,26 @@ PID_FILE = "4242\n/srv/pg/data\n1764780000\n5432\n/run/postgresql\n*\n  5432001 
 )
 def test_postmaster_matches(text, directory, port, started, match):
     assert postmaster_matches(text, directory, port, started) is match
+
+
+def test_a_file_replaced_after_its_check_is_not_opened(tmp_path):
+    """Hashing, decoding and restoring re-open each file beneath the set and compare it with what was checked."""
+    from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import BackupVerify
+
+    (tmp_path / "a.dump").write_bytes(b"checked")
+    planned = os.lstat(tmp_path / "a.dump")
+    set_fd = fs.open_dir(str(tmp_path))
+    try:
+        fd = BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+        os.close(fd)
+        (tmp_path / "other").write_bytes(b"swapped in")
+        os.rename(tmp_path / "other", tmp_path / "a.dump")
+        with pytest.raises(fs.UnsafePath, match="replaced"):
+            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+        os.unlink(tmp_path / "a.dump")
+        os.symlink("/etc/hostname", tmp_path / "a.dump")
+        with pytest.raises(fs.UnsafePath, match="symlink"):
+            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+    finally:
+        os.close(set_fd)

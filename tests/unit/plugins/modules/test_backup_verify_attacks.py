@@ -9,6 +9,7 @@ main() as they would under Ansible; what comes back is the module's JSON."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -145,6 +146,47 @@ def test_unlisted_symlink_is_reported_not_followed(public, capsys):
     assert shadow_digest() not in json.dumps(result)
 
 
+def test_a_sound_set_still_verifies_and_decodes_through_its_fds(public, capsys):
+    """The guard must not cost the real work: zstd, gzip and tar get the files this module opened."""
+    data = b"CREATE ROLE app;\n" * 2000
+    members = {
+        "postgres-globals.sql.zst": subprocess.run(["zstd", "-q", "-c"], input=data, capture_output=True).stdout,
+        "postgres-app.dir/3071.dat.gz": gzip.compress(data),
+        "files.tar.gz": subprocess.run(
+            ["tar", "-czf", "-", "-C", "/etc", "hostname"], capture_output=True, check=True
+        ).stdout,
+    }
+    formats = {
+        "postgres-globals.sql.zst": "sql+zstd",
+        "postgres-app.dir/3071.dat.gz": "sql+gzip",
+        "files.tar.gz": "tar+gzip",
+    }
+    entries = [
+        {"path": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "format": formats[name]}
+        for name, body in members.items()
+    ]
+    _root, path = world_writable_set(public, entries)
+    os.mkdir(os.path.join(path, "postgres-app.dir"))
+    for name, body in members.items():
+        with open(os.path.join(path, name), "wb") as handle:
+            handle.write(body)
+    result = verify(capsys, path)
+    assert result["severity"] == "ok", [f for f in result["findings"] if f["severity"] != "ok"]
+    assert [f["value"] for f in findings_of(result, "decode")] == [3]
+
+
+def test_a_damaged_file_still_fails_decoding(public, capsys):
+    body = subprocess.run(["zstd", "-q", "-c"], input=b"x" * 100000, capture_output=True).stdout[:-4]
+    entry = {"path": "a.sql.zst", "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "format": "sql+zstd"}
+    _root, path = world_writable_set(public, [entry])
+    with open(os.path.join(path, "a.sql.zst"), "wb") as handle:
+        handle.write(body)
+    result = verify(capsys, path)
+    bad = [f for f in findings_of(result, "decode") if f["severity"] == "critical"]
+    assert bad and bad[0]["subject"].endswith("/a.sql.zst")
+    assert "/proc/" not in bad[0]["message"]
+
+
 # -- 13: bad input is a message or a finding, never a traceback ---------------------------
 
 
@@ -201,3 +243,12 @@ def test_sets_all_checks_each_set_on_its_own(public, capsys):
     assert by_name[os.path.basename(bad)]["severity"] == "critical"
     assert by_name["jarvis-20261101T020000Z"]["severity"] == "ok"
     assert by_name["jarvis-20261101T020000Z"]["checks_passed"] >= 2
+
+
+def test_a_critical_finding_in_check_mode_with_a_restore_test_fails_with_one_message(public, capsys):
+    _root, path = world_writable_set(public, [{"path": "gone.dump", "size": 1, "sha256": "0" * 64}])
+    result = run(backup_verify, capsys, path=path, restore_test=True, _ansible_check_mode=True)
+    assert result["failed"]
+    assert "1 critical problem(s)" in result["msg"] and "gone.dump" in result["msg"]
+    assert "restore test skipped in check mode" in result["msg"]
+    assert result["restore_test"] == "skipped in check mode"
