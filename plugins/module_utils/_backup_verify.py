@@ -12,8 +12,8 @@ counts must equal the manifest's. The scratch database is dropped in ``finally``
 Sets live where other users may write. Every file is reached through the set's directory fd with
 ``O_NOFOLLOW`` on each component (``_safe_fs.open_beneath``) and must be a regular file: a manifest
 path with ``..``, an absolute path or a symlink anywhere is a finding naming the entry, never read.
-Programs (zstd, pg_restore, ...) are given ``/proc/<pid>/fd/<n>`` of the file this process opened
-and re-checked, not the path, so a swap after the check changes nothing.
+Programs (zstd, pg_restore, ...) get the file this process opened and re-checked (on stdin, or as
+``/proc/<pid>/fd/<n>``), never the path, so a swap after the check changes nothing.
 """
 
 from __future__ import annotations

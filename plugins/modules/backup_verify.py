@@ -209,7 +209,10 @@ restore_test:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import BackupVerify
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import (
+    RESTORE_SIZE_FACTOR,
+    BackupVerify,
+)
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import client_argument_spec
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
 
@@ -235,7 +238,7 @@ def main() -> None:
         fail_on_critical={"type": "bool", "default": True},
         restore_space_margin={"type": "str", "default": "10%"},
         restore_free_space_path={"type": "path"},
-        restore_size_factor={"type": "float", "default": 10.0},
+        restore_size_factor={"type": "float", "default": RESTORE_SIZE_FACTOR},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**BackupVerify(module).run())
