@@ -150,7 +150,9 @@ def test_a_sound_set_still_verifies_and_decodes_through_its_fds(public, capsys):
     """The guard must not cost the real work: zstd, gzip and tar get the files this module opened."""
     data = b"CREATE ROLE app;\n" * 2000
     members = {
-        "postgres-globals.sql.zst": subprocess.run(["zstd", "-q", "-c"], input=data, capture_output=True).stdout,
+        "postgres-globals.sql.zst": subprocess.run(
+            ["zstd", "-q", "-c"], input=data, capture_output=True, check=True
+        ).stdout,
         "postgres-app.dir/3071.dat.gz": gzip.compress(data),
         "files.tar.gz": subprocess.run(
             ["tar", "-czf", "-", "-C", "/etc", "hostname"], capture_output=True, check=True
@@ -176,7 +178,7 @@ def test_a_sound_set_still_verifies_and_decodes_through_its_fds(public, capsys):
 
 
 def test_a_damaged_file_still_fails_decoding(public, capsys):
-    body = subprocess.run(["zstd", "-q", "-c"], input=b"x" * 100000, capture_output=True).stdout[:-4]
+    body = subprocess.run(["zstd", "-q", "-c"], input=b"x" * 100000, capture_output=True, check=True).stdout[:-4]
     entry = {"path": "a.sql.zst", "size": len(body), "sha256": hashlib.sha256(body).hexdigest(), "format": "sql+zstd"}
     _root, path = world_writable_set(public, [entry])
     with open(os.path.join(path, "a.sql.zst"), "wb") as handle:
