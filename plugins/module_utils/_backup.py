@@ -18,8 +18,10 @@ import os
 import re
 import shutil
 import socket
+import stat
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._files import (
     file_entry,
     fsync_path,
@@ -33,6 +35,8 @@ PREFIX = "jarvis-"
 INCOMPLETE = ".incomplete-"
 _NAME = re.compile(r"^jarvis-(\d{8}T\d{6}Z)$")
 _STAMP = "%Y%m%dT%H%M%SZ"
+# A manifest is a few kB per thousand files: anything this big is not one of ours.
+MANIFEST_MAX_BYTES = 64 * 1024 * 1024
 
 
 def utcnow() -> datetime.datetime:
@@ -58,8 +62,27 @@ def parse_set_name(name: str) -> datetime.datetime | None:
         return None
 
 
+def _is_dir(path: str) -> bool:
+    """A real directory, not a symlink to one (lstat)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_file(path: str) -> bool:
+    """A regular file, not a symlink to one (lstat)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def list_sets(root: str) -> list[dict[str, Any]]:
-    """Sets under root, newest first: name, path, time, complete (has a manifest)."""
+    """Sets under root, newest first: name, path, time, complete (has a manifest).
+
+    A symlink named like a set is not a set (it is never followed, verified or removed).
+    Raises NotADirectoryError when root is not a directory; a missing root has no sets."""
     sets = []
     try:
         names = os.listdir(root)
@@ -68,11 +91,9 @@ def list_sets(root: str) -> list[dict[str, Any]]:
     for name in names:
         moment = parse_set_name(name)
         path = os.path.join(root, name)
-        if moment is None or not os.path.isdir(path):
+        if moment is None or not _is_dir(path):
             continue
-        sets.append(
-            {"name": name, "path": path, "time": moment, "complete": os.path.isfile(os.path.join(path, MANIFEST))}
-        )
+        sets.append({"name": name, "path": path, "time": moment, "complete": _is_file(os.path.join(path, MANIFEST))})
     return sorted(sets, key=lambda item: item["time"], reverse=True)
 
 
@@ -83,7 +104,7 @@ def list_incomplete(root: str) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     for name in names:
-        if name.startswith(INCOMPLETE) and os.path.isdir(os.path.join(root, name)):
+        if name.startswith(INCOMPLETE) and _is_dir(os.path.join(root, name)):
             moment = parse_set_name(name[len(INCOMPLETE) :])
             found.append({"name": name, "path": os.path.join(root, name), "time": moment})
     return found
@@ -134,16 +155,40 @@ def check_retention(params: dict[str, Any]) -> str | None:
     return None
 
 
-def read_manifest(set_path: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(manifest, None) or (None, why it cannot be used)."""
-    path = os.path.join(set_path, MANIFEST)
+def open_set(path: str) -> int:
+    """An fd of the set directory path: its parent resolved as it is now, the set itself opened with
+    O_NOFOLLOW (a set swapped for a symlink is refused, fs.UnsafePath). The caller closes it."""
+    path = path.rstrip("/") or "/"
+    parent = fs.open_dir(os.path.dirname(path) or ".")
     try:
-        with open(path, encoding="utf-8") as handle:
-            manifest = json.load(handle)
+        return fs.open_beneath(parent, os.path.basename(path), fs.DIR_FLAGS)
+    finally:
+        os.close(parent)
+
+
+def read_manifest_at(set_fd: int) -> tuple[dict[str, Any] | None, str | None]:
+    """(manifest, None) or (None, why it cannot be used), read through the set's directory fd:
+    a MANIFEST.json that is a symlink, not a regular file or implausibly big is not read."""
+    try:
+        fd = fs.open_beneath(set_fd, MANIFEST, os.O_RDONLY)
     except FileNotFoundError:
         return None, f"{MANIFEST} is missing"
+    except fs.UnsafePath:
+        return None, f"{MANIFEST} is a symlink (not followed): someone else can write into this set"
+    except OSError as exc:
+        return None, f"{MANIFEST} cannot be read: {exc}"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"{MANIFEST} is not a regular file"
+        if st.st_size > MANIFEST_MAX_BYTES:
+            return None, f"{MANIFEST} is {st.st_size} bytes, more than a manifest can be ({MANIFEST_MAX_BYTES})"
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            manifest = json.loads(handle.read(MANIFEST_MAX_BYTES + 1).decode("utf-8"))
     except (OSError, ValueError) as exc:
         return None, f"{MANIFEST} cannot be read: {exc}"
+    finally:
+        os.close(fd)
     if (
         not isinstance(manifest, dict)
         or manifest.get("schema") != SCHEMA
@@ -153,10 +198,27 @@ def read_manifest(set_path: str) -> tuple[dict[str, Any] | None, str | None]:
     return manifest, None
 
 
+def read_manifest(set_path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(manifest, None) or (None, why it cannot be used); see read_manifest_at."""
+    try:
+        set_fd = open_set(set_path)
+    except fs.UnsafePath as exc:
+        return None, f"the set directory cannot be opened safely: {exc}"
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            return None, f"{MANIFEST} is missing"
+        return None, f"{MANIFEST} cannot be read: {exc}"
+    try:
+        return read_manifest_at(set_fd)
+    finally:
+        os.close(set_fd)
+
+
 def set_scope(set_path: str) -> str | None:
     """The manifest's scope (full, daily), or None."""
     manifest, _problem = read_manifest(set_path)
-    return manifest.get("scope") if manifest else None
+    scope = manifest.get("scope") if manifest else None
+    return scope if isinstance(scope, str) else None
 
 
 def build_manifest(
@@ -196,6 +258,26 @@ def merge_entries(root: str, given: list[dict[str, Any]]) -> tuple[list[dict[str
     return entries, sorted(by_path)
 
 
+def root_problem(root: str, writing: bool) -> str | None:
+    """Why root cannot hold backup sets, or None: not a directory; when writing, a directory other
+    users can write to (they could rename the set being written and put their own in its place)."""
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"root {root} cannot be read: {exc}"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"root {root} is not a directory"
+    why = fs.writable_by_others(st, os.geteuid()) if writing else None
+    if why:
+        return (
+            f"root {root} is not safe to write backups into: {why} (another user could swap the set being "
+            "written); make it owned by root and not writable by group or others (chmod 0750)"
+        )
+    return None
+
+
 def fsync_tree(root: str) -> None:
     for directory, _dirs, filenames in os.walk(root):
         for filename in filenames:
@@ -221,6 +303,9 @@ class BackupSet:
         name = self.params.get("name")
         if name and parse_set_name(name) is None:
             self.fail(f"Cannot handle backup set: name must look like jarvis-YYYYmmddTHHMMSSZ, got {name!r}")
+        problem = root_problem(self.root, writing=state in ("started", "completed"))
+        if problem:
+            self.fail(f"Cannot handle backup set: {problem}")
         return getattr(self, f"state_{state}")()
 
     def state_started(self) -> dict[str, Any]:
@@ -238,7 +323,7 @@ class BackupSet:
         name = self.params.get("name") or set_name(utcnow())
         final = os.path.join(self.root, name)
         path = os.path.join(self.root, INCOMPLETE + name)
-        if os.path.exists(final):
+        if os.path.lexists(final):
             self.fail(f"Cannot start backup set {name}: {final} already exists")
         result = {"changed": True, "name": name, "path": path, "final_path": final, "started": iso(utcnow())}
         result["created"] = not self.module.check_mode
@@ -255,15 +340,18 @@ class BackupSet:
         name = self.params["name"]
         path = os.path.join(self.root, INCOMPLETE + name)
         final = os.path.join(self.root, name)
-        if os.path.isdir(final) and not os.path.isdir(path):
+        if _is_dir(final) and not _is_dir(path):
             manifest, problem = read_manifest(final)
             if manifest is None:
                 self.fail(f"Cannot complete backup set {name}: {problem}")
             return {"changed": False, "name": name, "path": final, "manifest": manifest}
         if self.module.check_mode:
             return {"changed": True, "name": name, "path": final}
-        if not os.path.isdir(path):
+        if not _is_dir(path):
             self.fail(f"Cannot complete backup set {name}: {path} does not exist (was it started?)")
+        for index, entry in enumerate(self.params["files"], 1):
+            if not isinstance(entry.get("path"), str) or not entry["path"]:
+                self.fail(f"Cannot complete backup set {name}: files entry {index} has no path (relative to the set)")
         try:
             entries, missing = merge_entries(path, self.params["files"])
             if missing:
@@ -289,7 +377,7 @@ class BackupSet:
     def state_aborted(self) -> dict[str, Any]:
         name = self.params["name"]
         path = os.path.join(self.root, INCOMPLETE + name)
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             return {"changed": False, "name": name, "removed": None}
         if not self.module.check_mode:
             try:

@@ -8,28 +8,41 @@ Per set: the manifest, every file's presence, size and sha256, unlisted files, f
 of every file by its format, the set's age and its size against the previous set, and a
 restore test of each database dump into a scratch database whose tables and exact row
 counts must equal the manifest's. The scratch database is dropped in ``finally``.
+
+Sets live where other users may write. Every file is reached through the set's directory fd with
+``O_NOFOLLOW`` on each component (``_safe_fs.open_beneath``) and must be a regular file: a manifest
+path with ``..``, an absolute path or a symlink anywhere is a finding naming the entry, never read.
+Programs (zstd, pg_restore, ...) get the file this process opened and re-checked (on stdin, or as
+``/proc/<pid>/fd/<n>``), never the path, so a swap after the check changes nothing.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import hashlib
+import math
 import os
 import re
+import stat
 import tempfile
 import time
 from typing import Any
 
+from ansible.module_utils.common.text.formatters import bytes_to_human, human_to_bytes
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import (
     MANIFEST,
     list_sets,
+    open_set,
     parse_set_name,
     read_manifest,
+    read_manifest_at,
     set_scope,
     utcnow,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import sha256_file, tree_files
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
     CRITICAL,
     OK,
@@ -46,6 +59,14 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline impor
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import connect
 
 SCRATCH_PREFIX = "jarvis_verify_"
+# Without the database's own size in the manifest, a restored database is estimated at this many
+# times its compressed dump (zstd custom dumps of ordinary data are 4-10x smaller than the database
+# with its indexes; highly repetitive data compresses far more: record database_size then).
+RESTORE_SIZE_FACTOR = 10.0
+UNSAFE_HINT = (
+    "Someone who can write into the backup directory planted this: check who owns and can write it "
+    "(it should be root's, mode 0750) and do not restore from this set."
+)
 _SCRATCH = re.compile(r"^jarvis_verify_\d{14}_\d+$")
 STALE_SCRATCH_HOURS = 24
 
@@ -58,31 +79,36 @@ ORDER BY 1
 """
 
 
-def decoders(fmt: str, path: str, tools: dict[str, Any]) -> list[tuple[list[list[str]], tuple[int, ...]]]:
+def decoders(
+    fmt: str, path: str, tools: dict[str, Any], name: str | None = None
+) -> list[tuple[list[list[str]], tuple[int, ...], str | None]]:
     """The pipelines that decode a file of this manifest format completely (pure).
 
-    Each is (stages, indexes of stages allowed to die of SIGPIPE). An unknown format gets none.
-    tools["pg_restore"] is an argv prefix (``docker exec -i <container> pg_restore`` with client=docker):
-    pg_restore always reads the archive from its stdin.
+    Each is (stages, indexes of stages allowed to die of SIGPIPE, the path fed to the first stage's
+    stdin or None). An unknown format gets none. The file goes on stdin wherever the tool reads one:
+    zstd and gzip refuse a symlink given by name, and path is the /proc/<pid>/fd link of the file this
+    module opened; name is the file's name in the set (path's by default), whose suffix tells whether a
+    directory dump's file is compressed. tools["pg_restore"] is an argv prefix (``docker exec -i
+    <container> pg_restore`` with client=docker): pg_restore reads the archive from its stdin.
     """
     zstd, pg_restore, check_rdb = tools["zstd"], tools["pg_restore"], tools["redis_check_rdb"]
     # zstd -t reads every byte and checks each frame's checksum; tools["zstd_test"] may be
     # pzstd, which tests the frames of a pzstd-written file on several threads.
-    test = [*tools.get("zstd_test", [zstd, "-q", "-t"]), path]
+    test = list(tools.get("zstd_test", [zstd, "-q", "-t"]))
     if fmt == "pg_custom+zstd":
         # The TOC listing proves pg_restore can read the archive (it stops after the TOC, so zstd
         # may die of SIGPIPE there).
-        return [([test], ()), ([[zstd, "-q", "-d", "-c", path], [*pg_restore, "--list"]], (0,))]
+        return [([test], (), path), ([[zstd, "-q", "-d", "-c"], [*pg_restore, "--list"]], (0,), path)]
     if fmt == "pg_custom":
-        return [([["cat", path], [*pg_restore, "--list"]], (0,))]
+        return [([[*pg_restore, "--list"]], (), path)]
     if fmt in ("sql+zstd", "tar+zstd"):
-        return [([test], ())]
+        return [([test], (), path)]
     if fmt in ("sql+gzip", "pg_directory_data"):
-        return [([["gzip", "-t", path]], ())] if path.endswith(".gz") else []
+        return [([["gzip", "-t"]], (), path)] if (name or path).endswith(".gz") else []
     if fmt == "tar+gzip":
-        return [([["tar", "-tzf", path]], ())]
+        return [([["tar", "-tzf", "-"]], (), path)]
     if fmt == "rdb":
-        return [([[check_rdb, path]], ())]
+        return [([[check_rdb, path]], (), None)]
     return []
 
 
@@ -117,6 +143,125 @@ def is_stale_scratch(name: str, now: datetime.datetime, hours: float = STALE_SCR
     return (now - stamp.replace(tzinfo=datetime.timezone.utc)).total_seconds() > hours * 3600
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def entry_problems(files: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The manifest entries usable as they are, and why each other one is not (pure).
+
+    An entry is a dict with a non-empty string path and a whole, non-negative size; its sha256 and format,
+    when given, are strings. Whether the path stays inside the set is checked when it is opened."""
+    good, problems = [], []
+    for index, entry in enumerate(files, 1):
+        if not isinstance(entry, dict):
+            problems.append(f"entry {index} is not a dict (got {type(entry).__name__})")
+        elif not isinstance(entry.get("path"), str) or not entry["path"]:
+            problems.append(f"entry {index} has no path (a string relative to the set)")
+        elif not isinstance(entry.get("size"), int) or isinstance(entry["size"], bool) or entry["size"] < 0:
+            problems.append(f"entry {index} ({entry['path']}) has no size (a whole number of bytes)")
+        elif any(entry.get(key) is not None and not isinstance(entry[key], str) for key in ("sha256", "format")):
+            problems.append(f"entry {index} ({entry['path']}) has a sha256 or format that is not a string")
+        else:
+            good.append(entry)
+    return good, problems
+
+
+def section_problems(manifest: dict[str, Any]) -> list[str]:
+    """Why the manifest's size or postgres section cannot be used (pure)."""
+    problems = []
+    if manifest.get("size") is not None and not _number(manifest["size"]):
+        problems.append(f"size is not a number of bytes (got {manifest['size']!r})")
+    postgres = manifest.get("postgres")
+    if postgres is None:
+        return problems
+    if not isinstance(postgres, dict):
+        return [*problems, f"postgres is not a dict (got {type(postgres).__name__})"]
+    databases = postgres.get("databases")
+    if databases is None:
+        return problems
+    if not isinstance(databases, dict):
+        return [*problems, f"postgres.databases is not a dict (got {type(databases).__name__})"]
+    for name, detail in databases.items():
+        if not isinstance(detail, dict) or not isinstance(detail.get("file"), str) or not detail["file"]:
+            problems.append(f"postgres.databases.{name} has no file (a dict with the dump's path)")
+        elif detail.get("tables") is not None and not isinstance(detail["tables"], dict):
+            problems.append(f"postgres.databases.{name}.tables is not a dict of row counts")
+    return problems
+
+
+def sha256_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    os.lseek(fd, 0, os.SEEK_SET)
+    while block := os.read(fd, 1024 * 1024):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def fd_path(fd: int) -> str:
+    """A path another program can open that names the file this process has open as fd."""
+    return f"/proc/{os.getpid()}/fd/{fd}"
+
+
+def parse_margin(text: str, total: int) -> int:
+    """Bytes to keep free: V(10%) of total (a filesystem's size) or a size such as V(2G) (pure).
+    Raises ValueError naming the expected forms."""
+    value = str(text).strip()
+    try:
+        if value.endswith("%"):
+            percent = float(value[:-1])
+            if not math.isfinite(percent) or percent < 0:
+                raise ValueError(value)
+            return int(total * percent / 100)
+        return human_to_bytes(value)
+    except ValueError:
+        raise ValueError(
+            f"expected a percentage of the filesystem such as 10% or a size such as 2G, got {text!r}"
+        ) from None
+
+
+def restore_need(databases: dict[str, Any], factor: float, keep_scratch: bool) -> tuple[int, str]:
+    """Bytes a restore test needs on the restore server and how that was estimated (pure).
+
+    A database counts its recorded database_size, else its dump's size times factor. The scratch
+    databases are restored and dropped one after the other, so the need is the largest one; with
+    keep_scratch they stay, so it is their sum."""
+    sizes, estimated = [], []
+    for name, detail in sorted(databases.items()):
+        size = detail.get("database_size")
+        if _number(size):
+            sizes.append(int(size))
+            continue
+        dump = detail.get("size")
+        sizes.append(int(dump * factor) if _number(dump) else 0)
+        estimated.append(name)
+    need = (sum(sizes) if keep_scratch else max(sizes)) if sizes else 0
+    if not estimated:
+        basis = "the database sizes in the manifest"
+    elif len(estimated) == len(sizes):
+        basis = f"the dump sizes times restore_size_factor={factor:g}"
+    else:
+        basis = f"database sizes, and dump sizes times restore_size_factor={factor:g} for {', '.join(estimated)}"
+    return need, basis + (" (all kept: keep_scratch)" if keep_scratch and len(sizes) > 1 else "")
+
+
+def postmaster_matches(pid_file: str, data_directory: str, port: int, started: float) -> bool:
+    """Whether postmaster.pid's text describes the server that reported data_directory, port and start
+    time (epoch seconds): the proof that this host sees the server's data directory (pure)."""
+    lines = pid_file.splitlines()
+    if len(lines) < 4:
+        return False
+    try:
+        pid_started, pid_port = float(lines[2]), int(lines[3])
+    except ValueError:
+        return False
+    return lines[1] == data_directory and pid_port == port and abs(pid_started - started) <= 2
+
+
+def human(count: int) -> str:
+    return f"{bytes_to_human(count)} ({count} bytes)"
+
+
 def check_params(params: dict[str, Any]) -> str | None:
     if params["max_age_hours"] <= 0:
         return f"max_age_hours must be more than 0, got {params['max_age_hours']}"
@@ -128,6 +273,12 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"restore_timeout must be more than 0 seconds, got {params['restore_timeout']}"
     if params["client"] == "docker" and not params.get("docker_container"):
         return "docker_container is required with client=docker"
+    if not (math.isfinite(params["restore_size_factor"]) and params["restore_size_factor"] > 0):
+        return f"restore_size_factor must be a number more than 0, got {params['restore_size_factor']}"
+    try:
+        parse_margin(params["restore_space_margin"], 0)
+    except ValueError as exc:
+        return f"restore_space_margin: {exc}"
     return None
 
 
@@ -138,6 +289,8 @@ class SetResult:
         self.name, self.path = name, path
         self.findings: list[Finding] = []
         self.passed = 0
+        # what each sound file was when checked (lstat identity): a file is re-opened and compared
+        self.planned: dict[str, os.stat_result] = {}
         self.data: dict[str, Any] = {"name": name, "path": path}
 
     def ok(self, check: str, subject: str, message: str, value: Any = None) -> None:
@@ -193,6 +346,9 @@ class BackupVerify:
         problem = check_params(self.params)
         if problem:
             self.module.fail_json(msg=f"Cannot verify backups: {problem}")
+        free_path = self.params.get("restore_free_space_path")
+        if free_path and not os.path.isdir(free_path):
+            self.module.fail_json(msg=f"Cannot verify backups: restore_free_space_path {free_path} is not a directory")
         sets = self.find_sets()
         results = []
         verified = sets if self.params["sets"] == "all" else sets[:1]
@@ -215,17 +371,21 @@ class BackupVerify:
             summary["msg"] = restore_note
         if critical and self.params["fail_on_critical"]:
             first = "; ".join(f"{f['subject']}: {f['message']}" for f in critical[:3])
+            note = summary.pop("msg", None)
             self.module.fail_json(
-                msg=f"Backup verification found {len(critical)} critical problem(s): {first}", **summary
+                msg=f"Backup verification found {len(critical)} critical problem(s): {first}"
+                + (f" ({note})" if note else ""),
+                **summary,
             )
         return summary
 
     def find_sets(self) -> list[dict[str, Any]]:
-        path = self.params["path"].rstrip("/")
+        # the configured path is trusted as it resolves now; nothing below it is followed
+        path = os.path.realpath(self.params["path"])
         if not os.path.isdir(path):
             self.module.fail_json(msg=f"Cannot verify backups: path {path} is not a directory")
         name = os.path.basename(path)
-        if os.path.isfile(os.path.join(path, MANIFEST)) or parse_set_name(name):
+        if os.path.lexists(os.path.join(path, MANIFEST)) or parse_set_name(name):
             siblings = list_sets(os.path.dirname(path))
             chosen = [item for item in siblings if item["name"] == name] or [
                 {"name": name, "path": path, "time": parse_set_name(name), "complete": False}
@@ -241,27 +401,64 @@ class BackupVerify:
         return sets
 
     def verify_set(self, item: dict[str, Any], previous: dict[str, Any] | None, latest: bool) -> dict[str, Any]:
+        """One set's findings. Whatever is wrong with this set is a finding of this set: the other sets
+        are still verified."""
         result = SetResult(item["name"], item["path"])
-        manifest, problem = read_manifest(item["path"])
-        if manifest is None:
+        try:
+            set_fd = open_set(item["path"])
+        except (fs.UnsafePath, OSError) as exc:
             result.bad(
                 "manifest",
                 CRITICAL,
-                f"{item['name']}/{MANIFEST}",
-                problem,
-                "Treat this set as unusable; take a new backup.",
+                item["name"],
+                f"the set directory cannot be opened safely: {exc}",
+                "Treat this set as unusable; check who can write into the backup directory.",
             )
             return result.as_dict()
-        result.data["size"] = manifest.get("size")
-        result.data["finished"] = manifest.get("finished")
-        result.ok("manifest", f"{item['name']}/{MANIFEST}", "manifest read")
-        self.check_age(result, manifest, latest)
-        if latest and previous:
-            self.check_size(result, manifest, previous)
-        present = self.check_files(result, manifest)
-        if self.params["restore_test"] and latest and not self.module.check_mode:
-            self.restore_test(result, manifest, present)
+        try:
+            self.verify_open_set(result, set_fd, previous, latest)
+        except Exception as exc:  # a set that breaks the check must not stop the check of the others
+            result.bad(
+                "verify",
+                CRITICAL,
+                item["name"],
+                f"cannot verify this set: {type(exc).__name__}: {exc}",
+                "Treat this set as unusable; take a new backup.",
+            )
+        finally:
+            os.close(set_fd)
         return result.as_dict()
+
+    def verify_open_set(self, result: SetResult, set_fd: int, previous: dict[str, Any] | None, latest: bool) -> None:
+        subject = f"{result.name}/{MANIFEST}"
+        manifest, problem = read_manifest_at(set_fd)
+        if manifest is None:
+            result.bad("manifest", CRITICAL, subject, problem or "", "Treat this set as unusable; take a new backup.")
+            return
+        entries, problems = entry_problems(manifest["files"])
+        sections = section_problems(manifest)
+        for why in problems + sections:
+            result.bad(
+                "manifest",
+                CRITICAL,
+                subject,
+                f"{MANIFEST}: {why}",
+                "Treat this set as unusable: its manifest was not written by backup_set; take a new backup.",
+            )
+        if not problems and not sections:
+            result.ok("manifest", subject, "manifest read")
+        if not sections:
+            result.data["size"] = manifest.get("size")
+        result.data["finished"] = manifest.get("finished")
+        self.check_age(result, manifest, latest)
+        if latest and previous and not sections:
+            self.check_size(result, manifest, previous)
+        present = self.check_files(result, set_fd, entries)
+        if self.params["restore_test"] and latest and not self.module.check_mode:
+            if sections:
+                result.bad("restore", CRITICAL, result.name, "not restored: the manifest cannot be used (see above)")
+            else:
+                self.restore_test(result, set_fd, manifest, present)
 
     def check_age(self, result: SetResult, manifest: dict[str, Any], latest: bool) -> None:
         moment = parse_set_name(result.name)
@@ -287,9 +484,11 @@ class BackupVerify:
 
     def check_size(self, result: SetResult, manifest: dict[str, Any], previous: dict[str, Any]) -> None:
         before, _problem = read_manifest(previous["path"])
-        if not before or not before.get("size") or manifest.get("size") is None:
+        size = manifest.get("size")
+        earlier = before.get("size") if before else None
+        if not _number(earlier) or not earlier or not _number(size):
             return
-        ratio = manifest["size"] / before["size"]
+        ratio = size / earlier
         result.data["size_ratio"] = round(ratio, 3)
         limit = self.params["min_size_ratio"]
         if ratio < limit:
@@ -297,8 +496,7 @@ class BackupVerify:
                 "size_ratio",
                 WARNING,
                 result.name,
-                f"set is {ratio:.0%} of the previous set {previous['name']} "
-                f"({manifest['size']} vs {before['size']} bytes)",
+                f"set is {ratio:.0%} of the previous set {previous['name']} ({size} vs {earlier} bytes)",
                 "Check whether data was lost or a database is missing from the backup.",
                 value=round(ratio, 3),
                 threshold=limit,
@@ -306,19 +504,26 @@ class BackupVerify:
         else:
             result.ok("size_ratio", result.name, f"{ratio:.0%} of the previous set", round(ratio, 3))
 
-    def check_files(self, result: SetResult, manifest: dict[str, Any]) -> set[str]:
-        """Presence and size of every listed file, then (side by side, largest file first) the sha256
+    def check_files(self, result: SetResult, set_fd: int, entries: list[dict[str, Any]]) -> set[str]:
+        """Presence, type and size of every listed file, then (side by side, largest file first) the sha256
         and, with decode, the full decoding of each present one; returns the sound files (present,
-        right size, checksum matching when checked). A file whose checksum fails gets that one finding."""
-        root = result.path
-        present: dict[str, int] = {}
+        right size, checksum matching when checked). A file whose checksum fails gets that one finding.
+
+        Each file is opened beneath the set's fd (no '..', no absolute path, no symlink component) and must
+        be a regular file; an entry that is not is an unsafe_path finding naming it, and nothing of its
+        content (no size, no hash) is returned."""
+        planned: dict[str, os.stat_result] = {}
         listed = set()
-        for entry in manifest["files"]:
-            relative = entry.get("path", "")
+        for entry in entries:
+            relative = entry["path"]
             listed.add(relative)
             subject = f"{result.name}/{relative}"
-            full = os.path.join(root, relative)
-            if not os.path.isfile(full):
+            try:
+                fd = fs.open_beneath(set_fd, relative, os.O_RDONLY)
+            except fs.UnsafePath as exc:
+                result.bad("unsafe_path", CRITICAL, subject, f"not read: {exc}", UNSAFE_HINT)
+                continue
+            except FileNotFoundError:
                 result.bad(
                     "file_missing",
                     CRITICAL,
@@ -327,27 +532,37 @@ class BackupVerify:
                     "Treat this set as incomplete; take a new backup.",
                 )
                 continue
-            size = os.path.getsize(full)
-            if size != entry.get("size"):
+            try:
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+            if not stat.S_ISREG(st.st_mode):
+                result.bad("unsafe_path", CRITICAL, subject, "not read: it is not a regular file", UNSAFE_HINT)
+                continue
+            if st.st_size != entry["size"]:
                 result.bad(
                     "file_size",
                     CRITICAL,
                     subject,
-                    f"size is {size} bytes, the manifest says {entry.get('size')} (truncated or replaced)",
+                    f"size is {st.st_size} bytes, the manifest says {entry['size']} (truncated or replaced)",
                     "Do not restore from this file.",
-                    value=size,
-                    threshold=entry.get("size"),
+                    value=st.st_size,
+                    threshold=entry["size"],
                 )
                 continue
-            present[relative] = size
-        digests, problems = self.hash_and_decode(result, manifest, present)
+            planned[relative] = st
+        result.planned = planned
+        digests, problems, unsafe = self.hash_and_decode(set_fd, entries, planned)
         sound = set()
         decoded = 0
-        for entry in manifest["files"]:
-            relative = entry.get("path", "")
-            if relative not in present:
+        for entry in entries:
+            relative = entry["path"]
+            if relative not in planned:
                 continue
             subject = f"{result.name}/{relative}"
+            if relative in unsafe:
+                result.bad("unsafe_path", CRITICAL, subject, f"not checked: {unsafe[relative]}", UNSAFE_HINT)
+                continue
             if self.params["checksums"] and digests.get(relative) != entry.get("sha256"):
                 result.bad(
                     "checksum",
@@ -373,9 +588,18 @@ class BackupVerify:
                 )
             else:
                 decoded += 1
-        for relative in tree_files(root):
-            if relative != MANIFEST and relative not in listed:
-                result.bad("unlisted_file", WARNING, f"{result.name}/{relative}", "file is not in the manifest")
+        for found in fs.walk(set_fd):
+            if found.relative == MANIFEST or found.relative in listed:
+                continue
+            mode = found.stat.st_mode
+            what = (
+                "file is not in the manifest"
+                if stat.S_ISREG(mode)
+                else "a symlink (not followed) that is not in the manifest"
+                if stat.S_ISLNK(mode)
+                else "not a regular file, and not in the manifest"
+            )
+            result.bad("unlisted_file", WARNING, f"{result.name}/{found.relative}", what)
         if sound:
             result.findings.append(
                 Finding(
@@ -388,81 +612,109 @@ class BackupVerify:
                 )
             )
         if self.params["decode"]:
-            self.list_directories(result, manifest, sound)
+            self.list_directories(result, set_fd, entries, sound)
             result.passed += decoded
             result.findings.append(
                 Finding("decode", OK, result.name, decoded, None, f"{decoded} file(s) decoded completely")
             )
         return sound
 
+    def open_planned(self, set_fd: int, relative: str, planned: os.stat_result) -> int:
+        """An fd of relative beneath the set, the very file checked before (fs.UnsafePath if not)."""
+        fd = fs.open_beneath(set_fd, relative, os.O_RDONLY)
+        try:
+            fs.check_same(fd, planned)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
     def hash_and_decode(
-        self, result: SetResult, manifest: dict[str, Any], present: dict[str, int]
-    ) -> tuple[dict[str, str], dict[str, str | None]]:
+        self, set_fd: int, entries: list[dict[str, Any]], planned: dict[str, os.stat_result]
+    ) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
         """sha256 (with checksums) and the decoding pipelines (with decode) of the present files, one per
-        CPU at a time, the largest file's work first. Returns the digests and, per decoded file, the first
-        pipeline's failure or None."""
-        formats = {entry.get("path", ""): entry.get("format") or "" for entry in manifest["files"]}
-        units: list[tuple[int, int, str, Any]] = []
-        for relative, size in present.items():
-            full = os.path.join(result.path, relative)
+        CPU at a time, the largest file's work first. Returns the digests, per decoded file the first
+        pipeline's failure or None, and the files that were swapped since they were checked (with why)."""
+        formats = {entry["path"]: entry.get("format") or "" for entry in entries}
+        units: list[tuple[int, int, str, str | None]] = []
+        for relative, st in planned.items():
             if self.params["decode"]:
                 fmt = "pg_directory_data" if formats[relative] == "pg_directory" else formats[relative]
-                for order, pipeline in enumerate(decoders(fmt, full, self.tools)):
-                    units.append((-size, order, relative, pipeline))
+                for order in range(len(decoders(fmt, relative, self.tools))):
+                    units.append((-st.st_size, order, relative, fmt))
             if self.params["checksums"]:
-                units.append((-size, 99, relative, None))
+                units.append((-st.st_size, 99, relative, None))
         units.sort(key=lambda unit: unit[:3])
 
-        def work(unit: tuple[int, int, str, Any]) -> str | None:
-            full = os.path.join(result.path, unit[2])
-            if unit[3] is None:
-                return sha256_file(full)
-            stages, sigpipe_ok = unit[3]
+        def work(unit: tuple[int, int, str, str | None]) -> tuple[str, str | None]:
+            _size, order, relative, fmt = unit
             try:
-                if len(stages) == 1:  # no pipe: no shell either
+                fd = self.open_planned(set_fd, relative, planned[relative])
+            except (fs.UnsafePath, OSError) as exc:
+                return "unsafe", str(exc)
+            try:
+                if fmt is None:
+                    return "digest", sha256_fd(fd)
+                stages, sigpipe_ok, stdin = decoders(fmt, fd_path(fd), self.tools, relative)[order]
+                if len(stages) == 1 and stdin is None:  # no pipe: no shell either
                     run(self.module, stages[0], timeout=self.params["restore_timeout"])
                 else:
-                    run_pipeline(self.module, stages, timeout=self.params["restore_timeout"], sigpipe_ok=sigpipe_ok)
+                    run_pipeline(
+                        self.module,
+                        stages,
+                        stdin_path=stdin,
+                        timeout=self.params["restore_timeout"],
+                        sigpipe_ok=sigpipe_ok,
+                    )
             except PipelineError as exc:
-                return str(exc)
-            return None
+                return "problem", str(exc).replace(fd_path(fd), relative)
+            finally:
+                os.close(fd)
+            return "problem", None
 
         digests: dict[str, str] = {}
         problems: dict[str, str | None] = {}
+        unsafe: dict[str, str] = {}
         if not units:
-            return digests, problems
+            return digests, problems, unsafe
         workers = max(1, min(len(units), os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(work, units))
-        for (_size, _order, relative, pipeline), outcome in zip(units, outcomes):
-            if pipeline is None:
+        for (_size, _order, relative, fmt), (kind, outcome) in zip(units, outcomes):
+            if kind == "unsafe":
+                unsafe[relative] = outcome or "it was replaced since it was checked"
+            elif fmt is None:
                 digests[relative] = outcome or ""
             elif problems.get(relative) is None:
                 problems[relative] = outcome
-        return digests, problems
+        return digests, problems, unsafe
 
-    def list_directories(self, result: SetResult, manifest: dict[str, Any], sound: set[str]) -> None:
+    def list_directories(self, result: SetResult, set_fd: int, entries: list[dict[str, Any]], sound: set[str]) -> None:
         """pg_restore --list of each directory-format dump whose files are all sound."""
         directories: dict[str, bool] = {}
-        for entry in manifest["files"]:
+        for entry in entries:
             if entry.get("format") == "pg_directory":
-                relative = entry.get("path", "")
+                relative = entry["path"]
                 top = relative.split("/")[0]
                 directories[top] = directories.get(top, True) and relative in sound
         for directory, whole in sorted(directories.items()):
             if not whole:
                 continue
             try:
-                run(
-                    self.module,
-                    [*self.tools["pg_restore"], "--list", os.path.join(result.path, directory)],
-                    timeout=600,
-                )
+                fd = fs.open_beneath(set_fd, directory, fs.DIR_FLAGS)
+            except (fs.UnsafePath, OSError) as exc:
+                result.bad("unsafe_path", CRITICAL, f"{result.name}/{directory}", f"not listed: {exc}", UNSAFE_HINT)
+                continue
+            try:
+                run(self.module, [*self.tools["pg_restore"], "--list", fd_path(fd)], timeout=600)
             except PipelineError as exc:
-                result.bad("decode", CRITICAL, f"{result.name}/{directory}", f"cannot be listed: {exc}")
+                reason = str(exc).replace(fd_path(fd), directory)
+                result.bad("decode", CRITICAL, f"{result.name}/{directory}", f"cannot be listed: {reason}")
+            finally:
+                os.close(fd)
 
     # -- restore test --------------------------------------------------------------
-    def restore_test(self, result: SetResult, manifest: dict[str, Any], sound: set[str]) -> None:
+    def restore_test(self, result: SetResult, set_fd: int, manifest: dict[str, Any], sound: set[str]) -> None:
         psycopg2 = require(self.module, "psycopg2", "psycopg2-binary")
         self.sql = require(self.module, "psycopg2.sql", "psycopg2-binary")
         databases = (manifest.get("postgres") or {}).get("databases") or {}
@@ -473,10 +725,13 @@ class BackupVerify:
         restores: dict[str, Any] = {}
         try:
             self.drop_leftovers(admin, result)
+            if not self.restore_space(admin, psycopg2, result, databases):
+                result.data["restore"] = restores
+                return
             stamp = utcnow()
             for index, (database, detail) in enumerate(sorted(databases.items())):
                 restores[database] = self.restore_one(
-                    admin, psycopg2, result, database, detail, sound, scratch_name(stamp, index)
+                    admin, psycopg2, result, set_fd, database, detail, sound, scratch_name(stamp, index)
                 )
         finally:
             admin.close()
@@ -485,6 +740,81 @@ class BackupVerify:
         result.data["row_count_mismatches"] = [
             {"database": db, **problem} for db, r in restores.items() for problem in r.get("mismatches", [])
         ]
+
+    def restore_space(self, admin: Any, psycopg2: Any, result: SetResult, databases: dict[str, Any]) -> bool:
+        """Whether the restore server has room for the restore test plus restore_space_margin; a critical
+        finding naming both numbers (and nothing restored) when it has not, a warning when its free space
+        cannot be known from this host."""
+        params = self.params
+        need, basis = restore_need(databases, params["restore_size_factor"], params["keep_scratch"])
+        where, unknown = self.restore_space_path(admin, psycopg2)
+        space: dict[str, Any] = {"needed": need, "basis": basis, "path": where}
+        result.data["restore_space"] = space
+        if where is None:
+            result.bad(
+                "restore_space",
+                WARNING,
+                result.name,
+                f"free space on the restore server not checked: {unknown}; the restore needs about {human(need)}, "
+                f"estimated from {basis}",
+                "Set restore_free_space_path to the restore cluster's data directory (or the volume it is on), "
+                "or restore on a separate, throwaway restore server.",
+            )
+            return True
+        try:
+            fs_stat = os.statvfs(where)
+        except OSError as exc:
+            result.bad("restore_space", CRITICAL, result.name, f"restore test refused: cannot measure {where}: {exc}")
+            return False
+        free, total = fs_stat.f_bavail * fs_stat.f_frsize, fs_stat.f_blocks * fs_stat.f_frsize
+        margin = parse_margin(params["restore_space_margin"], total)
+        space.update(free=free, margin=margin)
+        if free - need < margin:
+            result.bad(
+                "restore_space",
+                CRITICAL,
+                result.name,
+                f"restore test refused, nothing restored: it needs about {human(need)}, estimated from {basis}, and "
+                f"restore_space_margin={params['restore_space_margin']} keeps {human(margin)} free, but {where} has "
+                f"{human(free)} free",
+                "Restore on a separate, throwaway restore server (dr_test_restore_host), free space on this one, "
+                "or lower restore_space_margin.",
+                value=free,
+                threshold=need + margin,
+            )
+            return False
+        result.ok(
+            "restore_space",
+            result.name,
+            f"{human(free)} free on {where}: room for the restore (about {human(need)}) and "
+            f"restore_space_margin ({human(margin)})",
+            free,
+        )
+        return True
+
+    def restore_space_path(self, admin: Any, psycopg2: Any) -> tuple[str | None, str | None]:
+        """Where to measure the restore server's free space on this host, or (None, why not)."""
+        given = self.params.get("restore_free_space_path")
+        if given:
+            return given, None
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('data_directory'), current_setting('port')::int,"
+                    " extract(epoch FROM pg_postmaster_start_time())::float8"
+                )
+                directory, port, started = cursor.fetchone()
+        except psycopg2.Error as exc:
+            reason = str(exc).strip().splitlines()[0]
+            return None, f"the login role cannot read data_directory ({reason}: superuser or pg_read_all_settings)"
+        try:
+            with open(os.path.join(directory, "postmaster.pid"), encoding="utf-8") as handle:
+                pid_file = handle.read(4096)
+        except (OSError, UnicodeDecodeError):
+            return None, f"its data directory {directory} is not on this host"
+        if not postmaster_matches(pid_file, directory, port, started):
+            return None, f"{directory} on this host belongs to another server than the restore server"
+        return directory, None
 
     def drop_leftovers(self, admin: Any, result: SetResult) -> None:
         """Scratch databases left by a killed run: named by this module and older than a day
@@ -504,6 +834,7 @@ class BackupVerify:
         admin: Any,
         psycopg2: Any,
         result: SetResult,
+        set_fd: int,
         database: str,
         detail: dict[str, Any],
         sound: set[str],
@@ -519,10 +850,16 @@ class BackupVerify:
             return outcome
         began = time.monotonic()
         temp = None
+        source_fd = None
         try:
+            # the dump itself (a file checked before), or a directory dump, never through a symlink
+            if relative in result.planned:
+                source_fd = self.open_planned(set_fd, relative, result.planned[relative])
+            else:
+                source_fd = fs.open_beneath(set_fd, relative, fs.DIR_FLAGS)
             with admin.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
-            source = os.path.join(result.path, relative)
+            source = fd_path(source_fd)
             compressed = detail.get("format") == "pg_custom+zstd"
             if compressed and self.params["restore_jobs"] > 1 and self.params["client"] == "host":
                 # pg_restore -j needs a seekable file: decompress a copy first.
@@ -530,7 +867,8 @@ class BackupVerify:
                 os.close(handle)
                 run_pipeline(
                     self.module,
-                    [[self.tools["zstd"], "-q", "-d", "-c", source]],
+                    [[self.tools["zstd"], "-q", "-d", "-c"]],
+                    stdin_path=source,
                     stdout_path=temp,
                     timeout=self.params["restore_timeout"],
                 )
@@ -571,8 +909,10 @@ class BackupVerify:
                         f"restored {len(restored)} tables, {outcome['rows']} rows: equal to the manifest",
                         outcome["rows"],
                     )
-        except (PipelineError, psycopg2.Error, OSError) as exc:
+        except (PipelineError, psycopg2.Error, OSError, fs.UnsafePath) as exc:
             reason = str(exc).strip().replace("\n", " ")
+            if source_fd is not None:
+                reason = reason.replace(fd_path(source_fd), relative)
             result.bad(
                 "restore",
                 CRITICAL,
@@ -581,6 +921,8 @@ class BackupVerify:
                 "Do not rely on this backup; take a new one and verify it.",
             )
         finally:
+            if source_fd is not None:
+                os.close(source_fd)
             if temp and os.path.exists(temp):
                 os.unlink(temp)
             outcome["seconds"] = round(time.monotonic() - began, 3)
@@ -604,8 +946,9 @@ class BackupVerify:
             restore = [*self.tools["pg_restore"], *args] + ([source] if os.path.isdir(source) else [])
         else:
             restore = [*self.tools["pg_restore"], f"--jobs={params['restore_jobs']}", *args, source]
-        stages = [[self.tools["zstd"], "-q", "-d", "-c", source], restore] if compressed else [restore]
-        stdin = source if not compressed and os.path.isfile(source) and source not in restore else None
+        stages = [[self.tools["zstd"], "-q", "-d", "-c"], restore] if compressed else [restore]
+        # zstd refuses the /proc/<pid>/fd link by name: the dump goes on the first stage's stdin
+        stdin = source if os.path.isfile(source) and source not in restore else None
         run_pipeline(self.module, stages, env=env, stdin_path=stdin, timeout=params["restore_timeout"])
 
     def amcheck(self, cursor: Any, psycopg2: Any, result: SetResult, database: str) -> dict[str, Any]:

@@ -44,7 +44,12 @@ attributes:
         a new set each time.
 options:
   root:
-    description: Directory holding the sets (created with mode 0750 if missing).
+    description:
+      - Directory holding the sets (created with mode 0750 if missing).
+      - Refused when it is not a directory; refused for V(started) and V(completed) when a user other than the
+        one running the module (and root) owns it or its group or others may write to it, since they could
+        rename the set being written and put their own in its place. A symlink named like a set is never
+        taken for one (not listed, verified or removed).
     type: path
     required: true
   state:

@@ -21,6 +21,8 @@ description:
   - Checksums and decoding run one per CPU at a time, the largest file first; zstd files are tested with
     C(pzstd) (from the zstd package) when it is installed, which tests the frames of a file that
     M(jarvis.maintenance.pg_backup) compressed with pzstd on several threads.
+  - Every file is opened beneath the set's directory with C(O_NOFOLLOW) on each component and must be a
+    regular file (see the notes); unlisted entries, symlinks included, are warnings and are never followed.
   - O(restore_test) restores each database dump of the newest set into a scratch database
     C(jarvis_verify_<timestamp>_<n>) with C(pg_restore --exit-on-error) (O(restore_jobs)), then compares the
     tables and exact row counts with the manifest and optionally runs C(amcheck) on every btree index. The
@@ -118,8 +120,44 @@ options:
     description: Fail the task when a check is critical (the results are still returned).
     type: bool
     default: true
+  restore_space_margin:
+    description:
+      - Before the restore test creates anything, the restore server's free space must hold the restore plus
+        this margin, else the test is refused with a critical C(restore_space) finding naming both numbers and
+        nothing is restored.
+      - A percentage of the filesystem's size (V(10%)) or a size (V(2G), V(500M)).
+      - The restore needs the largest database (the databases are restored and dropped one after the other;
+        their sum with O(keep_scratch)), from each database's C(database_size) in the manifest, else its dump's
+        size times O(restore_size_factor).
+    type: str
+    default: 10%
+  restore_free_space_path:
+    description:
+      - A directory on the restore cluster's data volume, on this host, whose filesystem's free space is
+        measured before the restore test.
+      - When unset, the restore server's C(data_directory) is used when the login role may read it (superuser
+        or C(pg_read_all_settings)) and it is on this host (its C(postmaster.pid) names the same server);
+        otherwise the free space is unknown, the restore test still runs, and a C(restore_space) warning says
+        so (a separate restore server on another host is the recommended setup; set this option, for
+        example to the docker volume's host path, to have a local cluster checked).
+    type: path
+  restore_size_factor:
+    description:
+      - For a database whose manifest entry has no C(database_size), the restored database is estimated at
+        its dump's size times this factor (compressed custom dumps of ordinary data are 4 to 10 times smaller
+        than the database with its indexes; very repetitive data compresses much more).
+    type: float
+    default: 10
 notes:
-  - The connection options name the server the restore test runs on; the login role needs C(CREATEDB).
+  - The connection options name the server the restore test runs on; the login role needs C(CREATEDB). By
+    default that is the production server itself; prefer a separate, throwaway restore server (the
+    C(dr_test) role's C(dr_test_restore_host)).
+  - Every manifest path must name a regular file inside the set, reached without C(..), an absolute path or a
+    symlink; an entry that does not is a critical C(unsafe_path) finding naming it, and nothing of that file is
+    read or returned. Programs are handed the file this module opened and re-checked (C(/proc/<pid>/fd/<n>)),
+    not the path.
+  - A manifest entry or section of the wrong shape, and any failure while checking one set, is a critical
+    finding of that set; with O(sets=all) the other sets are still verified.
 seealso:
   - module: jarvis.maintenance.backup_set
   - module: jarvis.maintenance.pg_backup
@@ -171,7 +209,10 @@ restore_test:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import BackupVerify
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import (
+    RESTORE_SIZE_FACTOR,
+    BackupVerify,
+)
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import client_argument_spec
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
 
@@ -195,6 +236,9 @@ def main() -> None:
         scratch_dir={"type": "path"},
         redis_check_rdb={"type": "str", "default": "redis-check-rdb"},
         fail_on_critical={"type": "bool", "default": True},
+        restore_space_margin={"type": "str", "default": "10%"},
+        restore_free_space_path={"type": "path"},
+        restore_size_factor={"type": "float", "default": RESTORE_SIZE_FACTOR},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**BackupVerify(module).run())

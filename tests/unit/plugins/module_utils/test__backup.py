@@ -22,6 +22,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import 
     parse_set_name,
     read_manifest,
     retention,
+    root_problem,
     set_name,
     set_scope,
 )
@@ -333,10 +334,63 @@ def test_read_manifest_rejects_unparsable_files(tmp_path, content):
 
 def test_read_manifest_missing_or_unreadable(tmp_path):
     assert read_manifest(str(tmp_path)) == (None, f"{MANIFEST} is missing")
+    assert read_manifest(str(tmp_path / "gone")) == (None, f"{MANIFEST} is missing")
     (tmp_path / MANIFEST).mkdir()
-    manifest, why = read_manifest(str(tmp_path))
+    assert read_manifest(str(tmp_path)) == (None, f"{MANIFEST} is not a regular file")
+
+
+def test_read_manifest_never_follows_a_symlink(tmp_path):
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(GOOD))
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / MANIFEST).symlink_to(elsewhere)
+    manifest, why = read_manifest(str(tmp_path / "set"))
     assert manifest is None
-    assert why.startswith(f"{MANIFEST} cannot be read: ")
+    assert "symlink" in why
+
+
+def test_read_manifest_refuses_a_set_that_is_a_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / MANIFEST).write_text(json.dumps(GOOD))
+    (tmp_path / "jarvis-20261128T020000Z").symlink_to(tmp_path / "real")
+    manifest, why = read_manifest(str(tmp_path / "jarvis-20261128T020000Z"))
+    assert manifest is None
+    assert "cannot be opened safely" in why
+
+
+def test_list_sets_skips_symlinks_named_like_sets(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "jarvis-20261128T020000Z").symlink_to(tmp_path / "real")
+    (tmp_path / ".incomplete-jarvis-20261127T020000Z").symlink_to(tmp_path / "real")
+    (tmp_path / "jarvis-20261126T020000Z").mkdir()
+    (tmp_path / "jarvis-20261126T020000Z" / MANIFEST).symlink_to(tmp_path / "real")
+    assert [(item["name"], item["complete"]) for item in list_sets(str(tmp_path))] == [
+        ("jarvis-20261126T020000Z", False)
+    ]
+    assert list_incomplete(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "writing", "why"),
+    [
+        ("missing", 0o750, True, None),
+        ("dir", 0o750, True, None),
+        ("dir", 0o777, False, None),
+        ("file", 0o640, False, "is not a directory"),
+        ("dir", 0o777, True, "writable by its group and every user"),
+        ("dir", 0o770, True, "writable by its group"),
+    ],
+)
+def test_root_problem(tmp_path, kind, mode, writing, why):
+    root = tmp_path / "backups"
+    if kind == "dir":
+        root.mkdir()
+    elif kind == "file":
+        root.write_text("x")
+    if kind != "missing":
+        root.chmod(mode)
+    got = root_problem(str(root), writing)
+    assert (got is None) if why is None else (why in got and str(root) in got)
 
 
 def test_set_scope(tmp_path):

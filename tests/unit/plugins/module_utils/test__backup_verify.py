@@ -8,6 +8,7 @@ import datetime
 import gzip
 import io
 import json
+import os
 import shutil
 import tarfile
 
@@ -22,8 +23,14 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     comparable,
     compare_counts,
     decoders,
+    entry_problems,
+    fd_path,
     is_stale_scratch,
+    parse_margin,
+    postmaster_matches,
+    restore_need,
     scratch_name,
+    section_problems,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compress_stages, compressor
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
@@ -43,29 +50,31 @@ def module():
 @pytest.mark.parametrize(
     ("fmt", "path", "expected"),
     [
+        # every file goes on stdin where the tool reads one (zstd and gzip refuse a /proc fd link by name)
         (
             "pg_custom+zstd",
             "/s/postgres-app.dump.zst",
             [
-                ([[ZSTD, "-q", "-t", "/s/postgres-app.dump.zst"]], ()),
-                ([[ZSTD, "-q", "-d", "-c", "/s/postgres-app.dump.zst"], [PG_RESTORE, "--list"]], (0,)),
+                ([[ZSTD, "-q", "-t"]], (), "/s/postgres-app.dump.zst"),
+                ([[ZSTD, "-q", "-d", "-c"], [PG_RESTORE, "--list"]], (0,), "/s/postgres-app.dump.zst"),
             ],
         ),
-        # pg_restore reads the archive from stdin (so it works in a container too) and may stop early
-        ("pg_custom", "/s/postgres-app.dump", [([["cat", "/s/postgres-app.dump"], [PG_RESTORE, "--list"]], (0,))]),
-        ("sql+zstd", "/s/postgres-globals.sql.zst", [([[ZSTD, "-q", "-t", "/s/postgres-globals.sql.zst"]], ())]),
-        ("tar+zstd", "/s/files.tar.zst", [([[ZSTD, "-q", "-t", "/s/files.tar.zst"]], ())]),
-        ("sql+gzip", "/s/postgres-globals.sql.gz", [([["gzip", "-t", "/s/postgres-globals.sql.gz"]], ())]),
+        # pg_restore reads the archive from stdin (so it works in a container too)
+        ("pg_custom", "/s/postgres-app.dump", [([[PG_RESTORE, "--list"]], (), "/s/postgres-app.dump")]),
+        ("sql+zstd", "/s/postgres-globals.sql.zst", [([[ZSTD, "-q", "-t"]], (), "/s/postgres-globals.sql.zst")]),
+        ("tar+zstd", "/s/files.tar.zst", [([[ZSTD, "-q", "-t"]], (), "/s/files.tar.zst")]),
+        ("sql+gzip", "/s/postgres-globals.sql.gz", [([["gzip", "-t"]], (), "/s/postgres-globals.sql.gz")]),
         (
             "pg_directory_data",
             "/s/postgres-app.dir/3071.dat.gz",
-            [([["gzip", "-t", "/s/postgres-app.dir/3071.dat.gz"]], ())],
+            [([["gzip", "-t"]], (), "/s/postgres-app.dir/3071.dat.gz")],
         ),
         # an uncompressed file of a directory dump (toc.dat, or a -Z0 dump) has nothing to decode
         ("pg_directory_data", "/s/postgres-app.dir/toc.dat", []),
         ("pg_directory_data", "/s/postgres-app.dir/3071.dat", []),
-        ("tar+gzip", "/s/files.tar.gz", [([["tar", "-tzf", "/s/files.tar.gz"]], ())]),
-        ("rdb", "/s/redis-dump.rdb", [([["rcr", "/s/redis-dump.rdb"]], ())]),
+        ("tar+gzip", "/s/files.tar.gz", [([["tar", "-tzf", "-"]], (), "/s/files.tar.gz")]),
+        # redis-check-rdb reads no stdin: it gets the path (the /proc fd link, which it follows)
+        ("rdb", "/s/redis-dump.rdb", [([["rcr", "/s/redis-dump.rdb"]], (), None)]),
         ("sql", "/s/postgres-globals.sql", []),
         ("pg_directory", "/s/postgres-app.dir/toc.dat", []),
         ("", "/s/notes.txt", []),
@@ -77,16 +86,24 @@ def test_decoders(fmt, path, expected):
 
 
 @pytest.mark.parametrize(
+    ("name", "expected"),
+    [("postgres-app.dir/3071.dat.gz", [([["gzip", "-t"]], (), "/proc/7/fd/5")]), ("postgres-app.dir/toc.dat", [])],
+)
+def test_decoders_judge_the_suffix_by_the_name_in_the_set(name, expected):
+    assert decoders("pg_directory_data", "/proc/7/fd/5", TOOLS, name) == expected
+
+
+@pytest.mark.parametrize(
     ("fmt", "expected"),
     [
         (
             "pg_custom+zstd",
             [
-                ([[ZSTD, "-q", "-t", "/s/a.dump.zst"]], ()),
-                ([[ZSTD, "-q", "-d", "-c", "/s/a.dump.zst"], [*IN_DOCKER, "--list"]], (0,)),
+                ([[ZSTD, "-q", "-t"]], (), "/s/a.dump.zst"),
+                ([[ZSTD, "-q", "-d", "-c"], [*IN_DOCKER, "--list"]], (0,), "/s/a.dump.zst"),
             ],
         ),
-        ("pg_custom", [([["cat", "/s/a.dump.zst"], [*IN_DOCKER, "--list"]], (0,))]),
+        ("pg_custom", [([[*IN_DOCKER, "--list"]], (), "/s/a.dump.zst")]),
     ],
 )
 def test_decoders_with_pg_restore_in_a_container(fmt, expected):
@@ -97,17 +114,22 @@ def test_decoders_with_pg_restore_in_a_container(fmt, expected):
 def test_decoders_test_zstd_files_with_pzstd_when_given(fmt):
     pzstd = ["/usr/bin/pzstd", "-q", "-t", "-p", "2"]
     pipelines = decoders(fmt, "/s/f.zst", dict(TOOLS, zstd_test=pzstd))
-    assert pipelines[0] == ([[*pzstd, "/s/f.zst"]], ())
+    assert pipelines[0] == ([pzstd], (), "/s/f.zst")
     # the TOC is still read through zstd -dc: pzstd is only for the full test
-    assert all(stages[0][0] != "/usr/bin/pzstd" for stages, _ok in pipelines[1:])
+    assert all(stages[0][0] != "/usr/bin/pzstd" for stages, _ok, _stdin in pipelines[1:])
 
 
 def decode(module, fmt, path):
+    """Decode as backup_verify does: through the /proc fd link of a file this process opened."""
     tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "redis-check-rdb"}
-    pipelines = decoders(fmt, str(path), tools)
-    assert pipelines
-    for stages, sigpipe_ok in pipelines:
-        run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        pipelines = decoders(fmt, fd_path(fd), tools, str(path))
+        assert pipelines
+        for stages, sigpipe_ok, stdin in pipelines:
+            run_pipeline(module, stages, stdin_path=stdin, timeout=60, sigpipe_ok=sigpipe_ok)
+    finally:
+        os.close(fd)
 
 
 def truncate(path):
@@ -155,14 +177,14 @@ def test_pzstd_written_files_test_with_pzstd_and_a_flipped_byte_fails(module, tm
     source.write_bytes(b"INSERT INTO t VALUES (1, 'a long filler value');\n" * 400_000)
     run_pipeline(module, compress_stages("zstd", 3, 2, pzstd), stdin_path=str(source), stdout_path=str(path))
     tools = {"zstd": "zstd", "pg_restore": ["pg_restore"], "redis_check_rdb": "x", "zstd_test": [pzstd, "-q", "-t"]}
-    for stages, sigpipe_ok in decoders("sql+zstd", str(path), tools):
-        run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+    for stages, sigpipe_ok, stdin in decoders("sql+zstd", str(path), tools):
+        run_pipeline(module, stages, stdin_path=stdin, timeout=60, sigpipe_ok=sigpipe_ok)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(PipelineError, match=r"^pzstd exited with 1: "):
-        for stages, sigpipe_ok in decoders("sql+zstd", str(path), tools):
-            run_pipeline(module, stages, timeout=60, sigpipe_ok=sigpipe_ok)
+        for stages, sigpipe_ok, stdin in decoders("sql+zstd", str(path), tools):
+            run_pipeline(module, stages, stdin_path=stdin, timeout=60, sigpipe_ok=sigpipe_ok)
 
 
 @pytest.mark.parametrize(
@@ -214,6 +236,9 @@ def test_scratch_pattern_leaves_other_databases_alone(name):
     assert not _SCRATCH.match(name)
 
 
+MARGIN_FORMS = "expected a percentage of the filesystem such as 10% or a size such as 2G"
+
+
 def verify_params(**overrides):
     values = {
         "max_age_hours": 26,
@@ -222,6 +247,8 @@ def verify_params(**overrides):
         "restore_timeout": 3600,
         "client": "host",
         "docker_container": None,
+        "restore_size_factor": 10.0,
+        "restore_space_margin": "10%",
     }
     values.update(overrides)
     return values
@@ -242,6 +269,12 @@ def verify_params(**overrides):
         ({"restore_timeout": 0}, "restore_timeout must be more than 0 seconds, got 0"),
         ({"client": "docker"}, "docker_container is required with client=docker"),
         ({"client": "docker", "docker_container": ""}, "docker_container is required with client=docker"),
+        ({"restore_space_margin": "2G"}, None),
+        ({"restore_space_margin": "0%"}, None),
+        ({"restore_size_factor": 0}, "restore_size_factor must be a number more than 0, got 0"),
+        ({"restore_size_factor": float("nan")}, "restore_size_factor must be a number more than 0, got nan"),
+        ({"restore_space_margin": "lots"}, f"restore_space_margin: {MARGIN_FORMS}, got 'lots'"),
+        ({"restore_space_margin": "-5%"}, f"restore_space_margin: {MARGIN_FORMS}, got '-5%'"),
     ],
 )
 def test_check_params(overrides, problem):
@@ -277,3 +310,148 @@ def test_size_is_compared_with_the_previous_set_of_the_same_scope(tmp_path):
         sets.append({"name": name, "path": str(path)})
     assert comparable(sets[0], sets[1:])["name"] == "jarvis-20261127T020000Z"
     assert comparable(sets[1], sets[2:]) is None
+
+
+GOOD_ENTRY = {"path": "a.dump", "size": 3, "sha256": "ab", "format": "pg_custom"}
+
+
+@pytest.mark.parametrize(
+    ("files", "good", "problems"),
+    [
+        ([GOOD_ENTRY], [GOOD_ENTRY], []),
+        ([{"path": "a", "size": 0}], [{"path": "a", "size": 0}], []),
+        (["a.dump", GOOD_ENTRY], [GOOD_ENTRY], ["entry 1 is not a dict (got str)"]),
+        ([None], [], ["entry 1 is not a dict (got NoneType)"]),
+        ([{"size": 1}], [], ["entry 1 has no path (a string relative to the set)"]),
+        ([{"path": "", "size": 1}], [], ["entry 1 has no path (a string relative to the set)"]),
+        ([{"path": ["a"], "size": 1}], [], ["entry 1 has no path (a string relative to the set)"]),
+        ([{"path": "a"}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": True}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": -1}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": 1.5}], [], ["entry 1 (a) has no size (a whole number of bytes)"]),
+        ([{"path": "a", "size": 1, "sha256": 5}], [], ["entry 1 (a) has a sha256 or format that is not a string"]),
+        # where a path leads is decided when it is opened (beneath the set's fd), not here
+        ([{"path": "../../etc/shadow", "size": 1}], [{"path": "../../etc/shadow", "size": 1}], []),
+    ],
+)
+def test_entry_problems(files, good, problems):
+    assert entry_problems(files) == (good, problems)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "problems"),
+    [
+        ({}, []),
+        ({"size": 10, "postgres": {"databases": {"app": {"file": "p.dump", "tables": {"t": 1}}}}}, []),
+        ({"postgres": {}}, []),
+        ({"size": "big"}, ["size is not a number of bytes (got 'big')"]),
+        ({"size": float("inf")}, ["size is not a number of bytes (got inf)"]),
+        ({"size": -1}, ["size is not a number of bytes (got -1)"]),
+        ({"postgres": []}, ["postgres is not a dict (got list)"]),
+        ({"postgres": {"databases": ["app"]}}, ["postgres.databases is not a dict (got list)"]),
+        ({"postgres": {"databases": {"app": 1}}}, ["postgres.databases.app has no file (a dict with the dump's path)"]),
+        (
+            {"postgres": {"databases": {"app": {"file": 1}}}},
+            ["postgres.databases.app has no file (a dict with the dump's path)"],
+        ),
+        (
+            {"postgres": {"databases": {"app": {"file": "p", "tables": [1]}}}},
+            ["postgres.databases.app.tables is not a dict of row counts"],
+        ),
+    ],
+)
+def test_section_problems(manifest, problems):
+    assert section_problems(manifest) == problems
+
+
+@pytest.mark.parametrize(
+    ("text", "total", "margin"),
+    [
+        ("10%", 1000, 100),
+        ("0%", 1000, 0),
+        ("100%", 1000, 1000),
+        ("250%", 1000, 2500),
+        (" 12.5% ", 1000, 125),
+        ("2G", 0, 2 * 1024**3),
+        ("500M", 10, 500 * 1024**2),
+        ("1024", 10, 1024),
+        ("1000T", 10, 1000 * 1024**4),
+    ],
+)
+def test_parse_margin(text, total, margin):
+    assert parse_margin(text, total) == margin
+
+
+@pytest.mark.parametrize("text", ["", "%", "ten", "-1%", "nan%", "inf%", "1e300", "5 parsecs"])
+def test_parse_margin_refuses(text):
+    with pytest.raises(ValueError, match="a percentage of the filesystem such as 10%"):
+        parse_margin(text, 1000)
+
+
+@pytest.mark.parametrize(
+    ("databases", "factor", "keep", "need", "basis"),
+    [
+        ({}, 10, False, 0, "the database sizes in the manifest"),
+        ({"a": {"database_size": 500, "size": 10}}, 10, False, 500, "the database sizes in the manifest"),
+        ({"a": {"size": 10}, "b": {"size": 30}}, 10, False, 300, "the dump sizes times restore_size_factor=10"),
+        (
+            {"a": {"size": 10}, "b": {"size": 30}},
+            10,
+            True,
+            400,
+            "the dump sizes times restore_size_factor=10 (all kept: keep_scratch)",
+        ),
+        (
+            {"a": {"database_size": 1000}, "b": {"size": 30}},
+            2.5,
+            False,
+            1000,
+            "database sizes, and dump sizes times restore_size_factor=2.5 for b",
+        ),
+        ({"a": {"size": "x"}}, 10, False, 0, "the dump sizes times restore_size_factor=10"),
+    ],
+)
+def test_restore_need(databases, factor, keep, need, basis):
+    assert restore_need(databases, factor, keep) == (need, basis)
+
+
+PID_FILE = "4242\n/srv/pg/data\n1764780000\n5432\n/run/postgresql\n*\n  5432001     65536\nready   \n"
+
+
+@pytest.mark.parametrize(
+    ("text", "directory", "port", "started", "match"),
+    [
+        (PID_FILE, "/srv/pg/data", 5432, 1764780000.4, True),
+        (PID_FILE, "/srv/pg/data", 5432, 1764780001.9, True),
+        (PID_FILE, "/srv/pg/data", 5433, 1764780000.0, False),
+        (PID_FILE, "/srv/pg/other", 5432, 1764780000.0, False),
+        (PID_FILE, "/srv/pg/data", 5432, 1764790000.0, False),
+        ("4242\n/srv/pg/data\n", "/srv/pg/data", 5432, 1764780000.0, False),
+        ("4242\n/srv/pg/data\nsoon\n5432\n", "/srv/pg/data", 5432, 1764780000.0, False),
+    ],
+)
+def test_postmaster_matches(text, directory, port, started, match):
+    assert postmaster_matches(text, directory, port, started) is match
+
+
+def test_a_file_replaced_after_its_check_is_not_opened(tmp_path):
+    """Hashing, decoding and restoring re-open each file beneath the set and compare it with what was checked."""
+    from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import BackupVerify
+
+    (tmp_path / "a.dump").write_bytes(b"checked")
+    planned = os.lstat(tmp_path / "a.dump")
+    set_fd = fs.open_dir(str(tmp_path))
+    try:
+        fd = BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+        os.close(fd)
+        (tmp_path / "other").write_bytes(b"swapped in")
+        os.rename(tmp_path / "other", tmp_path / "a.dump")
+        with pytest.raises(fs.UnsafePath, match="replaced"):
+            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+        os.unlink(tmp_path / "a.dump")
+        os.symlink("/etc/hostname", tmp_path / "a.dump")
+        with pytest.raises(fs.UnsafePath, match="symlink"):
+            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+    finally:
+        os.close(set_fd)
