@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
+
 OK = "ok"
 WARNING = "warning"
 CRITICAL = "critical"
@@ -29,6 +31,9 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in _RANK:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
+        # The free texts of every finding of every module pass the one redaction function here.
+        object.__setattr__(self, "message", redact(self.message))
+        object.__setattr__(self, "recommendation", redact(self.recommendation))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

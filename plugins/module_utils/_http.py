@@ -11,7 +11,7 @@ import time
 from http.client import HTTPException
 from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
@@ -22,6 +22,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._findings impor
     validate_thresholds,
     worst,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact, redact_data
 
 BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 
@@ -185,30 +186,41 @@ class HttpCheck:
             status, raw, error = None, b"", str(getattr(exc, "reason", exc))
         return status, raw, error, (time.monotonic() - started) * 1000.0
 
+    def hide_url_password(self) -> str:
+        """The URL as it may be shown (user:<redacted>@host); Ansible is told to take the password out of
+        everything the module returns, its invocation included."""
+        password = urlsplit(self.params["url"]).password
+        if password:
+            self.module.no_log_values.update({password, unquote(password)})
+        return redact(self.params["url"])
+
     def run(self) -> dict[str, Any]:
+        url = self.hide_url_password()
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot check {self.params['url']}: {problem}")
-        name = self.params["name"] or urlsplit(self.params["url"]).netloc
+            self.module.fail_json(msg=f"Cannot check {url}: {redact(problem)}")
+        name = self.params["name"] or urlsplit(url).netloc
         if self.params["method"] == "POST" and self.module.check_mode:
             # A POST may change something: check mode does not send it.
-            return {"changed": False, "sent": False, "url": self.params["url"], "status": None, "error": None,
+            return {"changed": False, "sent": False, "url": url, "status": None, "error": None,
                     "elapsed_ms": None, "json": None, "content": "", "findings": [], "severity": "ok"}  # fmt: skip
         status, raw, error, elapsed_ms = self.request()
+        error = redact(error) if error else error
         text, body_json = parse_body(raw)
-        found = judge(name, status, error, elapsed_ms, self.params, body_json)
+        shown = {**self.params, "url": url}
+        found = judge(name, status, error, elapsed_ms, shown, body_json)
         if status in self.params["status_codes"] and self.params["require_json_keys"]:
-            found.append(content_finding(name, self.params["url"], body_json, self.params["require_json_keys"]))
+            found.append(content_finding(name, url, body_json, self.params["require_json_keys"]))
         findings = [f.as_dict() for f in found]
         return {
             "changed": False,
             "sent": True,
-            "url": self.params["url"],
+            "url": url,
             "status": status,
             "error": error,
             "elapsed_ms": round(elapsed_ms, 1),
-            "json": body_json,
-            "content": text if body_json is None else "",
+            "json": redact_data(body_json),
+            "content": redact(text) if body_json is None else "",
             "findings": findings,
             "severity": worst(findings),
         }

@@ -232,13 +232,16 @@ class Grouper:
                 if not pattern.search(line) or any(skip.search(line) for skip in self.exclude):
                     continue
                 self.counts[name] += 1
-                key = (name, normalise(line))
+                # Redacted before it is normalised: normalising first would split a secret
+                # (AKIAIOSFODNN7EXAMPLE becomes AKIAIOSFODNN<n>EXAMPLE) so that no pattern knows it.
+                redacted = redact(line.rstrip("\n"), self.redactions)
+                key = (name, normalise(redacted))
                 group = self.groups.get(key)
                 if group is None:
-                    sample = redact(line.rstrip("\n"), self.redactions)
+                    sample = redacted
                     self.groups[key] = {
                         "pattern": name,
-                        "message": redact(key[1], self.redactions),
+                        "message": key[1],
                         "count": 1,
                         "first_seen": current,
                         "last_seen": current,
@@ -307,7 +310,8 @@ class LogAnalysis:
         since = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
         rc, out, err = self.module.run_command([docker, "logs", "--timestamps", "--since", since, container])
         if rc != 0:
-            raise AnalysisError(f"Cannot read the logs of container {container}: {err.strip() or f'exit code {rc}'}")
+            cause = redact(err.strip()) or f"exit code {rc}"
+            raise AnalysisError(f"Cannot read the logs of container {container}: {cause}")
         # docker logs writes the container's stdout and stderr to its own; each line has its time.
         return sorted(out.splitlines(True) + err.splitlines(True))
 
@@ -337,7 +341,7 @@ class LogAnalysis:
                 try:
                     grouper.feed(read_lines(path), undated=modified)
                 except (OSError, EOFError) as exc:
-                    problems.append(f"{path}: {exc}")
+                    problems.append(redact(f"{path}: {exc}"))
                     continue
                 read.append({"path": path, "size": stat.st_size, "lines": grouper.lines - before})
             if not read and source["required"]:

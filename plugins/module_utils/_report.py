@@ -18,6 +18,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._findings impor
     count_by_severity,
     worst,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
 
 SCHEMA = "jarvis.maintenance/report/1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -26,6 +27,14 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def document(
     title: str, generated_at: str, host: str, findings: list[dict[str, Any]], data: dict[str, Any]
 ) -> dict[str, Any]:
+    """The report; the findings' messages and recommendations redacted again (a role may have built them)."""
+    findings = [
+        {
+            **finding,
+            **{key: redact(finding[key]) for key in ("message", "recommendation") if isinstance(finding.get(key), str)},
+        }
+        for finding in findings
+    ]
     return {
         "schema": SCHEMA,
         "title": title,

@@ -19,6 +19,7 @@ from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
 from ansible_collections.jarvis.maintenance.plugins.module_utils._report import SCHEMA, check_name, document, markdown
 
 UTC = datetime.timezone.utc
@@ -71,7 +72,10 @@ def problems_of(doc: dict[str, Any], kind: str, name: str) -> list[dict[str, Any
     bad = [f for f in found if isinstance(f, dict) and f.get("severity") in order]
     bad.sort(key=lambda finding: order[finding["severity"]])
     keys = ("check", "severity", "subject", "message", "recommendation")
-    picked = [{**{key: finding.get(key, "") for key in keys}, "step": kind, "report": name} for finding in bad]
+    # Reports are read back from disk (any role's, any version's): their texts are redacted again here.
+    picked = [
+        {**{key: redact(str(finding.get(key, ""))) for key in keys}, "step": kind, "report": name} for finding in bad
+    ]
     if len(picked) > PROBLEMS_PER_REPORT:
         rest = len(picked) - PROBLEMS_PER_REPORT + 1
         picked = picked[: PROBLEMS_PER_REPORT - 1]
@@ -155,7 +159,7 @@ def findings(reports: list[dict[str, Any]], outcome: str, error: str, playbook: 
                 "subject": playbook or "run",
                 "value": "failed",
                 "threshold": "ok",
-                "message": f"the run failed: {error or 'see the log of the run'}",
+                "message": redact(f"the run failed: {error or 'see the log of the run'}"),
                 "recommendation": "Read the failed step's report and the run's log, fix the cause, then run it again.",
             }
         )
@@ -169,7 +173,7 @@ def findings(reports: list[dict[str, Any]], outcome: str, error: str, playbook: 
                 # its problems: the critical and warning findings of the report
                 "value": report["critical"] + report["warning"],
                 "threshold": 0,
-                "message": f"{report['title'] or report['kind']}: {counts} ({report['file']})",
+                "message": redact(f"{report['title'] or report['kind']}: {counts} ({report['file']})"),
                 "recommendation": "" if report["severity"] == "ok" else f"Read {report['file'][:-5]}.md.",
                 "report_file": report["file"],
             }
@@ -178,7 +182,7 @@ def findings(reports: list[dict[str, Any]], outcome: str, error: str, playbook: 
 
 
 def text(doc: dict[str, Any]) -> str:
-    """A few lines for a notification (pure)."""
+    """A few lines for a notification, redacted (pure)."""
     data = doc["data"]
     lines = [
         f"{data['playbook'] or 'Maintenance run'} on {doc['host']}: {data['outcome'].upper()}"
@@ -197,7 +201,7 @@ def text(doc: dict[str, Any]) -> str:
             for problem in data["problems"]
             if problem["report"] == report["file"]
         ][:5]
-    return "\n".join(lines)
+    return redact("\n".join(lines))
 
 
 class RunSummary:
@@ -230,8 +234,9 @@ class RunSummary:
             mode = int(params["mode"], 8)
         except ValueError as exc:
             raise SummaryError(f"mode must be octal like '0640', got {params['mode']!r}") from exc
+        error = redact(params["error"])
         reports = select(self.read_reports(), params["host"], since)
-        found = findings(reports, params["outcome"], params["error"], params["playbook"])
+        found = findings(reports, params["outcome"], error, params["playbook"])
         problems = [problem for report in reports for problem in report["problems"]]
         listed = message_findings(reports, found)
         totals = {severity: sum(report[severity] for report in reports) for severity in SEVERITIES}
@@ -244,7 +249,7 @@ class RunSummary:
             "run_id": params["run_id"],
             "playbook": params["playbook"],
             "outcome": params["outcome"],
-            "error": params["error"],
+            "error": error,
             "started": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "finished": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "duration_seconds": round((finished - since).total_seconds(), 1),

@@ -23,7 +23,12 @@ extends_documentation_fragment:
   - jarvis.maintenance.attributes.READ_ONLY
 options:
   url:
-    description: The http:// or https:// URL to request.
+    description:
+      - The http:// or https:// URL to request.
+      - Credentials in it (V(https://user:PASSWORD@host/)) are sent as basic authentication but never returned - the
+        result and the findings show the URL as V(https://user:<redacted>@host/), and the password is removed from
+        everything the module returns. Messages, the error and the body text are redacted the same way
+        (P(jarvis.maintenance.redact#filter)).
     type: str
     required: true
   name:

@@ -20,8 +20,12 @@ description:
     C(Nov 29 01:55:52)); a time without a zone is taken as UTC. A line without a time (a traceback's) has the time of
     the line before it; lines of a file before its first dated line have the file's modification time. A file last
     written before the window is not read.
-  - Passwords, tokens, API keys, C(Bearer) credentials, URL passwords and long token-like strings are replaced by
-    C(<redacted>) in messages and samples, before they reach the result.
+  - Each matching line is redacted before it is grouped, with the collection's one redaction function (also the
+    P(jarvis.maintenance.redact#filter) filter) - URL passwords (V(redis://:PASSWORD@host) too), values of
+    secret-looking keys (V(password=), V(pass=), V(pw=), V(passphrase:), V(token=), V(api_key:), V(secret=), ...),
+    Redis V(requirepass), V(masterauth) and V(AUTH), V(--password) flags, SQL V(PASSWORD 'x'), C(Bearer) and
+    C(Basic) credentials, AWS access key ids and secret keys, JSON web tokens and long random tokens are replaced by
+    C(<redacted>) in messages, samples and findings, before they reach the result.
   - Returns a finding per source and pattern - warning or critical when the count is at or above the thresholds.
 author:
   - Jarvis Operations (@jarvis-ops)

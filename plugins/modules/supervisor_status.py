@@ -44,7 +44,15 @@ options:
     description: User name for the supervisord server.
     type: str
   password:
-    description: Password for the supervisord server.
+    description:
+      - Password for the supervisord server.
+      - It is never put on supervisorctl's command line (where every user of the host reads it in C(ps)). supervisorctl
+        reads it, with O(server_url) and O(username), from a configuration file of mode 0600 made for the call in a new
+        private directory (mode 0700) and removed afterwards.
+      - Needs O(server_url), and cannot be used with O(config) (supervisorctl reads one configuration file); to use
+        O(config), put the password into its C([supervisorctl]) section and leave this option out.
+      - A password that begins or ends with white space, holds a line break, or white space followed by C(;) or C(#)
+        cannot be written to a configuration file and is refused.
     type: str
   supervisorctl_path:
     description: The supervisorctl to run; by default the one on PATH.

@@ -121,3 +121,18 @@ def test_ok_finding_drops_the_recommendation_and_names_the_warning_level():
     assert finding.recommendation == ""
     assert finding.threshold == 85
     assert finding.message == "memory_percent of memory is 12%, below the warning threshold 85%"
+
+
+@pytest.mark.parametrize(
+    ("message", "secret"),
+    [
+        ("cannot reach redis://:R3disPassw0rd@cache:6379", "R3disPassw0rd"),
+        ("login pass=hunter2x rejected", "hunter2x"),
+        ("key AKIAIOSFODNN7EXAMPLE denied", "AKIAIOSFODNN7EXAMPLE"),
+    ],
+)
+def test_a_finding_redacts_its_message_and_recommendation(message, secret):
+    finding = Finding(check="c", severity="warning", subject="s", message=message, recommendation=f"Rotate: {message}")
+    assert secret not in repr(finding.as_dict())
+    assert "<redacted>" in finding.message
+    assert "<redacted>" in finding.recommendation

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._http import (
     BODY_LIMIT,
+    HttpCheck,
     check_params,
     content_finding,
     judge,
@@ -138,3 +139,48 @@ def test_no_answer_is_one_critical_finding():
     findings = judge("backend", None, "[Errno 111] Connection refused", 1.0, PARAMS, None)
     assert [(f.check, f.severity) for f in findings] == [("availability", "critical")]
     assert "Connection refused" in findings[0].message
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = {
+            "name": None,
+            "method": "GET",
+            "json_body": None,
+            "validate_certs": True,
+            "require_json_keys": [],
+            **PARAMS,
+            **params,
+        }
+        self.check_mode = False
+        self.no_log_values = set()
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://probe:UrlSecret99@127.0.0.1:9/health",  # nothing answers
+        "http://:UrlSecret99@127.0.0.1:9/health",  # no user, like a Redis URL
+    ],
+)
+def test_url_credentials_reach_no_result_or_finding(url):
+    module = FakeModule(url=url, timeout=2.0)
+    result = HttpCheck(module).run()
+    assert result["status"] is None
+    assert "UrlSecret99" not in repr(result)
+    assert "<redacted>@127.0.0.1:9/health" in result["url"]
+    assert "<redacted>@127.0.0.1:9/health" in result["findings"][0]["message"]
+    # Ansible also takes it out of the module's invocation (module_args) and of anything else returned
+    assert "UrlSecret99" in module.no_log_values
+
+
+def test_judge_messages_are_redacted():
+    params = dict(PARAMS, url="http://u:UrlSecret99@host/health")
+    body = {"checks": {"redis": {"status": "down", "error": "redis://:R3disPassw0rd@cache refused"}}}
+    for found in (judge("app", 503, "down", 5.0, params, body), judge("app", None, "refused", 5.0, params, None)):
+        dumped = repr([f.as_dict() for f in found])
+        assert "UrlSecret99" not in dumped
+        assert "R3disPassw0rd" not in dumped

@@ -227,3 +227,28 @@ def test_check_params_accepts_defaults():
 def test_compile_patterns_refuses(value, named):
     with pytest.raises(AnalysisError, match=re.escape(named)):
         compile_patterns(value, "patterns")
+
+
+# Every secret shape of the issue, in error lines: none may reach a sample, a message or a finding.
+SECRET_LINES = {
+    "R3disPassw0rd": "ERROR cannot connect to redis://:R3disPassw0rd@cache:6379/0",
+    "hunter2x": "ERROR login rejected pass=hunter2x",
+    "opensesame9": "ERROR auth pw=opensesame9 user=bob",
+    "battery-staple": "ERROR key passphrase: battery-staple",
+    "foobared7": "ERROR config requirepass foobared7 rejected",
+    "replica-Secret": "ERROR masterauth replica-Secret refused by primary",
+    "AKIAIOSFODNN7EXAMPLE": "ERROR s3 upload with AKIAIOSFODNN7EXAMPLE denied",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY": "ERROR bad secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+}
+
+
+@pytest.mark.parametrize("secret", sorted(SECRET_LINES))
+def test_no_secret_reaches_groups_or_findings(secret):
+    g = grouper()
+    g.feed([f"2026-11-29 09:00:00 {SECRET_LINES[secret]}\n"])
+    top = g.top(10)
+    dumped = repr(top) + repr([f.as_dict() for f in source_findings("app", g.counts, 1, 2, top)])
+    assert g.counts == {"error": 1}
+    assert secret not in dumped
+    assert "<redacted>" in top[0]["message"]
+    assert "<redacted>" in top[0]["sample"]

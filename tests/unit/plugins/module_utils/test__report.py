@@ -83,3 +83,18 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path):
     assert target.read_text() == "{}\n"
     assert oct(target.stat().st_mode & 0o777) == "0o640"
     assert os.listdir(tmp_path) == ["r.json"]
+
+
+def test_document_redacts_the_findings_texts():
+    leaky = {
+        "check": "c",
+        "severity": "warning",
+        "subject": "s",
+        "value": 1,
+        "message": "connect redis://:R3disPassw0rd@cache failed",
+        "recommendation": "rotate pass=hunter2x",
+    }
+    doc = document("T", "2026-11-29T02:00:00Z", "ops01", [leaky], {})
+    assert "R3disPassw0rd" not in repr(doc) and "hunter2x" not in repr(doc)
+    assert doc["findings"][0]["message"] == "connect redis://:<redacted>@cache failed"
+    assert leaky["message"].endswith("@cache failed") and "R3disPassw0rd" in leaky["message"]  # the input is kept

@@ -184,3 +184,26 @@ def test_the_summary_shows_the_problems(tmp_path):
     assert "| health | warning | disk | / | disk / is 83 % full |" in page
     written = json.loads((tmp_path / "run-summary-ops01-20261129T020100Z.json").read_text())
     assert "problems" not in written["data"]["reports"][0]
+
+
+LEAKY = {
+    "check": "log_matches",
+    "severity": "critical",
+    "subject": "backend/error",
+    # a report written before redaction reached every module, or by someone else's role
+    "message": "most frequent: cannot connect to redis://:R3disPassw0rd@cache pass=hunter2x",
+    "recommendation": "Rotate AKIAIOSFODNN7EXAMPLE",
+}
+
+
+def test_no_secret_reaches_the_summary_or_its_text(tmp_path):
+    doc = report("Log analysis", "2026-11-29T02:00:30Z", severity="critical", critical=1, found=[LEAKY])
+    (tmp_path / "log-analysis-ops01-20261129T020030Z.json").write_text(json.dumps(doc))
+    failed = "Back up PostgreSQL: pg_dump postgresql://jarvis:pgSecret42@db/jarvis failed"
+    result = RunSummary(params(tmp_path, outcome="failed", error=failed), check_mode=False).run()
+    written = "".join(path.read_text() for path in tmp_path.glob("run-summary-*"))
+    for secret in ("R3disPassw0rd", "hunter2x", "AKIAIOSFODNN7EXAMPLE", "pgSecret42"):
+        assert secret not in repr(result)
+        assert secret not in written
+    assert "redis://:<redacted>@cache" in result["text"]
+    assert "pgSecret42" not in result["text"] and "postgresql://jarvis:<redacted>@db" in result["text"]

@@ -4,9 +4,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._supervisor import (
+    SupervisorStatus,
+    client_config,
+    config_value,
     parse_status,
     select,
     uptime_seconds,
@@ -86,3 +92,92 @@ def test_parse_status_ignores_other_lines(line):
 def test_select(names, expected):
     programs, _missing, _other = parse_status(STATUS)
     assert sorted(select(programs, names)) == expected
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    """Records supervisorctl's argv and the private configuration file as it is during the call."""
+
+    def __init__(self, **params):
+        self.params = {
+            "names": [],
+            "config": None,
+            "server_url": None,
+            "username": None,
+            "password": None,
+            "supervisorctl_path": "/usr/bin/supervisorctl",
+            **params,
+        }
+        self.calls = []
+
+    def run_command(self, argv, environ_update=None):
+        seen = {"argv": argv}
+        if "-c" in argv:
+            path = argv[argv.index("-c") + 1]
+            if os.path.exists(path):
+                seen["mode"] = stat.S_IMODE(os.stat(path).st_mode)
+                seen["dir_mode"] = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
+                with open(path, encoding="utf-8") as handle:
+                    seen["text"] = handle.read()
+        self.calls.append(seen)
+        return 0, STATUS, ""
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs["msg"])
+
+
+def test_the_password_is_never_on_the_command_line():
+    module = FakeModule(server_url="unix:///run/s.sock", username="ops", password="pa%ss-Secret")
+    result = SupervisorStatus(module).run()
+    call = module.calls[0]
+    assert "pa%ss-Secret" not in " ".join(call["argv"])
+    assert "-p" not in call["argv"] and "-u" not in call["argv"]
+    assert call["argv"][0] == "/usr/bin/supervisorctl" and call["argv"][-1] == "status"
+    assert call["mode"] == 0o600 and call["dir_mode"] == 0o700
+    assert call["text"] == "[supervisorctl]\nserverurl = unix:///run/s.sock\nusername = ops\npassword = pa%%ss-Secret\n"
+    # removed after the call, directory and all
+    assert not os.path.exists(os.path.dirname(call["argv"][2]))
+    assert result["programs"]["backend"]["running"]
+
+
+def test_without_a_password_the_options_stay_flags():
+    module = FakeModule(config="/etc/supervisor/supervisord.conf", server_url="unix:///run/s.sock", username="ops")
+    SupervisorStatus(module).run()
+    assert module.calls[0]["argv"] == [
+        "/usr/bin/supervisorctl", "-c", "/etc/supervisor/supervisord.conf", "-s", "unix:///run/s.sock", "-u", "ops",
+        "status",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"config": "/etc/s.conf", "server_url": "unix:///s", "password": "x"}, "config and password cannot be used"),
+        ({"password": "x"}, "password needs server_url"),
+        ({"server_url": "unix:///s", "password": "two\nlines"}, "password must not contain a line break"),
+        ({"server_url": "unix:///s", "password": " padded"}, "password must not begin or end with white space"),
+        ({"server_url": "unix:///s", "password": "a ;b"}, "password must not contain white space followed by"),
+    ],
+)
+def test_refusals_name_the_parameter(params, message):
+    module = FakeModule(**params)
+    with pytest.raises(Failed, match=message):
+        SupervisorStatus(module).run()
+    assert module.calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [("plain", "plain"), ("50%off", "50%%off"), ("a;b#c", "a;b#c"), ("%(ENV_HOME)s", "%%(ENV_HOME)s")],
+)
+def test_config_value(value, written):
+    assert config_value("password", value) == written
+
+
+def test_client_config_without_username():
+    assert client_config("http://127.0.0.1:9001", None, "s") == (
+        "[supervisorctl]\nserverurl = http://127.0.0.1:9001\npassword = s\n"
+    )
