@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-import hashlib
 import math
 import os
 import re
@@ -28,8 +27,6 @@ import stat
 import tempfile
 import time
 from typing import Any
-
-from ansible.module_utils.common.text.formatters import bytes_to_human, human_to_bytes
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import (
@@ -57,6 +54,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup impo
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run, run_pipeline
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import connect
+from ansible_collections.jarvis.maintenance.plugins.module_utils._units import human_bytes, margin_bytes
 
 SCRATCH_PREFIX = "jarvis_verify_"
 # Without the database's own size in the manifest, a restored database is estimated at this many
@@ -190,36 +188,6 @@ def section_problems(manifest: dict[str, Any]) -> list[str]:
     return problems
 
 
-def sha256_fd(fd: int) -> str:
-    digest = hashlib.sha256()
-    os.lseek(fd, 0, os.SEEK_SET)
-    while block := os.read(fd, 1024 * 1024):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-def fd_path(fd: int) -> str:
-    """A path another program can open that names the file this process has open as fd."""
-    return f"/proc/{os.getpid()}/fd/{fd}"
-
-
-def parse_margin(text: str, total: int) -> int:
-    """Bytes to keep free: V(10%) of total (a filesystem's size) or a size such as V(2G) (pure).
-    Raises ValueError naming the expected forms."""
-    value = str(text).strip()
-    try:
-        if value.endswith("%"):
-            percent = float(value[:-1])
-            if not math.isfinite(percent) or percent < 0:
-                raise ValueError(value)
-            return int(total * percent / 100)
-        return human_to_bytes(value)
-    except ValueError:
-        raise ValueError(
-            f"expected a percentage of the filesystem such as 10% or a size such as 2G, got {text!r}"
-        ) from None
-
-
 def restore_need(databases: dict[str, Any], factor: float, keep_scratch: bool) -> tuple[int, str]:
     """Bytes a restore test needs on the restore server and how that was estimated (pure).
 
@@ -259,7 +227,7 @@ def postmaster_matches(pid_file: str, data_directory: str, port: int, started: f
 
 
 def human(count: int) -> str:
-    return f"{bytes_to_human(count)} ({count} bytes)"
+    return f"{human_bytes(count)} ({count} bytes)"
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -276,7 +244,7 @@ def check_params(params: dict[str, Any]) -> str | None:
     if not (math.isfinite(params["restore_size_factor"]) and params["restore_size_factor"] > 0):
         return f"restore_size_factor must be a number more than 0, got {params['restore_size_factor']}"
     try:
-        parse_margin(params["restore_space_margin"], 0)
+        margin_bytes(params["restore_space_margin"], 0)
     except ValueError as exc:
         return f"restore_space_margin: {exc}"
     return None
@@ -654,8 +622,8 @@ class BackupVerify:
                 return "unsafe", str(exc)
             try:
                 if fmt is None:
-                    return "digest", sha256_fd(fd)
-                stages, sigpipe_ok, stdin = decoders(fmt, fd_path(fd), self.tools, relative)[order]
+                    return "digest", fs.sha256_fd(fd)[1]
+                stages, sigpipe_ok, stdin = decoders(fmt, fs.fd_path(fd), self.tools, relative)[order]
                 if len(stages) == 1 and stdin is None:  # no pipe: no shell either
                     run(self.module, stages[0], timeout=self.params["restore_timeout"])
                 else:
@@ -667,7 +635,7 @@ class BackupVerify:
                         sigpipe_ok=sigpipe_ok,
                     )
             except PipelineError as exc:
-                return "problem", str(exc).replace(fd_path(fd), relative)
+                return "problem", str(exc).replace(fs.fd_path(fd), relative)
             finally:
                 os.close(fd)
             return "problem", None
@@ -706,9 +674,9 @@ class BackupVerify:
                 result.bad("unsafe_path", CRITICAL, f"{result.name}/{directory}", f"not listed: {exc}", UNSAFE_HINT)
                 continue
             try:
-                run(self.module, [*self.tools["pg_restore"], "--list", fd_path(fd)], timeout=600)
+                run(self.module, [*self.tools["pg_restore"], "--list", fs.fd_path(fd)], timeout=600)
             except PipelineError as exc:
-                reason = str(exc).replace(fd_path(fd), directory)
+                reason = str(exc).replace(fs.fd_path(fd), directory)
                 result.bad("decode", CRITICAL, f"{result.name}/{directory}", f"cannot be listed: {reason}")
             finally:
                 os.close(fd)
@@ -767,7 +735,7 @@ class BackupVerify:
             result.bad("restore_space", CRITICAL, result.name, f"restore test refused: cannot measure {where}: {exc}")
             return False
         free, total = fs_stat.f_bavail * fs_stat.f_frsize, fs_stat.f_blocks * fs_stat.f_frsize
-        margin = parse_margin(params["restore_space_margin"], total)
+        margin = margin_bytes(params["restore_space_margin"], total)
         space.update(free=free, margin=margin)
         if free - need < margin:
             result.bad(
@@ -859,7 +827,7 @@ class BackupVerify:
                 source_fd = fs.open_beneath(set_fd, relative, fs.DIR_FLAGS)
             with admin.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
-            source = fd_path(source_fd)
+            source = fs.fd_path(source_fd)
             compressed = detail.get("format") == "pg_custom+zstd"
             if compressed and self.params["restore_jobs"] > 1 and self.params["client"] == "host":
                 # pg_restore -j needs a seekable file: decompress a copy first.
@@ -912,7 +880,7 @@ class BackupVerify:
         except (PipelineError, psycopg2.Error, OSError, fs.UnsafePath) as exc:
             reason = str(exc).strip().replace("\n", " ")
             if source_fd is not None:
-                reason = reason.replace(fd_path(source_fd), relative)
+                reason = reason.replace(fs.fd_path(source_fd), relative)
             result.bad(
                 "restore",
                 CRITICAL,

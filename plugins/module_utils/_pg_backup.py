@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
 import math
 import os
 import re
@@ -44,12 +43,16 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres impor
 from ansible_collections.jarvis.maintenance.plugins.module_utils._safe_fs import (
     DIR_FLAGS,
     UnsafePath,
+    fd_path,
     identity,
     open_beneath,
     open_dir,
+    remove_tree,
+    sha256_fd,
     walk,
     writable_by_others,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._units import human_bytes, margin_bytes
 
 DATABASES_SQL = """
 SELECT datname, pg_database_size(oid) FROM pg_database
@@ -81,8 +84,6 @@ MAX_TIMEOUT = 2_147_483
 # for data that compresses badly. Uncompressed, text output of some types (bytea as hex) can
 # outgrow the stored form: 1.
 DEFAULT_SIZE_RATIO = {"zstd": 0.5, "gzip": 0.5, "none": 1.0}
-_MARGIN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|[kmgt]?i?b?)\s*$", re.IGNORECASE)
-_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 FORMATS = {
     # (format, compression) -> (file suffix, manifest format)
@@ -278,30 +279,6 @@ def size_ratio(params: dict[str, Any]) -> float:
     return DEFAULT_SIZE_RATIO[params["compression"]] if ratio is None else float(ratio)
 
 
-def margin_bytes(text: Any, total: int) -> int:
-    """free_space_margin in bytes (pure): 'N%' of a filesystem of total bytes, or a size like
-    '512M', '2G', '1.5GiB' or '0' (powers of 1024). Raises ValueError naming the accepted forms."""
-    match = _MARGIN.match(str(text))
-    if not match:
-        raise ValueError(f"must be a size like 2G, 512M or 0, or a share of the filesystem like 5%, got {text!r}")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    if unit == "%":
-        if number > 100:
-            raise ValueError(f"must be at most 100%, got {text!r}")
-        return math.ceil(total * number / 100)
-    return math.ceil(number * 1024 ** _POWERS[unit.rstrip("ib")])
-
-
-def human_bytes(count: int) -> str:
-    """1536 -> '1.5 KiB' (pure)."""
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def space_needed(database_bytes: int, ratio: float, margin: int) -> int:
     """Bytes a backup needs free in dest: the databases' size times the ratio, plus the margin (pure)."""
     return math.ceil(database_bytes * ratio) + margin
@@ -425,51 +402,6 @@ class Partial(NamedTuple):
     fd: int
     identity: tuple[int, int, int]
     directory: bool
-
-
-class _PassFds:
-    """The module's run_command with open fds handed down to the child: a pipeline writes into the
-    .partial this run created through /dev/fd/N, never through a path in dest."""
-
-    def __init__(self, module: Any, fds: tuple[int, ...]) -> None:
-        self.module = module
-        self.fds = fds
-
-    def run_command(self, args: Any, **kwargs: Any) -> Any:
-        return self.module.run_command(args, pass_fds=self.fds, **kwargs)
-
-
-def fd_path(fd: int) -> str:
-    return f"/dev/fd/{fd}"
-
-
-def hash_fd(fd: int) -> tuple[int, str]:
-    """Size and sha256 of an open file, read from its start; the file is fsynced first."""
-    os.fsync(fd)
-    digest = hashlib.sha256()
-    size = 0
-    os.lseek(fd, 0, os.SEEK_SET)
-    while block := os.read(fd, CHUNK):
-        digest.update(block)
-        size += len(block)
-    return size, digest.hexdigest()
-
-
-def remove_tree(parent_fd: int, name: str) -> None:
-    """Remove the directory name in parent_fd and everything in it, through O_NOFOLLOW fds: a link
-    inside is removed, never followed (shutil.rmtree takes dir_fd only from Python 3.11)."""
-    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
-    try:
-        with os.scandir(fd) as found:
-            names = [entry.name for entry in found]
-        for child in names:
-            if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
-                remove_tree(fd, child)
-            else:
-                os.unlink(child, dir_fd=fd)
-    finally:
-        os.close(fd)
-    os.rmdir(name, dir_fd=parent_fd)
 
 
 class PgBackup:
@@ -747,7 +679,8 @@ class PgBackup:
         """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
         read through the .partial's fd."""
         if not partial.directory:
-            size, digest = hash_fd(partial.fd)
+            os.fsync(partial.fd)
+            size, digest = sha256_fd(partial.fd)
             return [{"path": partial.final, "size": size, "sha256": digest}]
         found = []
         for entry in walk(partial.fd):
@@ -755,7 +688,7 @@ class PgBackup:
                 continue
             fd = open_beneath(partial.fd, entry.relative)
             try:
-                size, digest = hash_fd(fd)
+                size, digest = sha256_fd(fd)
             finally:
                 os.close(fd)
             found.append({"path": f"{partial.final}/{entry.relative}", "size": size, "sha256": digest})
@@ -805,7 +738,7 @@ class PgBackup:
             if params["format"] == "custom" and params["compression"] == "zstd":
                 stages += self.squeeze
             counts = run_pipeline(
-                _PassFds(self.module, (partial.fd,)),
+                self.module,
                 stages,
                 env=self.env,
                 stdout_path=None if directory else fd_path(partial.fd),
@@ -856,7 +789,7 @@ class PgBackup:
             stages.append(squeeze)
         try:
             run_pipeline(
-                _PassFds(self.module, (partial.fd,)),
+                self.module,
                 stages,
                 env=self.env,
                 stdout_path=fd_path(partial.fd),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import stat
 from typing import Callable, Iterator, NamedTuple
@@ -184,3 +185,37 @@ def create_at(dir_fd: int, name: str, fill: Callable[[int], None], mode: int) ->
 
 def is_symlink(path: str) -> bool:
     return os.path.islink(path.rstrip("/") or "/")
+
+
+def fd_path(fd: int) -> str:
+    """A path a child process can open to reach the file this process has open as fd (no pass_fds
+    needed): programs get the file that was opened and checked, never a name that can be swapped."""
+    return f"/proc/{os.getpid()}/fd/{fd}"
+
+
+def sha256_fd(fd: int, chunk: int = 1024 * 1024) -> tuple[int, str]:
+    """Size and sha256 of an open file, read from its start."""
+    digest = hashlib.sha256()
+    size = 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while block := os.read(fd, chunk):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()
+
+
+def remove_tree(parent_fd: int, name: str) -> None:
+    """Remove the directory name in parent_fd and everything in it, through O_NOFOLLOW fds: a link
+    inside is removed, never followed (shutil.rmtree takes dir_fd only from Python 3.11)."""
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        with os.scandir(fd) as found:
+            names = [entry.name for entry in found]
+        for child in names:
+            if stat.S_ISDIR(os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode):
+                remove_tree(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent_fd)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -151,3 +152,36 @@ def test_create_at_streams_into_a_new_entry_and_cleans_up_after_a_failed_fill(tm
     assert oct(os.stat(root / "a.gz").st_mode & 0o777) == oct(0o640)
     assert (outside / "secret").read_text() == "s"
     assert sorted(os.listdir(root)) == ["a.gz", "a.log", "sub"]
+
+
+def test_remove_tree_removes_links_never_their_targets(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    tree = tmp_path / "dest" / "postgres-a.dir.partial"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "toc.dat").write_text("toc")
+    (tree / "sub" / "1.dat.gz").write_text("data")
+    (tree / "link-to-dir").symlink_to(outside)
+    (tree / "sub" / "link-to-file").symlink_to(outside / "keep")
+    dest_fd = os.open(tmp_path / "dest", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fs.remove_tree(dest_fd, "postgres-a.dir.partial")
+    finally:
+        os.close(dest_fd)
+    assert list((tmp_path / "dest").iterdir()) == []
+    assert (outside / "keep").read_text() == "keep"
+
+
+def test_fd_path_and_sha256_fd_read_the_open_file_not_its_name(tmp_path):
+    path = tmp_path / "dump"
+    path.write_bytes(b"dump")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        path.unlink()
+        path.write_bytes(b"swapped")  # a new file at the name; the fd still names the old one
+        with open(fs.fd_path(fd), "rb") as reopened:
+            assert reopened.read() == b"dump"
+        assert fs.sha256_fd(fd) == (4, hashlib.sha256(b"dump").hexdigest())
+    finally:
+        os.close(fd)
