@@ -354,22 +354,29 @@ class RunLock:
             return True, parse_holder(handle.read(4096))
 
     def write_new(self, dir_fd: int, record: dict[str, Any]) -> bool:
-        """Write the lock if nobody has it (O_EXCL); False when somebody got there first."""
+        """Write the lock if nobody has it; False when somebody got there first. The record is
+        written to a new file first and linked to the lock's name (link fails when the name exists,
+        like O_EXCL), so nobody ever reads a lock half written."""
+        temporary = self.write_temporary(dir_fd, record)
         try:
-            fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | OPEN_FLAGS, 0o600, dir_fd=dir_fd)
+            os.link(temporary, self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
         except FileExistsError:
             return False
-        self.fill(fd, record)
+        finally:
+            os.unlink(temporary, dir_fd=dir_fd)
         return True
 
     def replace(self, dir_fd: int, record: dict[str, Any]) -> None:
         """Replace the lock's content atomically (a new file renamed over it)."""
+        os.rename(self.write_temporary(dir_fd, record), self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+    def write_temporary(self, dir_fd: int, record: dict[str, Any]) -> str:
         temporary = f".{self.name}.{os.getpid()}.tmp"
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary, dir_fd=dir_fd)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | OPEN_FLAGS, 0o600, dir_fd=dir_fd)
         self.fill(fd, record)
-        os.rename(temporary, self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return temporary
 
     @staticmethod
     def fill(fd: int, record: dict[str, Any]) -> None:
