@@ -25,6 +25,7 @@ import datetime
 import errno
 import fcntl
 import json
+import math
 import os
 import pwd
 import socket
@@ -45,6 +46,7 @@ DEFAULT_PATH = "/var/lib/jarvis-maintenance/maintenance.lock"
 # killed or cancelled job is taken over by the next scheduled run, which waits 240 minutes.
 DEFAULT_LEASE_MINUTES = 90.0
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+MAX_AGE_LIMIT_HOURS = 24 * 365
 OPEN_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -94,8 +96,15 @@ def check_params(params: dict[str, Any]) -> None:
         raise LockError(f"Cannot {verb} the lock: {problem}")
     if params["state"] != "status" and not (params.get("run_id") or "").strip():
         raise LockError(f"Cannot {verb} the lock: run_id is required with state={params['state']}")
+    for name in ("max_age_hours", "lease_minutes", "poll_seconds"):
+        if not math.isfinite(params[name]):
+            raise LockError(f"Cannot {verb} the lock: {name} must be a number, got {params[name]}")
     checks = (
         (params["max_age_hours"] <= 0, f"max_age_hours must be greater than 0, got {params['max_age_hours']}"),
+        (
+            params["max_age_hours"] > MAX_AGE_LIMIT_HOURS,
+            f"max_age_hours must be at most {MAX_AGE_LIMIT_HOURS} (a year), got {params['max_age_hours']:g}",
+        ),
         (params["lease_minutes"] <= 0, f"lease_minutes must be greater than 0, got {params['lease_minutes']}"),
         (
             params["lease_minutes"] > params["max_age_hours"] * 60,
@@ -104,6 +113,7 @@ def check_params(params: dict[str, Any]) -> None:
         ),
         (params["wait_seconds"] < 0, f"wait_seconds must be 0 (fail at once) or more, got {params['wait_seconds']}"),
         (params["poll_seconds"] <= 0, f"poll_seconds must be greater than 0, got {params['poll_seconds']}"),
+        (params["poll_seconds"] > 3600, f"poll_seconds must be at most 3600, got {params['poll_seconds']:g}"),
         (params["holder_pid"] < 0, f"holder_pid must be 0 (unknown) or a process id, got {params['holder_pid']}"),
     )
     for bad, message in checks:

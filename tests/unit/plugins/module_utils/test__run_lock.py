@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._run_lock import (
     LockError,
@@ -133,6 +135,10 @@ def test_describe_names_run_playbook_start_host_and_pid():
         ({"max_age_hours": 0}, "max_age_hours must be greater than 0"),
         ({"lease_minutes": 0}, "Cannot take the lock: lease_minutes must be greater than 0, got 0"),
         ({"lease_minutes": 800}, "lease_minutes (800) must not be longer than max_age_hours (12 h)"),
+        ({"lease_minutes": float("nan")}, "Cannot take the lock: lease_minutes must be a number, got nan"),
+        ({"max_age_hours": float("inf")}, "max_age_hours must be a number, got inf"),
+        ({"max_age_hours": 1e300}, "max_age_hours must be at most 8760 (a year), got 1e+300"),
+        ({"poll_seconds": 1e9}, "poll_seconds must be at most 3600"),
         ({"holder_pid": -1}, "holder_pid must be 0 (unknown) or a process id"),
         ({"wait_seconds": -1}, "wait_seconds must be 0 (fail at once) or more, got -1"),
         ({"poll_seconds": 0}, "poll_seconds must be greater than 0"),
@@ -380,3 +386,47 @@ def test_release_decides_under_the_guard(tmp_path):
         release.join(10)
     assert results and not results[0]["released"], results
     assert json.loads(path.read_text())["run_id"] == "b"
+
+
+ODD_PATHS = st.one_of(
+    st.sampled_from(["", " ", "/", "//", ".", "..", "relative.lock", "/x.lock", "/etc/", "/proc/self/status"]),
+    st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=30),
+)
+NUMBERS = st.one_of(
+    st.sampled_from([float("nan"), float("inf"), float("-inf"), 0.0, -1.0, 1e300, 1e-300, 90.0]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+ODD_VALUES = st.one_of(
+    st.tuples(st.just("path"), ODD_PATHS),
+    st.tuples(st.just("state"), st.sampled_from(["acquired", "renewed", "released", "broken", "status"])),
+    st.tuples(st.just("run_id"), st.one_of(st.none(), st.text(max_size=20))),
+    st.tuples(st.sampled_from(["lease_minutes", "max_age_hours", "poll_seconds"]), NUMBERS),
+    st.tuples(st.just("wait_seconds"), st.integers(min_value=-(2**40), max_value=2)),
+    st.tuples(st.just("holder_pid"), st.integers(min_value=-(2**70), max_value=2**70)),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    state=st.sampled_from(["acquired", "renewed", "released", "broken", "status"]), odd=st.lists(ODD_VALUES, max_size=3)
+)
+def test_any_arguments_give_a_result_or_a_message_and_check_mode_changes_nothing(tmp_path, state, odd):
+    """Issue 21 item 13: whatever the arguments (one to three odd ones on valid others), check mode
+    gives a result or a LockError naming what is wrong (never another exception) and creates
+    nothing. An odd path is also tried under tmp_path."""
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    values = params(**{"path": str(tmp_path / "maintenance.lock"), "state": state, **dict(odd)})
+    candidates = [values["path"]]
+    if isinstance(values["path"], str) and values["path"].strip():
+        candidates.append(str(tmp_path / values["path"].replace("..", "_").lstrip("/")))
+    for candidate in candidates:
+        try:
+            result = RunLock({**values, "path": candidate}, check_mode=True).run()
+        except LockError as exc:
+            assert str(exc).startswith(("Cannot ", "another maintenance run holds")), exc
+        else:
+            assert isinstance(result, dict)
+            assert "msg" in result or "locked" in result
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
