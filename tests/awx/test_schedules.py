@@ -190,6 +190,19 @@ def test_maintenance_mode_survey() -> None:
     assert spec["maintenance_window_duration_minutes"]["type"] == "integer"
 
 
+def test_lock_template_breaks_a_cancelled_runs_lock_by_its_run_id() -> None:
+    """After an AWX cancel (the job's process group killed, no always:), the lock is broken by the
+    run id it shows: the survey's variable is the one maintenance_run reads."""
+    template = TEMPLATES["Jarvis maintenance lock"]
+    assert template["playbook"] == "playbooks/run_lock.yml"
+    assert template["ask_limit_on_launch"] is True
+    [question] = template["survey_spec"]["spec"]
+    assert question["variable"] == "jarvis_run_lock_break" and question["required"] is False
+    defaults = yaml.safe_load((REPO / "roles" / "maintenance_run" / "defaults" / "main.yml").read_text())
+    assert "jarvis_run_lock_break" in defaults["maintenance_run_lock_break"]
+    assert "awx_job_id" in defaults["maintenance_run_awx_job_id"]
+
+
 def test_no_secret_in_the_vars() -> None:
     """Secrets are read at run time; the vars hold names and AWX templates only."""
     assert AWX_VARS["jarvis_awx_secrets"] == {}

@@ -6,9 +6,12 @@ report of what PostgreSQL really logged."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
+import os
 import random
 import re
+import signal
 import subprocess
 import time
 import urllib.error
@@ -156,18 +159,21 @@ def test_weekly_reports_the_errors_postgresql_logged(stack):
 
 
 @contextlib.contextmanager
-def holder_run(stack):
-    """A daily.yml run in the background, yielded once it holds the run lock as (the lock file,
-    what the lock says, the process); its output is left in process.output after the block."""
-    lock = Path(stack["stack_dir"]) / "run" / "maintenance.lock"
+def holder_run(stack, *extra: str, name: str = "daily.yml"):
+    """A run of playbooks/<name> in the background, in a process group of its own (as AWX starts a
+    job), yielded once it holds the run lock as (the lock file, what the lock says, the process);
+    its output is left in process.output after the block."""
+    lock = Path(stack["stack_dir"]) / "lock" / "maintenance.lock"
     assert not lock.exists(), f"a lock was left behind: {lock.read_text()}"
     first = subprocess.Popen(
-        [str(PLAYBOOK), "-i", "inventories/local", "playbooks/daily.yml"],
+        [str(PLAYBOOK), "-i", "inventories/local", f"playbooks/{name}"]
+        + [arg for value in extra for arg in ("-e", value)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -350,3 +356,94 @@ def test_a_run_sends_one_message_with_every_finding(stack):
     assert new[0]["event"] == "findings" and new[0]["context"]["type"].startswith("daily.yml run daily-")
     carried = {(f["check"], f["subject"]) for f in new[0]["context"]["findings"]}
     assert {(f["check"], f["subject"]) for f in disk} <= carried
+
+
+def killed_holder(stack, lease_minutes: float) -> tuple[Path, dict]:
+    """A weekly.yml run as the AWX job 101 on controller awx-job-a, killed with its whole process
+    group (as AWX cancels a job or ends it at its job_timeout) once it holds the lock: no always:
+    runs, the lock stays. Returns the lock file and what the lock says."""
+    with holder_run(
+        stack,
+        "jarvis_run_lock_holder_host=awx-job-a",
+        f"jarvis_run_lock_lease_minutes={lease_minutes}",
+        "awx_job_id=101",
+        name="weekly.yml",
+    ) as (lock, holder, first):
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    left = json.loads(lock.read_text())
+    assert left["run_id"] == holder["run_id"], "the killed run's lock is not the one left"
+    assert (left["holder_host"], left["awx_job_id"]) == ("awx-job-a", "101")
+    return lock, left
+
+
+def lock_reports(stack: dict, check: str, old_run_id: str) -> list[dict]:
+    """The run-lock reports of runs that took over (or broke) old_run_id's lock."""
+    found = []
+    for path in Path(stack["reports_dir"]).glob("run-lock-localhost-*.json"):
+        doc = json.loads(path.read_text())
+        if any(f["check"] == check and f["value"] == old_run_id for f in doc["findings"]):
+            found.append(doc)
+    return found
+
+
+def summary_of(stack: dict, run_id: str) -> dict:
+    for path in Path(stack["reports_dir"]).glob("run-summary-localhost-*.json"):
+        doc = json.loads(path.read_text())
+        if doc["data"]["run_id"] == run_id:
+            return doc["data"]
+    raise AssertionError(f"no run summary of {run_id}")
+
+
+def test_a_killed_awx_job_s_lock_is_taken_over_by_another_controller_once_its_lease_expires(stack, window_closed):
+    """Issue 21 item 16: a job killed with its process group leaves its lock. A run from another
+    controller (another AWX job's container) fails on it while its lease runs, and takes it over
+    once the lease has expired (before, it was live for 12 hours: its process could not be looked
+    at from another controller)."""
+    lock, left = killed_holder(stack, lease_minutes=1)
+    expires = datetime.datetime.fromisoformat(left["lease_expires"].replace("Z", "+00:00"))
+    # not before: another controller, no waiting, while the lease runs
+    early = playbook("weekly.yml", "jarvis_run_lock_holder_host=awx-job-b")
+    assert datetime.datetime.now(datetime.timezone.utc) < expires, "the early run came too late to prove anything"
+    assert early.returncode != 0
+    assert f"another maintenance run holds {lock}: run {left['run_id']} (weekly.yml)" in early.stdout, early.stdout[
+        -3000:
+    ]
+    assert "as AWX job 101" in early.stdout
+    assert json.loads(lock.read_text())["run_id"] == left["run_id"]
+    # once it has expired: the next run (told to wait, as the scheduled ones are) takes it over
+    later = playbook("weekly.yml", "jarvis_run_lock_holder_host=awx-job-b", "jarvis_run_lock_wait_minutes=4")
+    assert later.returncode == 0, later.stdout[-4000:]
+    assert f"Took over a stale maintenance lock of run {left['run_id']}" in later.stdout
+    assert "its lease expired at " + left["lease_expires"] in later.stdout
+    [report] = lock_reports(stack, "run_lock_taken_over", left["run_id"])
+    assert len(report["findings"]) == 1 and "its lease expired" in report["findings"][0]["message"]
+    summary = summary_of(stack, report["data"]["run_id"])
+    assert datetime.datetime.fromisoformat(summary["started"].replace("Z", "+00:00")) >= expires
+    assert "run-lock" in {step["kind"] for step in summary["reports"]}, summary["reports"]
+    assert not lock.exists(), "the run that took over did not release the lock"
+
+
+def test_a_cancelled_runs_lock_is_broken_only_by_its_run_id_and_the_break_is_summarised(stack, window_closed):
+    lock, left = killed_holder(stack, lease_minutes=60)
+    wrong = playbook("run_lock.yml", "jarvis_run_lock_break=weekly-20000101T000000Z-000000")
+    assert wrong.returncode != 0
+    assert f"Cannot break the lock path={lock}: it is held by run {left['run_id']}" in wrong.stdout, wrong.stdout[
+        -3000:
+    ]
+    assert json.loads(lock.read_text())["run_id"] == left["run_id"]
+    shown = playbook("run_lock.yml")
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    assert f"is held by run {left['run_id']}" in shown.stdout and "AWX job 101" in shown.stdout
+    assert f"-e jarvis_run_lock_break={left['run_id']}" in shown.stdout
+    broken = playbook("run_lock.yml", f"jarvis_run_lock_break={left['run_id']}")
+    assert broken.returncode == 0, broken.stdout[-3000:]
+    assert f"broke the lock of run {left['run_id']} (weekly.yml)" in broken.stdout
+    assert not lock.exists()
+    [report] = lock_reports(stack, "run_lock_broken", left["run_id"])
+    assert len(report["findings"]) == 1
+    assert f"jarvis_run_lock_break={left['run_id']}" in report["findings"][0]["message"]
+    summary = summary_of(stack, report["data"]["run_id"])
+    assert summary["playbook"] == "run_lock.yml" and summary["outcome"] == "ok"
+    assert [step["kind"] for step in summary["reports"]] == ["run-lock"], summary["reports"]
