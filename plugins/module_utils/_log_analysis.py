@@ -14,10 +14,13 @@ secrets redacted.
 from __future__ import annotations
 
 import datetime
+import errno
 import glob
 import gzip
+import io
 import os
 import re
+import stat
 from typing import Any, Iterable, Iterator
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
@@ -284,10 +287,30 @@ def source_findings(
     return findings
 
 
-def read_lines(path: str) -> Iterator[str]:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        yield from handle
+def open_log(path: str) -> tuple[int, os.stat_result]:
+    """An fd of the log file at path, never through a link (O_NOFOLLOW) nor blocking on a FIFO, and its
+    fstat; raises OSError saying why a link, a FIFO or a device is not read. Log directories are
+    written by the application: a link there could make root read any file into results and reports."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(
+                exc.errno, "it is a symlink: not followed (a link among the logs could point anywhere)"
+            ) from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "it is not a regular file: not read")
+    return fd, st
+
+
+def read_lines(fd: int, path: str) -> Iterator[str]:
+    """The lines of the open log fd (gunzipped when path ends in .gz); closes fd."""
+    with open(fd, "rb") as raw:
+        handle = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
+        yield from io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
 
 
 class LogAnalysis:
@@ -300,7 +323,8 @@ class LogAnalysis:
     def files(self, source: dict[str, Any]) -> list[str]:
         found: set[str] = set()
         for pattern in source["paths"]:
-            found.update(path for path in glob.glob(pattern) if os.path.isfile(path))
+            # every match but directories: a link or a FIFO among them is reported when it is opened
+            found.update(path for path in glob.glob(pattern) if os.path.islink(path) or not os.path.isdir(path))
         return sorted(found)
 
     def docker_lines(self, container: str) -> list[str]:
@@ -333,17 +357,22 @@ class LogAnalysis:
             read.append({"container": source["container"], "lines": len(lines)})
         else:
             for path in self.files(source):
-                stat = os.stat(path)
-                modified = datetime.datetime.fromtimestamp(stat.st_mtime, UTC)
+                try:
+                    fd, st = open_log(path)
+                except OSError as exc:
+                    problems.append(redact(f"{path}: {exc.strerror or exc}"))
+                    continue
+                modified = datetime.datetime.fromtimestamp(st.st_mtime, UTC)
                 if modified < self.since:
+                    os.close(fd)
                     continue  # nothing in it can be newer than its last write
                 before = grouper.lines
                 try:
-                    grouper.feed(read_lines(path), undated=modified)
+                    grouper.feed(read_lines(fd, path), undated=modified)
                 except (OSError, EOFError) as exc:
                     problems.append(redact(f"{path}: {exc}"))
                     continue
-                read.append({"path": path, "size": stat.st_size, "lines": grouper.lines - before})
+                read.append({"path": path, "size": st.st_size, "lines": grouper.lines - before})
             if not read and source["required"]:
                 problems.append(f"no file matching {', '.join(source['paths'])} was written in the window")
         warning = source["count_warning"] if source["count_warning"] is not None else self.params["count_warning"]

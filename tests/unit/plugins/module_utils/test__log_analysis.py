@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._log_analysis i
     DEFAULT_PATTERNS,
     AnalysisError,
     Grouper,
+    LogAnalysis,
     check_params,
     compile_patterns,
     normalise,
@@ -252,3 +254,35 @@ def test_no_secret_reaches_groups_or_findings(secret):
     assert secret not in dumped
     assert "<redacted>" in top[0]["message"]
     assert "<redacted>" in top[0]["sample"]
+
+
+class _Module:
+    """Just what LogAnalysis reads of a module for file sources."""
+
+    def __init__(self, params):
+        self.params = params
+
+
+def test_a_planted_symlink_among_the_logs_is_not_read(tmp_path):
+    """A link in a log directory the application can write (app-2.log -> a root-only file) must not make root
+    read that file into results and reports: it is reported, never followed; the real log is still read."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app-1.log").write_text("2026-11-29 09:00:00 ERROR the real one\n")
+    secret = tmp_path / "root-only"
+    secret.write_text("2026-11-29 09:00:00 ERROR ROOT-ONLY-CONTENT\n")
+    secret.chmod(0o600)
+    (logs / "app-2.log").symlink_to(secret)
+    fifo = logs / "app-3.log"
+    os.mkfifo(fifo)  # a reader that opened it would block forever
+    now = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
+    paths = [str(logs / "app-*.log")]
+    analysis = LogAnalysis(_Module(params(sources=[source(paths=paths)])), now=now)
+    result = analysis.run()
+    dumped = repr(result)
+    (backend,) = result["sources"]
+    assert "ROOT-ONLY-CONTENT" not in dumped
+    assert backend["matches"] == 1
+    assert [item["path"] for item in backend["read"]] == [str(logs / "app-1.log")]
+    assert any("app-2.log" in problem and "symlink" in problem for problem in backend["problems"])
+    assert any("app-3.log" in problem and "not a regular file" in problem for problem in backend["problems"])
