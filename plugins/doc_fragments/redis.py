@@ -28,6 +28,9 @@ options:
   login_password:
     description:
       - Password (C(requirepass) or the ACL user's). Defaults to E(REDISCLI_AUTH). Never logged or returned.
+      - When the server wants a password and none is set, or refuses the one given, the module fails with a message
+        that names O(login_password) and E(REDISCLI_AUTH), not with the client library's C(NOAUTH) or
+        C(HELLO must be called ...).
     type: str
   db:
     description:

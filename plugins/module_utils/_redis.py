@@ -33,15 +33,19 @@ def redis_argument_spec() -> dict[str, dict[str, Any]]:
     }
 
 
-def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """redis.Redis() keyword arguments from module parameters (pure, no I/O)."""
+def client_kwargs(params: dict[str, Any], decode_responses: bool = True) -> dict[str, Any]:
+    """redis.Redis() keyword arguments from module parameters (pure, no I/O).
+
+    decode_responses=False gives a client that returns bytes: key names are bytes, not
+    necessarily UTF-8, and only such a client can walk and delete any key.
+    """
     kwargs: dict[str, Any] = {
         "host": params.get("login_host") or "localhost",
         "port": params.get("login_port") or 6379,
         "db": params.get("db") or 0,
         "socket_connect_timeout": params.get("connect_timeout", 5),
         "socket_timeout": params.get("socket_timeout", 30),
-        "decode_responses": True,
+        "decode_responses": decode_responses,
         "client_name": "jarvis.maintenance",
     }
     if params.get("login_user"):
@@ -75,8 +79,45 @@ def validate_connection_params(params: dict[str, Any]) -> str | None:
     return None
 
 
-def connect(module: Any) -> Any:
-    """A connected redis.Redis client (INFO answered), or fail the module."""
+# What the server (or redis-py on its behalf) says when a password is missing or refused.
+# RESP3 clients hear "HELLO must be called with the client already authenticated ...",
+# RESP2 clients "NOAUTH Authentication required." (redis-py strips the NOAUTH / WRONGPASS).
+_NEEDS_PASSWORD = ("noauth", "authentication required", "hello must be called with the client already authenticated")
+_REFUSED = ("wrongpass", "invalid username-password pair", "invalid password")
+
+
+def explain_error(error_type: str, message: str, params: dict[str, Any]) -> str:
+    """A Redis error as a cause that says what to do (pure).
+
+    Authentication and ACL errors name the parameter to set or fix; the password itself is
+    never part of the text. Any other error is returned as the server said it.
+    """
+    text = message.lower()
+    user = params.get("login_user")
+    if error_type in ("AuthenticationError", "AuthenticationWrongNumberOfArgsError") or any(
+        marker in text for marker in _NEEDS_PASSWORD + _REFUSED
+    ):
+        if not params.get("login_password"):
+            who = f"; login_user {user!r} needs its password" if user else ""
+            return f"the server requires a password; set login_password (or REDISCLI_AUTH){who}"
+        who = f" for login_user {user!r}" if user else ""
+        return f"login_password was refused{who} ({message.strip().rstrip('.')}); check login_password and login_user"
+    if error_type == "NoPermissionError" or text.startswith("noperm"):
+        who = repr(user) if user else "default"
+        return f"the ACL user {who} (login_user) is not allowed to do this: {message.strip()}"
+    return message
+
+
+def describe_error(exc: BaseException, params: dict[str, Any]) -> str:
+    """explain_error() of an exception raised by redis-py."""
+    return explain_error(type(exc).__name__, str(exc), params)
+
+
+def connect(module: Any, decode_responses: bool = True) -> Any:
+    """A connected redis.Redis client (INFO answered), or fail the module.
+
+    decode_responses=False: a client that returns bytes (see client_kwargs()).
+    """
     redis = require(module, "redis")
     problem = validate_connection_params(module.params)
     if problem:
@@ -86,12 +127,15 @@ def connect(module: Any) -> Any:
     # Two quick retries: ride out a blip, but fail fast (not after redis-py's default
     # backoff of seconds) when the server is down.
     client = redis.Redis(
-        **client_kwargs(module.params), retry=retry.Retry(backoff.ExponentialBackoff(cap=0.5, base=0.1), 2)
+        **client_kwargs(module.params, decode_responses),
+        retry=retry.Retry(backoff.ExponentialBackoff(cap=0.5, base=0.1), 2),
     )
     try:
         # INFO, not PING: a server that refuses writes after a failed save (MISCONF)
         # refuses PING too, and maintenance must still reach it to report and fix that.
         client.info("server")
     except redis.RedisError as exc:
-        module.fail_json(msg=f"Cannot connect to Redis at {describe_target(module.params)}: {exc}")
+        module.fail_json(
+            msg=f"Cannot connect to Redis at {describe_target(module.params)}: {describe_error(exc, module.params)}"
+        )
     return client

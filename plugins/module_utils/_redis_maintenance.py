@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import re
 import time
+from functools import partial
 from typing import Any, Callable
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
@@ -19,7 +20,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._findings impor
     validate_thresholds,
     worst,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import connect
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import connect, describe_error
 
 ACTIONS = ["delete_keys", "save", "rewrite_aof", "purge_memory", "reset_stats"]
 
@@ -36,10 +37,18 @@ THRESHOLDS: dict[str, float] = {
     "fragmentation_min_bytes": 104857600,
 }
 PAIRS = ["fragmentation_ratio", "maxmemory_percent", "evicted_keys", "rejected_connections"]
+SAMPLE_KEYS = 10  # key names returned by delete_keys, in printable form
 
 
 class ActionError(Exception):
-    """An action failed; the message names the action and the server's reason."""
+    """An action failed; the message names the action and the server's reason.
+
+    data: what the action had done or found before it failed (returned under actions.<name>).
+    """
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.data = data
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -56,8 +65,14 @@ def check_params(params: dict[str, Any]) -> str | None:
         pattern = params["delete_pattern"]
         if not pattern or not pattern.strip():
             return "delete_pattern is required with action delete_keys and must not be empty"
-        if pattern.strip("*") == "":
-            return f"delete_pattern {pattern!r} matches every key: name what to delete"
+        if not has_literal(pattern.encode("utf-8", "surrogateescape")):
+            return (
+                f"delete_pattern {pattern!r} has no literal part, so it can match every key: "
+                "name what to delete, for example 'session:*' or '*expired*'"
+            )
+    share = params.get("delete_max_share", 50)
+    if not 0 < share <= 100:
+        return f"delete_max_share must be above 0 and at most 100 (a percentage of DBSIZE), got {share:g}"
     if params["delete_batch_size"] < 1 or params["delete_batch_size"] > 10000:
         return f"delete_batch_size must be between 1 and 10000, got {params['delete_batch_size']}"
     for name in ("delete_max_keys", "delete_max_seconds", "delete_rate_limit"):
@@ -69,6 +84,117 @@ def check_params(params: dict[str, Any]) -> str | None:
 
 
 # -- pure parts ----------------------------------------------------------------------------
+def _glob_parts(pattern: bytes) -> list[tuple[str, bytes]]:
+    """A Redis glob pattern as parts, read exactly as the server's stringmatchlen() reads it.
+
+    ("star", b"") for *, ("one", b"") for ?, ("class", <256 flags>) for [...] (^ negates,
+    a-z ranges in either order, backslash escapes; an unclosed [ runs to the end), and
+    ("literal", <one byte>) for anything else, a backslash escaping the next byte.
+    """
+    parts: list[tuple[str, bytes]] = []
+    size, i = len(pattern), 0
+    while i < size:
+        byte = pattern[i]
+        if byte == 0x2A:  # *
+            parts.append(("star", b""))
+        elif byte == 0x3F:  # ?
+            parts.append(("one", b""))
+        elif byte == 0x5B:  # [
+            i += 1
+            negate = i < size and pattern[i] == 0x5E  # ^
+            if negate:
+                i += 1
+            members = bytearray(256)
+            while i < size and pattern[i] != 0x5D:  # ]
+                if pattern[i] == 0x5C and size - i >= 2:  # \x: x itself
+                    i += 1
+                    members[pattern[i]] = 1
+                elif size - i >= 3 and pattern[i + 1] == 0x2D:  # a-z
+                    # Redis compares chars as signed: keep its order for bytes >= 0x80.
+                    start, end = sorted((_signed(pattern[i]), _signed(pattern[i + 2])))
+                    for value in range(256):
+                        if start <= _signed(value) <= end:
+                            members[value] = 1
+                    i += 2
+                else:
+                    members[pattern[i]] = 1
+                i += 1
+            if negate:
+                members = bytearray(1 - flag for flag in members)
+            parts.append(("class", bytes(members)))
+        elif byte == 0x5C and size - i >= 2:  # \x
+            i += 1
+            parts.append(("literal", pattern[i : i + 1]))
+        else:
+            parts.append(("literal", bytes([byte])))
+        i += 1
+    return parts
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte >= 128 else byte
+
+
+def has_literal(pattern: bytes) -> bool:
+    """Whether a Redis glob pattern has a literal part: at least one byte outside *, ?, [...].
+
+    A pattern without one (*, ?*, *?, [a-z]*) can match every key of a database.
+    """
+    return any(kind == "literal" for kind, _value in _glob_parts(pattern))
+
+
+def glob_regex(pattern: bytes) -> re.Pattern[bytes]:
+    """A compiled regular expression that fullmatch()es exactly the keys Redis's MATCH does."""
+    pieces = []
+    for kind, value in _glob_parts(pattern):
+        if kind == "star":
+            pieces.append(b".*")
+        elif kind == "one":
+            pieces.append(b".")
+        elif kind == "literal":
+            pieces.append(re.escape(value))
+        else:
+            members = [index for index, flag in enumerate(value) if flag]
+            pieces.append(b"[" + b"".join(b"\\x%02x" % index for index in members) + b"]" if members else b"(?!)")
+    return re.compile(b"".join(pieces), re.DOTALL)
+
+
+def printable_key(key: bytes) -> str:
+    """A key name in a form safe to print and log: UTF-8 text as is, anything else escaped.
+
+    Bytes that are not UTF-8 become \\xNN, control and other unprintable characters
+    \\n, \\t, \\xNN or \\uNNNN, and a backslash is doubled, so the form is unambiguous.
+    """
+    out = []
+    for char in key.decode("utf-8", "surrogateescape"):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char == "\\":
+            out.append("\\\\")
+        elif char.isprintable():
+            out.append(char)
+        elif char in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def mass_delete_problem(pattern: str, matched: int, dbsize: int, share: float, db: int) -> str | None:
+    """Why a delete of `matched` of the `dbsize` keys is refused under delete_max_share, or None."""
+    if matched <= dbsize * share / 100:
+        return None
+    percent = 100.0 * matched / dbsize if dbsize else 100.0
+    return (
+        f"delete_pattern {pattern!r} matches {matched} of the {dbsize} keys of db {db} ({percent:.1f} %), "
+        f"more than delete_max_share ({share:g} %): nothing was deleted. "
+        "Narrow the pattern, raise delete_max_share, or set allow_mass_delete: true to delete them"
+    )
+
+
 def memory_summary(info: dict[str, Any]) -> dict[str, Any]:
     return {
         "used_bytes": info.get("used_memory"),
@@ -194,7 +320,7 @@ def judge(info: dict[str, Any], thresholds: dict[str, float]) -> list[Finding]:
 
 def delete_matching(
     client: Any,
-    pattern: str,
+    pattern: str | bytes,
     batch_size: int = 250,
     max_keys: int | None = None,
     max_seconds: float | None = None,
@@ -202,28 +328,44 @@ def delete_matching(
     dry_run: bool = False,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    explain: Callable[[BaseException], str] = str,
 ) -> dict[str, Any]:
     """Delete the keys matching a glob pattern without blocking the server.
 
-    One SCAN cursor walk (MATCH pattern, COUNT batch_size). SCAN may return a key more than
-    once: each key is counted and deleted once. Each batch of at most batch_size keys goes
-    as one UNLINK (a short command, and large values are freed in the background). A key
-    is deleted only if it matches the pattern, even if the server returned it. Limits stop
-    the walk early; dry_run counts without deleting.
+    client must return bytes (decode_responses=False): key names are bytes, and any of them
+    may be invalid UTF-8. One SCAN cursor walk (MATCH pattern, COUNT batch_size). SCAN may
+    return a key more than once: each key is counted and deleted once. Each batch of at
+    most batch_size keys goes as one UNLINK (a short command, and large values are freed in
+    the background). A key is deleted only if it matches the pattern as Redis reads it, even
+    if the server returned it. Limits stop the walk early; dry_run counts without deleting.
+
+    Any error half-way raises ActionError (explain(error) and the count deleted) whose data
+    holds the counts so far: deleted_keys is what the server confirmed, unconfirmed_keys a
+    batch whose fate is unknown.
     """
     started = clock()
-    seen: set[Any] = set()
-    scanned = matched = deleted = 0
+    byte_pattern = pattern.encode("utf-8", "surrogateescape") if isinstance(pattern, str) else pattern
+    matcher = glob_regex(byte_pattern)
+    seen: set[bytes] = set()
+    counts = {"scanned": 0, "matched": 0, "deleted": 0, "unconfirmed": 0}
+    samples: list[str] = []
     stopped_by = None
-    pending: list[Any] = []  # matched keys not yet sent
-    byte_pattern = pattern.encode() if isinstance(pattern, str) else pattern
+    pending: list[bytes] = []  # matched keys not yet sent
 
-    def matches(key: Any) -> bool:
-        if isinstance(key, bytes):
-            return fnmatch.fnmatchcase(key, byte_pattern)
-        return fnmatch.fnmatchcase(key, pattern)
+    def outcome() -> dict[str, Any]:
+        result = {
+            "scanned_keys": counts["scanned"],
+            "matched_keys": counts["matched"],
+            "deleted_keys": counts["deleted"],
+            "sample_keys": samples,
+            "seconds": round(clock() - started, 3),
+            "stopped_by": stopped_by,
+        }
+        if counts["unconfirmed"]:
+            result["unconfirmed_keys"] = counts["unconfirmed"]
+        return result
 
-    def round_trip(scan_cursor: int | None) -> tuple[int, Any]:
+    def round_trip(scan_cursor: int | None) -> Any:
         """One pipelined round trip: UNLINK a full batch (if one is ready), then the next SCAN."""
         ready = len(pending) >= batch_size or scan_cursor is None
         batch = pending[:batch_size] if ready else []
@@ -231,45 +373,55 @@ def delete_matching(
         if batch:
             pipe.unlink(*batch)
         if scan_cursor is not None:
-            pipe.scan(cursor=scan_cursor, match=pattern, count=batch_size)
-        replies = pipe.execute()
+            pipe.scan(cursor=scan_cursor, match=byte_pattern, count=batch_size)
+        counts["unconfirmed"] = len(batch)  # until the server's reply says otherwise
+        replies = pipe.execute(raise_on_error=False)
+        counts["unconfirmed"] = 0
         del pending[: len(batch)]
-        return (int(replies[0]) if batch else 0), (replies[-1] if scan_cursor is not None else None)
+        if batch:
+            if isinstance(replies[0], Exception):
+                raise replies[0]
+            counts["deleted"] += int(replies[0])
+        if scan_cursor is None:
+            return None
+        if isinstance(replies[-1], Exception):
+            raise replies[-1]
+        return replies[-1]
 
-    cursor: int | None = 0
-    while cursor is not None:
-        removed, (next_cursor, keys) = round_trip(cursor)
-        deleted += removed
-        scanned += len(keys)
-        for key in keys:
-            if key in seen or not matches(key):
-                continue
-            if max_keys is not None and matched >= max_keys:
-                stopped_by = "max_keys"
+    try:
+        cursor: int | None = 0
+        while cursor is not None:
+            next_cursor, keys = round_trip(cursor)
+            counts["scanned"] += len(keys)
+            for key in keys:
+                if key in seen or not matcher.fullmatch(key):
+                    continue
+                if max_keys is not None and counts["matched"] >= max_keys:
+                    stopped_by = "max_keys"
+                    break
+                seen.add(key)
+                counts["matched"] += 1
+                if len(samples) < SAMPLE_KEYS:
+                    samples.append(printable_key(key))
+                if not dry_run:
+                    pending.append(key)
+            if stopped_by:
                 break
-            seen.add(key)
-            matched += 1
-            if not dry_run:
-                pending.append(key)
-        if stopped_by:
-            break
-        if max_seconds is not None and clock() - started >= max_seconds:
-            stopped_by = "max_seconds"
-            break
-        if rate_limit:
-            ahead = matched / rate_limit - (clock() - started)
-            if ahead > 0:
-                sleep(ahead)
-        cursor = None if int(next_cursor) == 0 else int(next_cursor)
-    while pending:  # what is left, in batches
-        deleted += round_trip(None)[0]
-    return {
-        "scanned_keys": scanned,
-        "matched_keys": matched,
-        "deleted_keys": deleted,
-        "seconds": round(clock() - started, 3),
-        "stopped_by": stopped_by,
-    }
+            if max_seconds is not None and clock() - started >= max_seconds:
+                stopped_by = "max_seconds"
+                break
+            if rate_limit:
+                ahead = counts["matched"] / rate_limit - (clock() - started)
+                if ahead > 0:
+                    sleep(ahead)
+            cursor = None if int(next_cursor) == 0 else int(next_cursor)
+        while pending:  # what is left, in batches
+            round_trip(None)
+    except Exception as exc:  # a server error, a dropped connection, anything: say what is gone
+        done = outcome()
+        unsure = f", and maybe the {done['unconfirmed_keys']} of the batch in flight" if counts["unconfirmed"] else ""
+        raise ActionError(f"{explain(exc)} (after deleting {done['deleted_keys']} keys{unsure})", done) from exc
+    return outcome()
 
 
 def error_cause(log_lines: list[str]) -> str:
@@ -306,8 +458,10 @@ class RedisMaintenance:
         for action in self.params["actions"]:
             try:
                 result[action] = getattr(self, f"action_{action}")(info)
-            except (redis.RedisError, ActionError) as exc:
-                self.fail(action, str(exc))
+            except ActionError as exc:
+                self.fail(action, str(exc), {**result, action: exc.data} if exc.data else result)
+            except redis.RedisError as exc:
+                self.fail(action, describe_error(exc, self.params), result)
             info = self.client.info("all")
         findings = [f.as_dict() for f in [*self.findings, *judge(info, self.params["thresholds"])]]
         return {
@@ -334,8 +488,9 @@ class RedisMaintenance:
             "actions": result,
         }
 
-    def fail(self, action: str, reason: str) -> None:
-        self.module.fail_json(msg=f"Cannot {action.replace('_', ' ')}: {reason}", changed=self.changed)
+    def fail(self, action: str, reason: str, actions: dict[str, Any]) -> None:
+        """Fail naming the action; actions: what the actions so far did (and the failed one had done)."""
+        self.module.fail_json(msg=f"Cannot {action.replace('_', ' ')}: {reason}", changed=self.changed, actions=actions)
 
     def doctor(self) -> dict[str, str | None]:
         texts: dict[str, str | None] = {}
@@ -348,17 +503,48 @@ class RedisMaintenance:
 
     # -- actions: each returns data; check mode plans, changes nothing ----------------------
     def action_delete_keys(self, _info: dict[str, Any]) -> dict[str, Any]:
+        """Walk and delete on a client that returns bytes: key names need not be UTF-8.
+
+        Unless allow_mass_delete, a first walk counts the matching keys: more than
+        delete_max_share percent of DBSIZE is refused before anything is deleted, and the
+        delete itself stops at that share (keys written meanwhile cannot push it over).
+        """
         params = self.params
-        outcome = delete_matching(
-            self.client,
-            params["delete_pattern"],
-            batch_size=params["delete_batch_size"],
-            max_keys=params["delete_max_keys"],
-            max_seconds=params["delete_max_seconds"],
-            rate_limit=params["delete_rate_limit"],
-            dry_run=self.module.check_mode,
-        )
-        outcome["pattern"] = params["delete_pattern"]
+        raw = connect(self.module, decode_responses=False)
+        pattern = params["delete_pattern"]
+        explain = partial(describe_error, params=params)
+        limits = {"batch_size": params["delete_batch_size"], "explain": explain}
+        max_keys = params["delete_max_keys"]
+        share_cap = None
+        if not params["allow_mass_delete"]:
+            dbsize = int(raw.dbsize())
+            counted = delete_matching(raw, pattern, dry_run=True, **limits)
+            problem = mass_delete_problem(
+                pattern, counted["matched_keys"], dbsize, params["delete_max_share"], params["db"] or 0
+            )
+            if problem:
+                raise ActionError(
+                    problem, {"matched_keys": counted["matched_keys"], "dbsize": dbsize, "deleted_keys": 0}
+                )
+            share_cap = int(dbsize * params["delete_max_share"] / 100)
+            if max_keys is None or share_cap < max_keys:
+                max_keys = share_cap
+        try:
+            outcome = delete_matching(
+                raw,
+                pattern,
+                max_keys=max_keys,
+                max_seconds=params["delete_max_seconds"],
+                rate_limit=params["delete_rate_limit"],
+                dry_run=self.module.check_mode,
+                **limits,
+            )
+        except ActionError as exc:  # half-way: what is gone is a change
+            self.changed = self.changed or bool(exc.data and exc.data["deleted_keys"])
+            raise
+        if outcome["stopped_by"] == "max_keys" and max_keys == share_cap != params["delete_max_keys"]:
+            outcome["stopped_by"] = "delete_max_share"
+        outcome["pattern"] = pattern
         if self.module.check_mode:
             outcome["would_delete_keys"] = outcome["matched_keys"]
             self.changed = self.changed or outcome["matched_keys"] > 0

@@ -53,8 +53,24 @@ options:
   delete_pattern:
     description:
       - Glob pattern of the keys V(delete_keys) deletes (Redis C(MATCH) syntax), for example V(*expired*).
-      - Required with V(delete_keys); V(*) alone is refused.
+      - Required with V(delete_keys). A pattern needs a literal part, at least one character outside C(*), C(?)
+        and C([...]) (a backslash-escaped one counts). V(*), V(?*), V(*?), V([a-z]*) and V(*[a-z]*) can match every
+        key and are refused.
+      - Key names are bytes and need not be UTF-8; the pattern is matched against them as UTF-8 bytes.
     type: str
+  delete_max_share:
+    description:
+      - Refuse a V(delete_keys) whose pattern matches more than this percentage of the database's keys (C(DBSIZE)),
+        counted by a first SCAN walk that deletes nothing; the refusal names the count and C(DBSIZE). The delete
+        itself also stops at this share (C(stopped_by=delete_max_share)), should keys be written meanwhile.
+      - Above 0 and at most 100. Ignored with O(allow_mass_delete).
+    type: float
+    default: 50
+  allow_mass_delete:
+    description:
+      - Delete even when the pattern matches more than O(delete_max_share) percent of the keys, without the counting walk.
+    type: bool
+    default: false
   delete_batch_size:
     description: SCAN C(COUNT) hint and the most keys per C(UNLINK). Between 1 and 10000.
     type: int
@@ -166,12 +182,19 @@ severity:
 actions:
   description:
     - What each action did. V(delete_keys) returns C(scanned_keys), C(matched_keys), C(deleted_keys) (and in check mode
-      C(would_delete_keys)), C(seconds) and C(stopped_by) (V(null), V(max_keys) or V(max_seconds)).
+      C(would_delete_keys)), C(sample_keys), C(seconds) and C(stopped_by) (V(null), V(max_keys), V(max_seconds) or
+      V(delete_max_share)).
+    - C(sample_keys) are up to 10 of the matched keys in a printable form, UTF-8 as is and anything else escaped
+      (C(\xff), C(\n), a backslash doubled).
+    - When an action fails, the failure returns C(actions) too. A V(delete_keys) that fails half-way says in its
+      message and in C(deleted_keys) how many keys are gone (and C(unconfirmed_keys), a batch in flight whose fate is
+      unknown); a refusal under O(delete_max_share) returns C(matched_keys), C(dbsize) and C(deleted_keys=0).
     - V(save) returns C(rdb_path), C(rdb_bytes), C(seconds) and C(lastsave); V(rewrite_aof) C(seconds) and C(status);
       V(reset_stats) C(stats_before).
-  returned: success
+  returned: success, and when an action fails
   type: dict
-  sample: {delete_keys: {scanned_keys: 300412, matched_keys: 300000, deleted_keys: 300000, seconds: 1.9, stopped_by: null}}
+  sample: {delete_keys: {scanned_keys: 300412, matched_keys: 300000, deleted_keys: 300000, seconds: 1.9, stopped_by: null,
+                        sample_keys: ["session:expired:17", "session:expired:\\xff\\xfe"]}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -193,6 +216,8 @@ def main() -> None:
         delete_max_keys={"type": "int", "no_log": False},
         delete_max_seconds={"type": "float"},
         delete_rate_limit={"type": "float"},
+        delete_max_share={"type": "float", "default": 50},
+        allow_mass_delete={"type": "bool", "default": False},
         wait_timeout={"type": "float", "default": 300},
         rdb_path={"type": "path"},
         thresholds={

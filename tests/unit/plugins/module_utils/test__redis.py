@@ -10,6 +10,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import (
     client_kwargs,
     describe_target,
+    explain_error,
     redis_argument_spec,
     validate_connection_params,
 )
@@ -44,6 +45,75 @@ def test_tls_options(validate_certs, cert_reqs):
     assert kwargs["ssl"] is True
     assert kwargs["ssl_cert_reqs"] == cert_reqs
     assert kwargs["ssl_ca_certs"] == "/ca.pem"
+
+
+def test_a_bytes_client_for_key_names():
+    assert client_kwargs(params())["decode_responses"] is True
+    assert client_kwargs(params(), decode_responses=False)["decode_responses"] is False
+
+
+HELLO = (
+    "HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> "
+    "option can be used to authenticate the client and select the RESP protocol version at the same time"
+)
+NEEDS = "the server requires a password; set login_password (or REDISCLI_AUTH)"
+
+
+@pytest.mark.parametrize(
+    ("error_type", "message", "overrides", "cause"),
+    [
+        # what redis-py 8 raises against a server with requirepass (RESP3, then RESP2)
+        ("AuthenticationError", HELLO, {}, NEEDS),
+        ("AuthenticationError", "Authentication required.", {}, NEEDS),
+        ("ResponseError", "NOAUTH Authentication required.", {}, NEEDS),
+        ("AuthenticationError", "Authentication required.", {"login_password": ""}, NEEDS),
+        (
+            "AuthenticationError",
+            "invalid username-password pair or user is disabled.",
+            {"login_user": "maint"},
+            NEEDS + "; login_user 'maint' needs its password",
+        ),
+        (
+            "AuthenticationError",
+            "invalid username-password pair or user is disabled.",
+            {"login_password": "s3cret-pw"},
+            "login_password was refused (invalid username-password pair or user is disabled); "
+            "check login_password and login_user",
+        ),
+        (
+            "ResponseError",
+            "WRONGPASS invalid username-password pair or user is disabled.",
+            {"login_password": "s3cret-pw", "login_user": "maint"},
+            "login_password was refused for login_user 'maint' "
+            "(WRONGPASS invalid username-password pair or user is disabled); check login_password and login_user",
+        ),
+        (
+            "ResponseError",
+            "ERR invalid password",
+            {"login_password": "s3cret-pw"},
+            "login_password was refused (ERR invalid password); check login_password and login_user",
+        ),
+        (
+            "NoPermissionError",
+            "this user has no permissions to run the 'scan' command",
+            {"login_user": "maint", "login_password": "pw"},
+            "the ACL user 'maint' (login_user) is not allowed to do this: "
+            "this user has no permissions to run the 'scan' command",
+        ),
+        (
+            "ResponseError",
+            "NOPERM No permissions to access a key",
+            {"login_password": "pw"},
+            "the ACL user default (login_user) is not allowed to do this: NOPERM No permissions to access a key",
+        ),
+        ("ConnectionError", "Error 111 connecting to 127.0.0.1:9. Connection refused.", {}, None),
+        ("ResponseError", "MISCONF Redis is configured to save RDB snapshots", {}, None),
+    ],
+)
+def test_explain_error_says_what_to_do(error_type, message, overrides, cause):
+    explained = explain_error(error_type, message, params(**overrides))
+    assert explained == (message if cause is None else cause)
+    assert "s3cret-pw" not in explained
 
 
 def test_describe_target():
