@@ -52,7 +52,11 @@ options:
         type: str
         required: true
       paths:
-        description: Absolute paths or glob patterns of its files, for example V(/opt/sutazaiapp/logs/backend*.log*).
+        description:
+          - Absolute paths or glob patterns of its files, for example V(/opt/sutazaiapp/logs/backend*.log*).
+          - Each file is opened without following a symlink and without blocking; a symlink, a FIFO or a device among
+            the matches is not read and is reported as a problem of the source (log directories are written by the
+            application, and a link there could otherwise make root read any file into the results and reports).
         type: list
         elements: str
         default: []
