@@ -171,6 +171,10 @@ def test_redis_requires_the_password_and_keeps_an_aof(stack):
     )
     assert client.ping()
     assert client.config_get("appendonly") == {"appendonly": "yes"}
+    # the password came from a 0600 file, not from redis-server's command line (any user reads argv)
+    auth = Path(client.info("server")["config_file"])
+    assert auth == Path(stack["stack_dir"]) / "run" / "redis-auth.conf"
+    assert auth.stat().st_mode & 0o777 == 0o600
     anonymous = redis.Redis(host=stack["redis_host"], port=stack["redis_port"])
     try:
         with pytest.raises(redis.AuthenticationError):
