@@ -26,7 +26,8 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
         sanity units integration molecule stack-tests changelog-lint clean \
-        docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests bench-tests live-load
+        docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests bench-tests live-load \
+        security-tests
 
 help:
 	@echo "make run   - run the daily maintenance against the embedded local Jarvis stack"
@@ -35,6 +36,7 @@ help:
 	@echo "make docker-stack-up | docker-stack-down | docker-stack-status - the runbook's containers"
 	@echo "make docker-tests - the docker scenario alone (needs root: it starts a private dockerd)"
 	@echo "make live-load - benchmark: maintenance under live traffic (benchmarks/live_load)"
+	@echo "make security-tests - the adversarial tests of docs/security.md (root)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -120,6 +122,17 @@ stack-tests: collection stack-up
 integration: $(TEST_TREE) stack-up
 	$(STACK) integration-config > $(TEST_TREE)/tests/integration/integration_config.yml
 	cd $(TEST_TREE) && $(BIN)/ansible-test integration --local --allow-root --python $(PYVER) --color no $(TARGETS)
+
+# The adversarial tests of docs/security.md alone (root: runuser -u nobody, tmpfs mounts); make test runs them too.
+SECURITY_UNITS := tests/unit/plugins/module_utils/test__safe_fs.py tests/unit/plugins/module_utils/test__log_cleanup.py \
+                  tests/unit/plugins/module_utils/test__redact.py tests/unit/plugins/module_utils/test__config_values.py \
+                  tests/unit/plugins/module_utils/test__log_analysis.py tests/unit/plugins/module_utils/test__run_lock.py \
+                  tests/unit/plugins/modules/test_backup_verify_attacks.py
+SECURITY_TARGETS := module_log_cleanup run_lock maintenance_mode pg_backup backup_verify role_dr_test role_schedule \
+                    supervisor_status module_log_analysis http_check role_notify
+security-tests: collection stack-up
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/pytest -q -p no:cacheprovider $(SECURITY_UNITS)
+	$(MAKE) --no-print-directory integration TARGETS="$(SECURITY_TARGETS)"
 
 # The scenarios on the local stack; the docker scenario is docker-tests.
 molecule: collection stack-up
