@@ -23,11 +23,23 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str, content: str | bytes | Callable[[BinaryIO], None], mode: int) -> None:
-    """Write to a temporary file in the same directory, fsync it, then rename it over path.
+class OwnerNotKept(PermissionError):
+    """write_atomic was asked to keep an owner and group the running user cannot give a file."""
+
+
+def write_atomic(
+    path: str,
+    content: str | bytes | Callable[[BinaryIO], None],
+    mode: int,
+    owner: tuple[int, int] | None = None,
+) -> None:
+    """Write to a temporary file in the same directory (created O_EXCL: never through a link), give
+    it owner (uid, gid) when one is given and mode, fsync it, then rename it over path (a link at
+    path is replaced, not followed). A failure leaves path as it was.
 
     content is the text or bytes to write, or a function that writes into the open binary file
-    (to stream a big file through, for example a compressor)."""
+    (to stream a big file through, for example a compressor). Raises OwnerNotKept when owner
+    cannot be given."""
     directory = os.path.dirname(path) or "."
     fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
@@ -37,11 +49,16 @@ def write_atomic(path: str, content: str | bytes | Callable[[BinaryIO], None], m
             else:
                 handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
+            if owner is not None and (os.fstat(handle.fileno()).st_uid, os.fstat(handle.fileno()).st_gid) != owner:
+                try:
+                    os.fchown(handle.fileno(), *owner)
+                except PermissionError as exc:
+                    raise OwnerNotKept(exc.errno, f"owner and group {owner[0]}:{owner[1]} cannot be given") from None
+            os.fchmod(handle.fileno(), mode)  # after fchown, which clears setuid and setgid
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
-        if os.path.exists(temp):
+        if os.path.lexists(temp):
             os.unlink(temp)
         raise
     fsync_path(directory)

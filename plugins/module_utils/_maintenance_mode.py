@@ -32,7 +32,6 @@ import re
 import secrets
 import stat
 import string
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._config_values 
     first_difference,
     nginx_directives,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import fsync_path
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import OwnerNotKept, write_atomic
 
 SCHEMA = "jarvis.maintenance/maintenance_mode/1"
 PAGE_FILE = "maintenance.html"
@@ -634,36 +633,17 @@ def as_text(state: FileState | None) -> str | None:
 
 
 def write_file(path: str, content: bytes, keep: FileState | None, new_mode: int) -> None:
-    """Write content to a temporary file beside path, give it the owner, group and mode of the
-    regular file it replaces (keep; new_mode and the running user for a new file or one replacing
-    a link), fsync it and rename it over path. Raises MaintenanceError when the owner cannot be
-    kept (path is then untouched)."""
-    directory = os.path.dirname(path) or "."
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    """Write content atomically over path with the owner, group and mode of the regular file it
+    replaces (keep; new_mode and the running user for a new file or one replacing a link). Raises
+    MaintenanceError when the owner cannot be kept (path is then untouched)."""
+    kept = keep is not None and keep.link is None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            if keep is not None and keep.link is None:
-                written = os.fstat(handle.fileno())
-                if (written.st_uid, written.st_gid) != (keep.uid, keep.gid):
-                    try:
-                        os.fchown(handle.fileno(), keep.uid, keep.gid)
-                    except PermissionError:
-                        raise MaintenanceError(
-                            f"Cannot write {path}: its owner and group ({keep.uid}:{keep.gid}) cannot be kept by "
-                            f"user {os.geteuid()}; run the module as root or as the file's owner"
-                        ) from None
-                os.fchmod(handle.fileno(), keep.mode)  # after fchown, which clears setuid and setgid
-            else:
-                os.fchmod(handle.fileno(), new_mode)
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.lexists(temp):
-            os.unlink(temp)
-        raise
-    fsync_path(directory)
+        write_atomic(path, content, keep.mode if kept else new_mode, owner=(keep.uid, keep.gid) if kept else None)
+    except OwnerNotKept:
+        raise MaintenanceError(
+            f"Cannot write {path}: its owner and group ({keep.uid}:{keep.gid}) cannot be kept by "
+            f"user {os.geteuid()}; run the module as root or as the file's owner"
+        ) from None
 
 
 def put_back(path: str, state: FileState | None, new_mode: int) -> None:
