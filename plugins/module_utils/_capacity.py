@@ -21,9 +21,8 @@ import os
 import re
 from typing import Any, Callable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import Finding, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document, write_reports
 
 METRICS_SCHEMA = "jarvis.maintenance/metrics/1"
 SCHEMA = "jarvis.maintenance/capacity_report/1"
@@ -654,7 +653,7 @@ def run_metrics_report(
         key: (params[option], render(report)) for key, (option, render) in renderers.items() if params.get(option)
     }
     try:
-        changed = write_outputs(contents, module.check_mode)
+        changed = write_reports(contents, module.check_mode)
     except OSError as exc:
         module.fail_json(msg=f"Cannot {what}: {exc}")
     return report, changed, {key: path for key, (path, _text) in contents.items()}

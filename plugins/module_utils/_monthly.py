@@ -20,9 +20,8 @@ import os
 import re
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document, write_reports
 
 SCHEMA = "jarvis.maintenance/monthly_report/1"
 # key, heading, report name prefix (as the roles name their reports)
@@ -279,7 +278,7 @@ class MonthlyReport:
         }
         wanted = {key: value for key, value in outputs.items() if value[0]}
         try:
-            changed = write_outputs(wanted, self.module.check_mode)
+            changed = write_reports(wanted, self.module.check_mode)
         except OSError as exc:
             self.module.fail_json(msg=f"Cannot write the monthly report: {exc}")
         result = {
