@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import math
 import os
 import re
 from typing import Any
@@ -93,10 +94,23 @@ def newest_report(reports_dir: str, prefix: str, host: str, month: str) -> str |
     return os.path.join(reports_dir, stamped[-1][1]) if stamped else None
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def load_json(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from path, or None and why not. NaN, Infinity and numbers that overflow to
+    them are refused: they are not JSON and could not be written into the report."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            data = json.load(handle, parse_constant=_not_json, parse_float=_finite)
     except (OSError, ValueError) as exc:
         return None, f"cannot read {os.path.basename(path)}: {exc}"
     if not isinstance(data, dict):
@@ -142,7 +156,7 @@ def newest_metrics(metrics_dir: str | None, host: str, month: str) -> dict[str, 
 
 
 def human_bytes(value: Any) -> str | None:
-    if not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return None
     size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -272,7 +286,7 @@ class MonthlyReport:
             self.module.fail_json(msg=f"Cannot write the monthly report: {problem}")
         doc = build(self.params, self.now)
         outputs = {
-            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str) + "\n"),
+            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
             "markdown_path": (self.params.get("markdown"), markdown(doc)),
             "html_path": (self.params.get("html"), html_page(doc)),
         }
