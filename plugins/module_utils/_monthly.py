@@ -37,6 +37,7 @@ SECTIONS = [
 ]
 ICONS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "absent": "NO REPORT", "unreadable": "UNREADABLE"}
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -55,12 +56,25 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 
 
 def check_params(params: dict[str, Any]) -> str | None:
-    """Why these parameters cannot work, or None (pure). Names the parameter."""
+    """Why these parameters cannot work, or None. Names the parameter (reads only whether the directories exist)."""
     if params.get("month") and not _MONTH.match(params["month"]):
         return f"month must look like 2026-11, got {params['month']!r}"
     unknown = sorted(set(params.get("sections") or {}) - {key for key, _heading, _prefix in SECTIONS})
     if unknown:
         return f"sections has unknown keys {', '.join(unknown)} (known: {', '.join(k for k, _h, _p in SECTIONS)})"
+    for key, prefix in (params.get("sections") or {}).items():
+        if not isinstance(prefix, str) or not _PART.match(prefix):
+            return f"sections.{key} must be a report name prefix of letters, digits, '.', '_' and '-', got {prefix!r}"
+    host = params.get("host")
+    if not isinstance(host, str) or not _PART.match(host) or host in (".", ".."):
+        return f"host must be a host name (letters, digits, '.', '_' and '-'), got {host!r}"
+    for option in ("reports_dir", "metrics_dir", "json", "markdown", "html"):
+        if "\x00" in (params.get(option) or ""):
+            return f"{option} must not contain a NUL character, got {params[option]!r}"
+    for option in ("reports_dir", "metrics_dir"):
+        path = params.get(option)
+        if path and os.path.exists(path) and not os.path.isdir(path):
+            return f"{option} {path} is not a directory"
     return None
 
 
@@ -284,7 +298,10 @@ class MonthlyReport:
         problem = check_params(self.params)
         if problem:
             self.module.fail_json(msg=f"Cannot write the monthly report: {problem}")
-        doc = build(self.params, self.now)
+        try:
+            doc = build(self.params, self.now)
+        except OSError as exc:
+            self.module.fail_json(msg=f"Cannot write the monthly report: cannot read the reports: {exc}")
         outputs = {
             "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
             "markdown_path": (self.params.get("markdown"), markdown(doc)),

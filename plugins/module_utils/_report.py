@@ -213,10 +213,11 @@ class Report:
                     f"{', '.join(SEVERITIES)}, got {finding.get('severity')!r}"
                 )
         doc = document(params["title"], params["generated_at"], params["host"], params["findings"], params["data"])
-        contents = {
-            "json": json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n",
-            "md": markdown(doc, params["tables"]),
-        }
+        try:
+            text = json.dumps(doc, indent=2, sort_keys=False, default=str, allow_nan=False)
+        except ValueError:
+            self.module.fail_json(msg="Cannot write report: findings and data must not hold NaN or Infinity (not JSON)")
+        contents = {"json": text + "\n", "md": markdown(doc, params["tables"])}
         base = os.path.join(params["dir"], params["name"])
         paths = {ext: f"{base}.{ext}" for ext in contents}
         try:

@@ -124,3 +124,13 @@ def test_every_report_module_writes_0640_files_in_0750_directories(tmp_path, mod
     assert mode_of(reports) == 0o750
     assert mode_of(reports / "new") == 0o750
     assert {mode_of(values[option]) for option in outputs} == {0o640}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_report_refuses_data_that_is_not_json_and_writes_nothing(tmp_path, module_runner, value):
+    directory = tmp_path / "reports"
+    args = {**REPORT, "dir": str(directory), "data": {"load": {"per_core": value}}}
+    code, _text, result = module_runner("report", args)
+    assert code == 1
+    assert result["msg"] == "Cannot write report: findings and data must not hold NaN or Infinity (not JSON)"
+    assert not directory.exists()
