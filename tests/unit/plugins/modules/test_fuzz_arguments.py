@@ -33,6 +33,7 @@ import signal
 import socket
 import stat
 import tempfile
+import time
 import traceback
 from typing import Any, Callable
 from unittest import mock
@@ -69,7 +70,7 @@ MODULES = [
     "users_audit",
 ]
 
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 25
 EXAMPLE_SECONDS = 30  # one example (check mode + real run) taking longer is a hang
 SANDBOX = "<sandbox>"  # stands for the example's sandbox in the drawn arguments (readable, reproducible)
 # Commands that could change the machine: first in PATH, they fail without doing anything.
@@ -311,32 +312,70 @@ def suboptions(options: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def plausible(spec: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
+    """An ordinary value for an option: its default, one of its choices, a sandbox path, a name."""
+    kind = spec.get("type", "str")
+    if name in BY_NAME:
+        return BY_NAME[name]
+    if kind == "path":
+        return interesting_path
+    if kind == "list" and spec.get("elements") == "path":
+        return st.lists(interesting_path, min_size=1, max_size=2)
+    if spec.get("default") is not None:
+        return st.just(spec["default"])
+    if spec.get("choices"):
+        return st.sampled_from(list(spec["choices"])) if kind != "list" else st.just([])
+    if spec.get("options") and kind == "dict":
+        return suboptions(spec["options"])
+    ordinary = {
+        "str": st.sampled_from(["web01", "test", "2026-11-28T02:00:00Z", "run-1"]),
+        "int": st.sampled_from([1, 7, 30]),
+        "float": st.sampled_from([1.0, 50.0]),
+        "bool": st.booleans(),
+        "list": st.just([]),
+        "dict": st.just({}),
+    }
+    return ordinary.get(kind, st.none())
+
+
 def arguments(spec: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Arguments for a whole module: values of the right type, and in a quarter of the examples
-    one option of a wrong type (more would stop nearly every example at the type checks). Every
-    path option is set (a default such as /etc/nginx/snippets/... must never be used here), and
-    so is every option with a default that reaches outside (login_host, login_port)."""
+    """Arguments for a whole module, two ways:
+
+    - ordinary values for the options a run needs, and ONE option drawn from everything (odd
+      strings, huge numbers, NaN, the sandbox's file where a directory is expected, or a wrong
+      type): that is how a single bad value gets past the other checks to where it breaks;
+    - every option drawn from its type at once (odd values in combination).
+
+    Every path option is always set (a default such as /etc/nginx/snippets/... must never be
+    used here), and so is every option with a default that reaches outside (login_host, ...)."""
     always = {
-        name: by_type(option, name)
+        name: option
         for name, option in spec.items()
         if option.get("required")
         or option.get("type") == "path"
         or name in BY_NAME
         or (option.get("type") == "list" and option.get("elements") == "path")
     }
-    sometimes = {name: by_type(option, name) for name, option in spec.items() if name not in always}
-    right = st.fixed_dictionaries(always, optional=sometimes)
-    wrong = st.one_of(*(st.tuples(st.just(name), wrong_for(option)) for name, option in spec.items()))
+    base = st.fixed_dictionaries({name: plausible(option, name) for name, option in always.items()})
+    one = st.one_of(
+        *(
+            st.tuples(st.just(name), st.one_of(by_type(option, name), by_type(option, name), wrong_for(option)))
+            for name, option in spec.items()
+        )
+    )
+    every = st.fixed_dictionaries(
+        {name: by_type(option, name) for name, option in always.items()},
+        optional={name: by_type(option, name) for name, option in spec.items() if name not in always},
+    )
 
     @st.composite
-    def draw(draw_: Any) -> dict[str, Any]:
-        values = draw_(right)
-        if draw_(st.integers(min_value=0, max_value=3)) == 0:
-            name, value = draw_(wrong)
-            values[name] = value
+    def single(draw_: Any) -> dict[str, Any]:
+        values = draw_(base)
+        name, value = draw_(one)
+        values[name] = value
         return values
 
-    return draw()
+    return st.one_of(single(), every)
 
 
 # -- the sandbox -------------------------------------------------------------------------------
@@ -448,7 +487,7 @@ def crash_site(exc: BaseException) -> str:
 @contextlib.contextmanager
 def guarded(fake_bin: str, places: dict[str, str]):
     """The process state a module may touch, set for the example and put back: cwd, umask, PATH
-    with the stand-ins first, TMPDIR, no PG*/REDIS* settings, and an alarm against hangs."""
+    with the stand-ins first, TMPDIR, no PG*/REDIS* settings, short sleeps, an alarm against hangs."""
     saved_env = dict(os.environ)
     saved_cwd, saved_umask = os.getcwd(), os.umask(0o022)
     saved_tempdir = tempfile.tempdir
@@ -457,7 +496,11 @@ def guarded(fake_bin: str, places: dict[str, str]):
         raise ExampleTimeout(f"the example ran longer than {EXAMPLE_SECONDS} s")
 
     previous = signal.signal(signal.SIGALRM, alarm)
+    real_sleep = time.sleep
     try:
+        # Retries and polls (redis-py's backoff against the closed port, run_lock's wait) sleep
+        # at most 10 ms: the fuzz looks for crashes, not for timing.
+        time.sleep = lambda seconds: real_sleep(min(max(seconds, 0), 0.01))
         for key in list(os.environ):
             if key.startswith(("PG", "REDIS", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")):
                 del os.environ[key]
@@ -468,6 +511,7 @@ def guarded(fake_bin: str, places: dict[str, str]):
         signal.alarm(EXAMPLE_SECONDS)
         yield
     finally:
+        time.sleep = real_sleep
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         os.chdir(saved_cwd)
@@ -514,8 +558,45 @@ def problems_of(
     return code, result, problems
 
 
+def check_example(
+    name: str, drawn: dict[str, Any], fake_bin: str, run_module: Callable[..., Any]
+) -> list[tuple[str, str]]:
+    """Run one example in a fresh sandbox, in check mode then for real; what went wrong."""
+    root = tempfile.mkdtemp(prefix="jarvis-fuzz-")
+    try:
+        places = make_sandbox(root)
+        args = substitute(drawn, places["sandbox"])
+        failures: list[tuple[str, str]] = []
+        outside = os.path.dirname(places["fence"])
+        inside = os.path.join(root, "t", "s")
+        with guarded(fake_bin, places):
+            before = snapshot(root, skip=(places["tmp"],))
+            _code, result, problems = problems_of(run_module, name, True, args)
+            failures += [(kind, f"check mode: {text}") for kind, text in problems]
+            after = snapshot(root, skip=(places["tmp"],))
+            if after != before:
+                changed = sorted(set(before.items()) ^ set(after.items()))[:5]
+                failures.append(("check mode changed", f"check mode changed files: {changed} (result {result})"))
+            if os.listdir(places["tmp"]):
+                failures.append(("TMPDIR", f"check mode left files in TMPDIR: {os.listdir(places['tmp'])}"))
+            fence = snapshot(outside, skip=(inside,))
+            _code, result, problems = problems_of(run_module, name, False, args)
+            failures += [(kind, f"real run: {text}") for kind, text in problems]
+            if snapshot(outside, skip=(inside,)) != fence:
+                failures.append(("escaped", f"real run changed files outside the sandbox (result {result})"))
+            written = snapshot(root, skip=(places["tmp"],))
+            for path in sorted(set(written.items()) - set(after.items())):
+                problem = not_strict_json(os.path.join(root, path[0]))
+                if problem:
+                    failures.append(("JSON file", f"real run wrote {path[0]}, which is not JSON: {problem}"))
+        return failures
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_fuzz_module_arguments(name: str, fake_bin: str, module_runner: Callable[..., Any]) -> None:
+    """Random arguments (Hypothesis): one odd value among ordinary ones, or odd values everywhere."""
     spec, _kwargs = module_spec(name)
     strategy = arguments(spec)
 
@@ -523,39 +604,87 @@ def test_fuzz_module_arguments(name: str, fake_bin: str, module_runner: Callable
     @given(data=st.data())
     def fuzz(data: st.DataObject) -> None:
         drawn = data.draw(strategy, label=f"{name} arguments")
-        root = tempfile.mkdtemp(prefix="jarvis-fuzz-")
-        try:
-            places = make_sandbox(root)
-            args = substitute(drawn, places["sandbox"])
-            failures: list[tuple[str, str]] = []
-            outside = os.path.dirname(places["fence"])
-            inside = os.path.join(root, "t", "s")
-            with guarded(fake_bin, places):
-                before = snapshot(root, skip=(places["tmp"],))
-                _code, result, problems = problems_of(module_runner, name, True, args)
-                failures += [(kind, f"check mode: {text}") for kind, text in problems]
-                after = snapshot(root, skip=(places["tmp"],))
-                if after != before:
-                    changed = sorted(set(before.items()) ^ set(after.items()))[:5]
-                    failures.append(("check mode changed", f"check mode changed files: {changed} (result {result})"))
-                if os.listdir(places["tmp"]):
-                    failures.append(("TMPDIR", f"check mode left files in TMPDIR: {os.listdir(places['tmp'])}"))
-                fence = snapshot(outside, skip=(inside,))
-                _code, result, problems = problems_of(module_runner, name, False, args)
-                failures += [(kind, f"real run: {text}") for kind, text in problems]
-                if snapshot(outside, skip=(inside,)) != fence:
-                    failures.append(("escaped", f"real run changed files outside the sandbox (result {result})"))
-                written = snapshot(root, skip=(places["tmp"],))
-                for path in sorted(set(written.items()) - set(after.items())):
-                    problem = not_strict_json(os.path.join(root, path[0]))
-                    if problem:
-                        failures.append(("JSON file", f"real run wrote {path[0]}, which is not JSON: {problem}"))
-            if failures:
-                raise bug(signature_of(failures), f"{name} with {drawn!r}:\n" + "\n".join(t for _k, t in failures))
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        failures = check_example(name, drawn, fake_bin, module_runner)
+        if failures:
+            raise bug(signature_of(failures), f"{name} with {drawn!r}:\n" + "\n".join(t for _k, t in failures))
 
     fuzz()
+
+
+# -- every option, one edge value at a time ------------------------------------------------------
+
+EDGES: dict[str, list[Any]] = {
+    "path": [f"{SANDBOX}/file.txt", f"{SANDBOX}/link", f"{SANDBOX}/file.txt/below", "", "../../../x"],
+    "str": ["", "..", "../../etc/x", "'\"$;`\n\u202e", "x" * 5000],
+    "int": [-1, 0, 2**63],
+    "float": [math.nan, math.inf, -1.0, 1e300],
+    "raw": [math.nan],
+    "list": [[], [""]],
+    "dict": [{}, {"x": math.nan}],
+}
+
+
+def ordinary(spec: dict[str, Any], name: str) -> Any:
+    """The first ordinary value of an option (deterministic), for the edge pass."""
+    fixed = {
+        "login_host": "127.0.0.1",
+        "docker_login_host": "127.0.0.1",
+        "login_port": CLOSED_PORT,
+        "docker_login_port": CLOSED_PORT,
+        "url": f"http://127.0.0.1:{CLOSED_PORT}/health",
+        "server_url": f"http://127.0.0.1:{CLOSED_PORT}/",
+    }
+    kind = spec.get("type", "str")
+    if name in fixed:
+        return fixed[name]
+    if name in BY_NAME:
+        return "missing-binary-jarvis"
+    if kind == "path":
+        return f"{SANDBOX}/new/{name}"
+    if kind == "list" and spec.get("elements") == "path":
+        return [f"{SANDBOX}/dir"]
+    if spec.get("default") is not None:
+        return spec["default"]
+    if spec.get("choices"):
+        return next(iter(spec["choices"])) if kind != "list" else []
+    return {"str": "web01", "int": 7, "float": 1.0, "bool": False, "list": [], "dict": {}}.get(kind)
+
+
+def edges(spec: dict[str, Any], name: str) -> list[Any]:
+    kind = spec.get("type", "str")
+    if name in BY_NAME:
+        return []  # the random pass covers them (closed ports, missing binaries)
+    values = list(EDGES.get(kind, []))
+    if kind == "list" and spec.get("elements") == "path":
+        values += [[f"{SANDBOX}/file.txt"], [f"{SANDBOX}/link"], [""]]
+    if kind == "list" and spec.get("elements") == "dict":
+        values += [[{}]]
+    if spec.get("options") and kind == "dict":
+        values += [{key: math.nan for key, sub in spec["options"].items() if sub.get("type") == "float"}]
+    return values
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_edge_value_of_each_option(name: str, fake_bin: str, module_runner: Callable[..., Any]) -> None:
+    """Ordinary arguments with one option at an edge value (a file where a directory is expected,
+    '..', NaN, 2**63, ...), for every option and every edge of its type: a complete, fixed table
+    that random sampling could miss. Every failure is listed, not only the first."""
+    spec, _kwargs = module_spec(name)
+    base = {
+        option_name: ordinary(option, option_name)
+        for option_name, option in spec.items()
+        if option.get("required")
+        or option.get("type") == "path"
+        or option_name in BY_NAME
+        or (option.get("type") == "list" and option.get("elements") == "path")
+    }
+    found: dict[str, str] = {}
+    for option_name, option in spec.items():
+        for value in edges(option, option_name):
+            drawn = {**base, option_name: value}
+            for kind, text in check_example(name, drawn, fake_bin, module_runner):
+                found.setdefault(f"{option_name}: {kind}", f"{name} with {drawn!r}:\n{text}")
+    assert not found, f"{len(found)} problem(s):\n\n" + "\n\n".join(found.values())
 
 
 def test_every_module_is_fuzzed() -> None:
