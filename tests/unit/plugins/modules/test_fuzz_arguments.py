@@ -9,13 +9,20 @@ generates from the module's own argument spec: strings with quotes, `..`, `/`, c
 non-ASCII characters, huge and negative numbers, NaN and infinities, wrong types, empty lists.
 Every path points into a fresh temporary sandbox, every network option at a closed port on
 127.0.0.1, and the commands that could change the machine (apt-get, nginx, docker, supervisorctl,
-systemctl) are stand-ins that fail, so nothing real is touched. Each example runs in check mode
-first, then for real. The properties:
+systemctl) are stand-ins that fail, so nothing real is touched. Two passes per module:
+test_fuzz_module_arguments (Hypothesis: one odd value among ordinary ones, or odd values
+everywhere) and test_edge_value_of_each_option (a fixed table: every option at each edge value of
+its type, every failure listed). Each example runs in check mode first, then for real. The
+properties:
 
 - the module ends with exit_json / fail_json and prints one strict JSON object (no NaN);
 - a failure has a non-empty `msg` and no `exception` / traceback (no raw Python error);
 - check mode changes nothing in the sandbox and leaves nothing in TMPDIR;
-- a real run changes nothing outside the sandbox (a fence directory beside it stays as it was).
+- a real run changes nothing outside the sandbox (a fence directory beside it stays as it was),
+  and every .json file it writes is strict JSON.
+
+A failure names the module, the arguments (<sandbox> stands for the example's directory) and what
+went wrong; Hypothesis reports each distinct crash (exception type and line) separately.
 
 Bounded for CI (profile `ci`: derandomized, MAX_EXAMPLES per module, no deadline). To explore
 further: JARVIS_FUZZ_PROFILE=explore pytest tests/unit/plugins/modules/test_fuzz_arguments.py
