@@ -77,6 +77,12 @@ MODULES = [
     "users_audit",
 ]
 
+# Ordinary arguments a module needs that its argument spec does not say (checked in its code,
+# like run_lock's run_id with state=acquired): without them every example stops at that check.
+BASE_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "run_lock": {"run_id": "run-1"},
+}
+
 MAX_EXAMPLES = 25
 EXAMPLE_SECONDS = 30  # one example (check mode + real run) taking longer is a hang
 SANDBOX = "<sandbox>"  # stands for the example's sandbox in the drawn arguments (readable, reproducible)
@@ -345,7 +351,7 @@ def plausible(spec: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
     return ordinary.get(kind, st.none())
 
 
-def arguments(spec: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+def arguments(spec: dict[str, Any], extra: dict[str, Any] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Arguments for a whole module, two ways:
 
     - ordinary values for the options a run needs, and ONE option drawn from everything (odd
@@ -354,7 +360,9 @@ def arguments(spec: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     - every option drawn from its type at once (odd values in combination).
 
     Every path option is always set (a default such as /etc/nginx/snippets/... must never be
-    used here), and so is every option with a default that reaches outside (login_host, ...)."""
+    used here), and so is every option with a default that reaches outside (login_host, ...).
+    extra: ordinary values of options the module needs beyond its spec (BASE_ARGUMENTS)."""
+    extra = extra or {}
     always = {
         name: option
         for name, option in spec.items()
@@ -363,7 +371,10 @@ def arguments(spec: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         or name in BY_NAME
         or (option.get("type") == "list" and option.get("elements") == "path")
     }
-    base = st.fixed_dictionaries({name: plausible(option, name) for name, option in always.items()})
+    base = st.fixed_dictionaries(
+        {name: st.just(value) for name, value in extra.items()}
+        | {name: plausible(option, name) for name, option in always.items()}
+    )
     one = st.one_of(
         *(
             st.tuples(st.just(name), st.one_of(by_type(option, name), by_type(option, name), wrong_for(option)))
@@ -605,7 +616,7 @@ def check_example(
 def test_fuzz_module_arguments(name: str, fake_bin: str, module_runner: Callable[..., Any]) -> None:
     """Random arguments (Hypothesis): one odd value among ordinary ones, or odd values everywhere."""
     spec, _kwargs = module_spec(name)
-    strategy = arguments(spec)
+    strategy = arguments(spec, BASE_ARGUMENTS.get(name))
 
     @settings(settings.get_profile(os.environ.get("JARVIS_FUZZ_PROFILE", "ci")))
     @given(data=st.data())
@@ -657,10 +668,20 @@ def ordinary(spec: dict[str, Any], name: str) -> Any:
     return {"str": "web01", "int": 7, "float": 1.0, "bool": False, "list": [], "dict": {}}.get(kind)
 
 
+NETWORK_EDGES: dict[str, list[Any]] = {
+    "login_host": ["", "127.0.0.1'; --"],
+    "docker_login_host": [""],
+    "login_port": [0, 65536],
+    "docker_login_port": [0],
+    "url": ["http://[::1", "", "not a url", f"ftp://127.0.0.1:{CLOSED_PORT}/"],
+    "server_url": ["http://[::1", "", "not a url"],
+}
+
+
 def edges(spec: dict[str, Any], name: str) -> list[Any]:
     kind = spec.get("type", "str")
     if name in BY_NAME:
-        return []  # the random pass covers them (closed ports, missing binaries)
+        return NETWORK_EDGES.get(name, ["", f"{SANDBOX}/file.txt"])
     values = list(EDGES.get(kind, []))
     if kind == "list" and spec.get("elements") == "path":
         values += [[f"{SANDBOX}/file.txt"], [f"{SANDBOX}/link"], [""]]
@@ -677,7 +698,7 @@ def test_edge_value_of_each_option(name: str, fake_bin: str, module_runner: Call
     '..', NaN, 2**63, ...), for every option and every edge of its type: a complete, fixed table
     that random sampling could miss. Every failure is listed, not only the first."""
     spec, _kwargs = module_spec(name)
-    base = {
+    base = BASE_ARGUMENTS.get(name, {}) | {
         option_name: ordinary(option, option_name)
         for option_name, option in spec.items()
         if option.get("required")
