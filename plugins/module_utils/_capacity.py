@@ -21,13 +21,16 @@ import os
 import re
 from typing import Any, Callable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import Finding, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document, write_reports
 
 METRICS_SCHEMA = "jarvis.maintenance/metrics/1"
 SCHEMA = "jarvis.maintenance/capacity_report/1"
 MIN_SAMPLES = 5
+# Bounds of the window and the horizon (ten years), and of a metric value: a value beyond it is
+# bad data (1e300 overflows the fit's sums of squares), not a measurement.
+MAX_DAYS = 3660
+MAX_VALUE = 1e18
 DEFAULT_THRESHOLDS = {
     "cpu_load_per_core": 1.0,
     "memory_percent": 85.0,
@@ -74,26 +77,47 @@ def argument_spec() -> dict[str, dict[str, Any]]:
     }
 
 
-def check_params(params: dict[str, Any]) -> str | None:
+def finite_number(value: Any) -> bool:
+    """A real number (not a bool), finite and within +-MAX_VALUE (pure)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and -MAX_VALUE <= value <= MAX_VALUE
+    )
+
+
+def check_window(end: datetime.date, days: int, horizon: int = 0) -> str | None:
+    """Why a window of days ending end, and its forecast horizon, leave the calendar, or None (pure)."""
+    try:
+        end - datetime.timedelta(days=days - 1)
+        end + datetime.timedelta(days=horizon)
+    except OverflowError:
+        return f"end_date {end.isoformat()} with days {days} and a {horizon}-day horizon leaves the years 1 to 9999"
+    return None
+
+
+def check_params(params: dict[str, Any], today: datetime.date | None = None) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameter."""
-    if params["days"] < 2:
-        return f"days must be 2 or more, got {params['days']}"
-    if params["forecast_horizon_days"] < 1:
-        return f"forecast_horizon_days must be 1 or more, got {params['forecast_horizon_days']}"
+    if not 2 <= params["days"] <= MAX_DAYS:
+        return f"days must be from 2 to {MAX_DAYS}, got {params['days']}"
+    if not 1 <= params["forecast_horizon_days"] <= MAX_DAYS:
+        return f"forecast_horizon_days must be from 1 to {MAX_DAYS}, got {params['forecast_horizon_days']}"
     if not 0 <= params["min_r2"] <= 1:
         return f"min_r2 must be between 0 and 1, got {params['min_r2']}"
     unknown = sorted(set(params.get("thresholds") or {}) - set(DEFAULT_THRESHOLDS))
     if unknown:
         return f"thresholds has unknown keys {', '.join(unknown)} (known: {', '.join(DEFAULT_THRESHOLDS)})"
     for key, value in (params.get("thresholds") or {}).items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            return f"thresholds.{key} must be a number above 0, got {value!r}"
+        if not finite_number(value) or value <= 0:
+            return f"thresholds.{key} must be a finite number above 0 and at most {MAX_VALUE:g}, got {value!r}"
+    end = today or datetime.datetime.now(datetime.timezone.utc).date()
     if params.get("end_date"):
         try:
-            datetime.date.fromisoformat(params["end_date"])
-        except ValueError:
+            end = datetime.date.fromisoformat(params["end_date"])
+        except (TypeError, ValueError):
             return f"end_date must look like 2026-11-28, got {params['end_date']!r}"
-    return None
+    return check_window(end, params["days"], params["forecast_horizon_days"])
 
 
 # -- statistics (pure) ----------------------------------------------------------------------
@@ -161,9 +185,26 @@ def value_at(document: dict[str, Any], path: tuple[str, ...]) -> float | None:
     value: Any = document
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not finite_number(value):
         return None
     return float(value)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def bad_values(document: dict[str, Any]) -> list[str]:
+    """The metrics of a document whose value is a number but not a usable one: not finite or
+    beyond +-MAX_VALUE (pure). Such a document is bad data, skipped with this reason."""
+    bad = []
+    for _name, path, _unit, _label, _key in METRICS:
+        value: Any = document
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not finite_number(value):
+            bad.append(f"{'.'.join(path)} = {value!r}")
+    return bad
 
 
 def parse_timestamp(text: Any) -> datetime.datetime | None:
@@ -216,7 +257,7 @@ def load_host(
             continue
         try:
             with open(path, encoding="utf-8") as handle:
-                document = json.load(handle)
+                document = json.load(handle, parse_constant=_not_json)
         except (OSError, ValueError) as exc:
             skipped.append({"file": path, "reason": f"not valid JSON: {exc}"})
             continue
@@ -226,6 +267,15 @@ def load_host(
         if document.get("schema") != METRICS_SCHEMA:
             skipped.append(
                 {"file": path, "reason": f"schema {document.get('schema')!r} is not {METRICS_SCHEMA} (old or foreign)"}
+            )
+            continue
+        bad = bad_values(document)
+        if bad:
+            skipped.append(
+                {
+                    "file": path,
+                    "reason": f"bad data: {', '.join(bad)} (a metric must be a finite number, at most {MAX_VALUE:g})",
+                }
             )
             continue
         day, stamp = document_day(document), parse_timestamp(document.get("timestamp"))
@@ -632,7 +682,7 @@ def run_metrics_report(
     module: Any,
     now: datetime.datetime,
     what: str,
-    check_fn: Callable[[dict[str, Any]], str | None],
+    check_fn: Callable[[dict[str, Any], datetime.date], str | None],
     analyse_fn: Callable[[dict[str, Any], datetime.date], dict[str, Any]],
     renderers: dict[str, tuple[str, Callable[[dict[str, Any]], str]]],
 ) -> tuple[dict[str, Any], bool, dict[str, str]]:
@@ -641,7 +691,7 @@ def run_metrics_report(
     option is set rendered and written (not in check mode). renderers: result key -> (option,
     render). Returns the report, whether a file changed, and the result key -> path written."""
     params = module.params
-    problem = check_fn(params)
+    problem = check_fn(params, now.date())
     if problem:
         module.fail_json(msg=f"Cannot {what}: {problem}")
     # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
@@ -650,11 +700,14 @@ def run_metrics_report(
         module.fail_json(msg=f"Cannot {what}: metrics_dir {params['metrics_dir']} is not a directory")
     report = analyse_fn(params, now.date())
     report["generated_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    contents = {
-        key: (params[option], render(report)) for key, (option, render) in renderers.items() if params.get(option)
-    }
     try:
-        changed = write_outputs(contents, module.check_mode)
+        contents = {
+            key: (params[option], render(report)) for key, (option, render) in renderers.items() if params.get(option)
+        }
+    except ValueError as exc:  # json.dumps(allow_nan=False): a value that is not JSON
+        module.fail_json(msg=f"Cannot {what}: a value of the report is not valid JSON ({exc})")
+    try:
+        changed = write_reports(contents, module.check_mode)
     except OSError as exc:
         module.fail_json(msg=f"Cannot {what}: {exc}")
     return report, changed, {key: path for key, (path, _text) in contents.items()}
@@ -670,7 +723,7 @@ class CapacityReport:
 
     def run(self) -> dict[str, Any]:
         renderers = {
-            "json_path": ("json", lambda report: json.dumps(report, indent=2) + "\n"),
+            "json_path": ("json", lambda report: json.dumps(report, indent=2, allow_nan=False) + "\n"),
             "markdown_path": ("markdown", markdown),
             "html_path": ("html", html_page),
         }

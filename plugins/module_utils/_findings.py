@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
@@ -72,6 +73,13 @@ def count_by_severity(findings: Iterable[Finding | dict[str, Any]]) -> dict[str,
 
 def validate_thresholds(warning: float, critical: float, higher_is_worse: bool = True) -> str | None:
     """Return why a warning/critical pair is unusable, or None when it is fine."""
+    for value in (warning, critical):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            return f"thresholds must be finite numbers, got {value!r}"
     if warning < 0 or critical < 0:
         return "thresholds must not be negative"
     if higher_is_worse and warning > critical:

@@ -198,6 +198,8 @@ class HostResources:
                 disks.append(disk_usage(path, os.statvfs(path)))
             except OSError as exc:
                 self.fail(f"Cannot measure disk usage of paths[{index}] {path!r}: {exc.strerror}")
+            except ValueError as exc:  # a NUL character in the path
+                self.fail(f"Cannot measure disk usage of paths[{index}] {path!r}: {exc}")
         return disks
 
     def run(self) -> dict[str, Any]:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import math
 import os
 import re
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_outputs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document, write_reports
 
 SCHEMA = "jarvis.maintenance/monthly_report/1"
 # key, heading, report name prefix (as the roles name their reports)
@@ -37,6 +37,7 @@ SECTIONS = [
 ]
 ICONS = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "absent": "NO REPORT", "unreadable": "UNREADABLE"}
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -55,12 +56,25 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 
 
 def check_params(params: dict[str, Any]) -> str | None:
-    """Why these parameters cannot work, or None (pure). Names the parameter."""
+    """Why these parameters cannot work, or None. Names the parameter (reads only whether the directories exist)."""
     if params.get("month") and not _MONTH.match(params["month"]):
         return f"month must look like 2026-11, got {params['month']!r}"
     unknown = sorted(set(params.get("sections") or {}) - {key for key, _heading, _prefix in SECTIONS})
     if unknown:
         return f"sections has unknown keys {', '.join(unknown)} (known: {', '.join(k for k, _h, _p in SECTIONS)})"
+    for key, prefix in (params.get("sections") or {}).items():
+        if not isinstance(prefix, str) or not _PART.match(prefix):
+            return f"sections.{key} must be a report name prefix of letters, digits, '.', '_' and '-', got {prefix!r}"
+    host = params.get("host")
+    if not isinstance(host, str) or not _PART.match(host) or host in (".", ".."):
+        return f"host must be a host name (letters, digits, '.', '_' and '-'), got {host!r}"
+    for option in ("reports_dir", "metrics_dir", "json", "markdown", "html"):
+        if "\x00" in (params.get(option) or ""):
+            return f"{option} must not contain a NUL character, got {params[option]!r}"
+    for option in ("reports_dir", "metrics_dir"):
+        path = params.get(option)
+        if path and os.path.exists(path) and not os.path.isdir(path):
+            return f"{option} {path} is not a directory"
     return None
 
 
@@ -94,10 +108,23 @@ def newest_report(reports_dir: str, prefix: str, host: str, month: str) -> str |
     return os.path.join(reports_dir, stamped[-1][1]) if stamped else None
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def load_json(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from path, or None and why not. NaN, Infinity and numbers that overflow to
+    them are refused: they are not JSON and could not be written into the report."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            data = json.load(handle, parse_constant=_not_json, parse_float=_finite)
     except (OSError, ValueError) as exc:
         return None, f"cannot read {os.path.basename(path)}: {exc}"
     if not isinstance(data, dict):
@@ -143,7 +170,7 @@ def newest_metrics(metrics_dir: str | None, host: str, month: str) -> dict[str, 
 
 
 def human_bytes(value: Any) -> str | None:
-    if not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return None
     size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -271,15 +298,18 @@ class MonthlyReport:
         problem = check_params(self.params)
         if problem:
             self.module.fail_json(msg=f"Cannot write the monthly report: {problem}")
-        doc = build(self.params, self.now)
+        try:
+            doc = build(self.params, self.now)
+        except OSError as exc:
+            self.module.fail_json(msg=f"Cannot write the monthly report: cannot read the reports: {exc}")
         outputs = {
-            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str) + "\n"),
+            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
             "markdown_path": (self.params.get("markdown"), markdown(doc)),
             "html_path": (self.params.get("html"), html_page(doc)),
         }
         wanted = {key: value for key, value in outputs.items() if value[0]}
         try:
-            changed = write_outputs(wanted, self.module.check_mode)
+            changed = write_reports(wanted, self.module.check_mode)
         except OSError as exc:
             self.module.fail_json(msg=f"Cannot write the monthly report: {exc}")
         result = {

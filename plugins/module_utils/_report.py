@@ -10,9 +10,10 @@ import html
 import json
 import os
 import re
+import stat
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
+from ansible_collections.jarvis.maintenance.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
     SEVERITIES,
     count_by_severity,
@@ -22,6 +23,78 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import 
 
 SCHEMA = "jarvis.maintenance/report/1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_OCTAL = re.compile(r"^(?:0o)?[0-7]+$")
+# The one mode of every report file, and of the directories created for them (report_dir_mode).
+REPORT_MODE = 0o640
+
+
+def report_mode(value: Any, option: str = "mode") -> int:
+    """The permissions of report files from an octal string ('0640') or an int (pure). Raises
+    ValueError naming option: a mode must be 0 to 0777 (no setuid, setgid or sticky bit) and must
+    not let everyone write (reports are read by people and by the next run as root)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{option} must be an octal string like '0640', got {value!r}")
+    if isinstance(value, str):
+        if not _OCTAL.match(value.strip()):
+            raise ValueError(f"{option} must be an octal string like '0640', got {value!r}")
+        number = int(value.strip().removeprefix("0o"), 8)
+    else:
+        number = value
+    if not 0 <= number <= 0o777:
+        raise ValueError(
+            f"{option} must be from 0000 to 0777 (no setuid, setgid or sticky bit), got {value!r} ({number:#o})"
+            if number >= 0
+            else f"{option} must be an octal string like '0640', got {value!r}"
+        )
+    if number & stat.S_IWOTH:
+        raise ValueError(f"{option} must not make reports world-writable, got {value!r} ({number:04o})")
+    return number
+
+
+def report_dir_mode(mode: int) -> int:
+    """The mode of a directory created for reports of mode: searchable by whoever may read them
+    (0640 -> 0750, 0600 -> 0700, 0644 -> 0755) (pure)."""
+    return mode | ((mode & 0o444) >> 2)
+
+
+def make_report_dir(directory: str, mode: int = REPORT_MODE) -> None:
+    """Create directory and its missing parents with report_dir_mode(mode), whatever the umask;
+    directories that exist are left as they are. Raises OSError."""
+    missing = []
+    path = os.path.abspath(directory)
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, report_dir_mode(mode))
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            continue
+        os.chmod(path, report_dir_mode(mode))
+
+
+def _current_mode(path: str) -> int | None:
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def write_reports(contents: dict[str, tuple[str, str]], check_mode: bool, mode: int = REPORT_MODE) -> bool:
+    """The one report-writing step: each (path, text) of contents whose file differs in content
+    or mode is written atomically with mode, in directories made by make_report_dir; nothing in
+    check mode. Returns whether any differed. Raises OSError."""
+    changed = any(read_text(path) != text or _current_mode(path) != mode for path, text in contents.values())
+    if changed and not check_mode:
+        for path, text in contents.values():
+            make_report_dir(os.path.dirname(path) or ".", mode)
+            write_atomic(path, text, mode)
+    return changed
 
 
 def document(
@@ -123,14 +196,6 @@ def check_name(name: str) -> str | None:
     return None
 
 
-def read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 class Report:
     """Backend of the report module."""
 
@@ -144,9 +209,9 @@ class Report:
         if problem:
             self.module.fail_json(msg=f"Cannot write report: {problem}")
         try:
-            mode = int(params["mode"], 8)
-        except ValueError:
-            self.module.fail_json(msg=f"Cannot write report: mode must be octal like '0640', got {params['mode']!r}")
+            mode = report_mode(params["mode"])
+        except ValueError as exc:
+            self.module.fail_json(msg=f"Cannot write report: {exc}")
         for index, table in enumerate(params["tables"]):
             if not table["columns"]:
                 self.module.fail_json(msg=f"Cannot write report: tables[{index}].columns must name at least one key")
@@ -157,20 +222,19 @@ class Report:
                     f"{', '.join(SEVERITIES)}, got {finding.get('severity')!r}"
                 )
         doc = document(params["title"], params["generated_at"], params["host"], params["findings"], params["data"])
-        contents = {
-            "json": json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n",
-            "md": markdown(doc, params["tables"]),
-        }
+        try:
+            text = json.dumps(doc, indent=2, sort_keys=False, default=str, allow_nan=False)
+        except ValueError:
+            self.module.fail_json(msg="Cannot write report: findings and data must not hold NaN or Infinity (not JSON)")
+        contents = {"json": text + "\n", "md": markdown(doc, params["tables"])}
         base = os.path.join(params["dir"], params["name"])
         paths = {ext: f"{base}.{ext}" for ext in contents}
-        changed = any(read(path) != contents[ext] for ext, path in paths.items())
-        if changed and not self.module.check_mode:
-            try:
-                os.makedirs(params["dir"], mode=0o750, exist_ok=True)
-                for ext, path in paths.items():
-                    write_atomic(path, contents[ext], mode)
-            except OSError as exc:
-                self.module.fail_json(msg=f"Cannot write report to {params['dir']}: {exc}")
+        try:
+            changed = write_reports(
+                {ext: (paths[ext], text) for ext, text in contents.items()}, self.module.check_mode, mode
+            )
+        except OSError as exc:
+            self.module.fail_json(msg=f"Cannot write report to {params['dir']}: {exc}")
         return {
             "changed": changed,
             "json_path": paths["json"],

@@ -24,9 +24,13 @@ import os
 from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity import (
+    MAX_DAYS,
+    MAX_VALUE,
     METRICS,
     MIN_SAMPLES,
+    check_window,
     describe,
+    finite_number,
     fmt,
     load_host,
     percentile,
@@ -71,10 +75,13 @@ def argument_spec() -> dict[str, dict[str, Any]]:
     }
 
 
-def check_params(params: dict[str, Any]) -> str | None:
+def check_params(params: dict[str, Any], today: datetime.date | None = None) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameter."""
-    if params["days"] < MIN_DAYS:
-        return f"days must be {MIN_DAYS} or more, got {params['days']}"
+    if not MIN_DAYS <= params["days"] <= MAX_DAYS:
+        return f"days must be from {MIN_DAYS} to {MAX_DAYS}, got {params['days']}"
+    window = check_window(today or datetime.datetime.now(datetime.timezone.utc).date(), params["days"])
+    if window:
+        return window
     host = params.get("host") or ""
     if not host or host in (".", "..") or "/" in host or os.sep in host:
         return f"host must be the name of a directory under metrics_dir, got {host!r}"
@@ -95,8 +102,10 @@ def check_params(params: dict[str, Any]) -> str | None:
         if item.get("metric") not in METRIC_INFO:
             return f"{where}.metric must be one of {', '.join(METRIC_INFO)}, got {item.get('metric')!r}"
         warning, critical = item.get("warning"), item.get("critical")
-        if warning is None or warning <= 0:
-            return f"{where}.warning must be a number above 0, got {warning!r}"
+        if not finite_number(warning) or warning <= 0:
+            return f"{where}.warning must be a finite number above 0 and at most {MAX_VALUE:g}, got {warning!r}"
+        if critical is not None and not finite_number(critical):
+            return f"{where}.critical must be a finite number at most {MAX_VALUE:g}, got {critical!r}"
         if critical is not None and critical <= warning:
             return f"{where}.critical must be above warning ({warning:g}), got {critical:g}"
     return None
@@ -395,7 +404,7 @@ class ThresholdReview:
 
     def run(self) -> dict[str, Any]:
         renderers = {
-            "json_path": ("json", lambda report: json.dumps(report, indent=2) + "\n"),
+            "json_path": ("json", lambda report: json.dumps(report, indent=2, allow_nan=False) + "\n"),
             "markdown_path": ("markdown", markdown),
         }
         report, changed, written = run_metrics_report(

@@ -255,6 +255,8 @@ class UsersAudit:
             raise AuditError(f"{path} does not exist (set missing_ok to audit hosts without it)") from None
         except OSError as exc:
             raise AuditError(f"cannot read {path}: {exc.strerror}") from None
+        except ValueError as exc:  # a NUL character in the path
+            raise AuditError(f"path cannot be read: {exc} in {path!r}") from None
         try:
             document = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:

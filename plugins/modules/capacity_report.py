@@ -21,8 +21,10 @@ description:
   - A forecast is only a finding when it is reliable (r² at least O(min_r2), 5 samples or more) and within
     O(forecast_horizon_days); a rising trend the fit does not explain is reported as uncertain, not as a prediction.
     A metric at or above its threshold is a warning, critical when the last sample is 10% past it.
-  - Files that do not parse, are not objects, have another schema, or repeat a day (the older is skipped) are listed in
+  - Files that do not parse (C(NaN) and C(Infinity) are not JSON), are not objects, have another schema, hold a metric that is
+    not a finite number or is beyond 1e18 (bad data), or repeat a day (the older is skipped) are listed in
     C(skipped_files) with the reason; days without a usable document are in C(missing_days). The report renders anyway.
+  - Report files are written with mode 0640, in directories created with mode 0750 (as every report of the collection).
   - The HTML page is one self-contained file (no external asset, no JavaScript) with an inline SVG chart per metric
     (samples, fit, threshold, forecast) and the findings table. The Markdown suits chat and e-mail.
 author:
@@ -49,7 +51,7 @@ options:
     description: The host analysed. Default every subdirectory of O(metrics_dir), each separately.
     type: str
   days:
-    description: Days analysed, ending O(end_date) (7 weekly, 30 monthly).
+    description: Days analysed, ending O(end_date) (7 weekly, 30 monthly); from 2 to 3660.
     type: int
     default: 7
   end_date:
@@ -62,7 +64,7 @@ options:
     type: dict
     default: {}
   forecast_horizon_days:
-    description: A reliable forecast that crosses a threshold within this many days is a warning.
+    description: A reliable forecast that crosses a threshold within this many days is a warning; from 1 to 3660.
     type: int
     default: 30
   min_r2:

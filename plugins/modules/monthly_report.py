@@ -19,7 +19,8 @@ description:
   - Key metrics come from the newest daily metrics document of the month (uptime, database size, disk and memory use)
     and from the backup section (the newest set's size). Action items are the warning and critical findings of every
     section, critical first.
-  - Nothing is read from logs; nothing is written in check mode.
+  - Nothing is read from logs; nothing is written in check mode. A report file holding C(NaN) or C(Infinity) is
+    C(UNREADABLE). Files are written with mode 0640, in directories created with mode 0750 (as every report).
 author:
   - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
@@ -41,7 +42,9 @@ options:
     type: path
     required: true
   host:
-    description: The host whose reports are assembled (the C(<host>) part of the report names).
+    description:
+      - The host whose reports are assembled (the C(<host>) part of the report names); letters, digits, C(.), C(_)
+        and C(-).
     type: str
     required: true
   month:

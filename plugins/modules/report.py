@@ -34,7 +34,9 @@ attributes:
       - Files with the same content are not rewritten.
 options:
   dir:
-    description: Directory of the report; created (mode 0750) when missing.
+    description:
+      - Directory of the report; created when missing, with its missing parents, searchable by whoever may read
+        the report (mode 0750 for the default O(mode), whatever the umask).
     type: path
     required: true
   name:
@@ -64,7 +66,11 @@ options:
     type: dict
     default: {}
   mode:
-    description: Permissions of the report files.
+    description:
+      - Permissions of the report files, an octal string. The same default as every report of the collection.
+      - Refused - a mode above V(0777) (setuid, setgid or sticky bits), a world-writable mode (for example V(0666)),
+        anything that is not octal (for example V(-1)).
+      - A report whose content is unchanged but whose mode differs gets this mode back (changed).
     type: str
     default: "0640"
   tables:

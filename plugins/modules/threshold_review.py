@@ -54,7 +54,7 @@ options:
     type: str
     required: true
   days:
-    description: Days reviewed, ending today (UTC); at least 7.
+    description: Days reviewed, ending today (UTC); from 7 to 3660.
     type: int
     default: 90
   thresholds:
@@ -75,11 +75,11 @@ options:
         type: str
         required: true
       warning:
-        description: The warning value, above 0; a sample at or above it is over it.
+        description: The warning value, a finite number above 0 (at most 1e18); a sample at or above it is over it.
         type: float
         required: true
       critical:
-        description: The critical value, above O(thresholds[].warning).
+        description: The critical value, a finite number above O(thresholds[].warning).
         type: float
       source:
         description: Where the threshold is set, for example C(health_check_thresholds.memory_percent_warning).

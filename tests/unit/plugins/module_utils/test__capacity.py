@@ -231,16 +231,57 @@ def test_html_is_self_contained_with_one_svg_per_metric(tmp_path):
         ({}, None),
         ({"thresholds": {"memory_percent": 90}}, None),
         ({"thresholds": {"ram": 90}}, "thresholds has unknown keys ram"),
-        ({"thresholds": {"disk_percent": -1}}, "thresholds.disk_percent must be a number above 0"),
-        ({"days": 1}, "days must be 2 or more, got 1"),
+        ({"thresholds": {"disk_percent": -1}}, "thresholds.disk_percent must be a finite number above 0"),
+        ({"thresholds": {"disk_percent": float("nan")}}, "thresholds.disk_percent must be a finite number above 0"),
+        ({"thresholds": {"disk_percent": float("inf")}}, "thresholds.disk_percent must be a finite number above 0"),
+        ({"thresholds": {"disk_percent": 1e300}}, "thresholds.disk_percent must be a finite number above 0"),
+        ({"thresholds": {"disk_percent": True}}, "thresholds.disk_percent must be a finite number above 0"),
+        ({"days": 1}, "days must be from 2 to 3660, got 1"),
+        ({"days": 10**9}, "days must be from 2 to 3660, got 1000000000"),
+        ({"days": 3660}, None),
         ({"min_r2": 2.0}, "min_r2 must be between 0 and 1, got 2.0"),
-        ({"forecast_horizon_days": 0}, "forecast_horizon_days must be 1 or more"),
+        ({"min_r2": float("nan")}, "min_r2 must be between 0 and 1, got nan"),
+        ({"forecast_horizon_days": 0}, "forecast_horizon_days must be from 1 to 3660"),
+        ({"forecast_horizon_days": 10**12}, "forecast_horizon_days must be from 1 to 3660"),
         ({"end_date": "yesterday"}, "end_date must look like 2026-11-28"),
+        ({"end_date": "0001-01-01"}, "end_date 0001-01-01 with days 7 and a 30-day horizon leaves the years 1 to 9999"),
+        ({"end_date": "0001-01-07"}, None),
+        ({"end_date": "9999-12-31"}, "end_date 9999-12-31 with days 7 and a 30-day horizon leaves the years 1"),
     ],
 )
 def test_check_params(tmp_path, overrides, problem):
-    found = check_params(params(tmp_path, **overrides))
-    assert (found is None) if problem is None else found.startswith(problem)
+    found = check_params(params(tmp_path, **overrides), END)
+    assert (found is None) if problem is None else found.startswith(problem), found
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('"percent": 1e300', "bad data: memory.percent = 1e+300"),
+        ('"percent": -1e300', "bad data: memory.percent = -1e+300"),
+        ('"percent": 1e400', "bad data: memory.percent = inf"),
+        ('"percent": NaN', "not valid JSON: NaN is not a JSON number"),
+        ('"percent": Infinity', "not valid JSON: Infinity is not a JSON number"),
+        ('"percent": -Infinity', "not valid JSON: -Infinity is not a JSON number"),
+    ],
+)
+def test_a_value_that_is_not_a_finite_number_is_bad_data_and_the_json_report_stays_json(tmp_path, text, reason):
+    host = write_series(tmp_path / "metrics", 7, lambda index: 40.0 + index)
+    bad = host / f"metrics-{END.isoformat()}.json"
+    bad.write_text(bad.read_text().replace('"percent": 46.0', text))
+    out = tmp_path / "out"
+    args = params(tmp_path / "metrics", json=str(out / "c.json"), markdown=str(out / "c.md"), html=str(out / "c.html"))
+    with patch_module_args(args):
+        module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
+    result = CapacityReport(module, now=NOW).run()
+    assert result["skipped_files"][0]["reason"].startswith(reason)
+    assert result["hosts"]["web1"]["memory_percent"]["samples"] == 6
+
+    def refuse(name):
+        raise AssertionError(f"{name} in the JSON report")
+
+    doc = json.loads((out / "c.json").read_text(), parse_constant=refuse)
+    assert doc["skipped"][0]["file"] == str(bad)
 
 
 def test_module_check_mode_writes_nothing_and_a_run_writes_three_files(tmp_path):

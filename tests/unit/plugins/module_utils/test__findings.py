@@ -52,6 +52,10 @@ def test_classify(value, warning, critical, higher_is_worse, expected):
         (7, 30, False, "warning (7) must not be below critical (30)"),
         (-1, 90, True, "thresholds must not be negative"),
         (80, -5, True, "thresholds must not be negative"),
+        (float("nan"), 90, True, "thresholds must be finite numbers, got nan"),
+        (80, float("inf"), True, "thresholds must be finite numbers, got inf"),
+        (float("-inf"), 90, False, "thresholds must be finite numbers, got -inf"),
+        (10**400, 10**401, True, None),
     ],
 )
 def test_validate_thresholds(warning, critical, higher_is_worse, problem):

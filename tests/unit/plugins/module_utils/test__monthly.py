@@ -142,11 +142,23 @@ def test_next_month(month, following):
         ({"month": "november"}, "month must look like 2026-11"),
         ({"sections": {"backups": "x"}}, "sections has unknown keys backups"),
         ({"sections": {"security": "audit"}}, None),
+        ({"sections": {"security": 5}}, "sections.security must be a report name prefix"),
+        ({"sections": {"security": "../x"}}, "sections.security must be a report name prefix"),
+        ({"host": "../etc"}, "host must be a host name"),
+        ({"host": "a/b"}, "host must be a host name"),
+        ({"host": ".."}, "host must be a host name"),
+        ({"host": "web01.example.com"}, None),
+        ({"json": "/tmp/a\x00b"}, "json must not contain a NUL character"),
+        ({"reports_dir": "{tmp}/file"}, "reports_dir {tmp}/file is not a directory"),
+        ({"metrics_dir": "{tmp}/file"}, "metrics_dir {tmp}/file is not a directory"),
     ],
 )
 def test_check_params(tmp_path, overrides, problem):
+    (tmp_path / "file").write_text("not a directory")
+    overrides = {key: value.format(tmp=tmp_path) if key.endswith("_dir") else value for key, value in overrides.items()}
     found = check_params(params(tmp_path, **overrides))
-    assert (found is None) if problem is None else found.startswith(problem)
+    problem = problem and problem.format(tmp=tmp_path)
+    assert (found is None) if problem is None else found.startswith(problem), found
 
 
 def test_module_writes_the_files_and_check_mode_does_not(reports):

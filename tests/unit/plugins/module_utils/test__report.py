@@ -12,6 +12,8 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._report import 
     check_name,
     document,
     markdown,
+    report_dir_mode,
+    report_mode,
     write_atomic,
 )
 
@@ -98,3 +100,43 @@ def test_document_redacts_the_findings_texts():
     assert "R3disPassw0rd" not in repr(doc) and "hunter2x" not in repr(doc)
     assert doc["findings"][0]["message"] == "connect redis://:<redacted>@cache failed"
     assert leaky["message"].endswith("@cache failed") and "R3disPassw0rd" in leaky["message"]  # the input is kept
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0640", 0o640), ("640", 0o640), ("0o600", 0o600), ("0", 0), (" 0644 ", 0o644), (0o640, 0o640), ("0775", 0o775)],
+)
+def test_report_mode_accepts_octal_strings_and_ints(value, expected):
+    assert report_mode(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("7777", "from 0000 to 0777 (no setuid, setgid or sticky bit)"),
+        ("4750", "no setuid"),
+        ("01640", "no setuid"),
+        (0o2750, "no setuid"),
+        ("-1", "octal string"),
+        (-1, "octal string"),
+        ("0666", "world-writable"),
+        ("0602", "world-writable"),
+        (0o777, "world-writable"),
+        ("rw-r-----", "octal string"),
+        ("0x1a0", "octal string"),
+        ("", "octal string"),
+        ("0648", "octal string"),
+        (True, "octal string"),
+        (6.4, "octal string"),
+        (None, "octal string"),
+    ],
+)
+def test_report_mode_refuses_special_bits_world_writable_and_non_octal_naming_the_option(value, words):
+    with pytest.raises(ValueError, match=r"^mode must") as raised:
+        report_mode(value)
+    assert words in str(raised.value)
+
+
+@pytest.mark.parametrize(("mode", "expected"), [(0o640, 0o750), (0o600, 0o700), (0o644, 0o755), (0o660, 0o770)])
+def test_report_dir_mode_lets_readers_search(mode, expected):
+    assert report_dir_mode(mode) == expected

@@ -176,7 +176,8 @@ def test_day_ranges():
     [
         ({}, None),
         ({"thresholds": [threshold(**m) for m in (MEMORY, DISK, LOAD, REDIS)]}, None),
-        ({"days": 6}, "days must be 7 or more, got 6"),
+        ({"days": 6}, "days must be from 7 to 3660, got 6"),
+        ({"days": 10**9}, "days must be from 7 to 3660, got 1000000000"),
         ({"host": "../etc"}, "host must be the name of a directory under metrics_dir, got '../etc'"),
         ({"noisy_percent": 100.0}, "noisy_percent must be from 0 to below 100, got 100.0"),
         ({"thresholds": []}, "thresholds must list at least one threshold"),
@@ -188,7 +189,18 @@ def test_day_ranges():
             {"thresholds": [threshold(**{**MEMORY, "critical": 85.0})]},
             "thresholds[0].critical must be above warning (85), got 85",
         ),
-        ({"thresholds": [threshold(**{**MEMORY, "warning": 0.0})]}, "thresholds[0].warning must be a number above 0"),
+        (
+            {"thresholds": [threshold(**{**MEMORY, "warning": 0.0})]},
+            "thresholds[0].warning must be a finite number above 0",
+        ),
+        (
+            {"thresholds": [threshold(**{**MEMORY, "warning": float("nan")})]},
+            "thresholds[0].warning must be a finite number above 0",
+        ),
+        (
+            {"thresholds": [threshold(**{**MEMORY, "critical": float("inf")})]},
+            "thresholds[0].critical must be a finite number",
+        ),
         ({"thresholds": [threshold(**MEMORY), threshold(**MEMORY)]}, "thresholds[1].name 'Memory used' is given twice"),
         ({"thresholds": [threshold(**{**MEMORY, "name": " "})]}, "thresholds[0].name must not be empty"),
     ],
@@ -293,7 +305,7 @@ def test_bad_files_are_skipped_and_a_missing_metrics_dir_is_no_data(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"days": 3}, r"days must be 7 or more, got 3"),
+        ({"days": 3}, r"days must be from 7 to 3660, got 3"),
         ({"thresholds": [threshold(**{**MEMORY, "critical": 80.0})]}, r"thresholds\[0\]\.critical must be above"),
         ({"thresholds": [threshold(**MEMORY), threshold(**{**DISK, "metric": "foo"})]}, r"thresholds\[1\]\.metric"),
     ],
