@@ -53,12 +53,12 @@ options:
     type: path
   connect_timeout:
     description:
-      - Seconds to wait for the connection.
+      - Seconds to wait for the connection (above 0, at most V(86400)).
     type: float
     default: 5
   socket_timeout:
     description:
-      - Seconds to wait for any one reply before giving up.
+      - Seconds to wait for any one reply before giving up (above 0, at most V(86400)).
     type: float
     default: 30
 requirements:

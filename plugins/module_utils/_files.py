@@ -100,15 +100,3 @@ def read_text(path: str) -> str | None:
             return handle.read()
     except FileNotFoundError:
         return None
-
-
-def write_outputs(contents: dict[str, tuple[str, str]], check_mode: bool, mode: int = 0o644) -> bool:
-    """Write each (path, text) whose file differs, atomically, creating directories; nothing in
-    check mode. Returns whether any differed. Raises OSError."""
-    changed = any(read_text(path) != text for path, text in contents.values())
-    if changed and not check_mode:
-        for path, text in contents.values():
-            if os.path.dirname(path):
-                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-            write_atomic(path, text, mode)
-    return changed

@@ -27,13 +27,21 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import 
 BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 
 
+# A day: more than any health probe should wait, and what socket timeouts take without overflowing.
+MAX_TIMEOUT = 86400
+
+
 def check_params(params: dict[str, Any]) -> str | None:
     """Why the parameters cannot work (naming the parameter), or None."""
-    parts = urlsplit(params["url"])
+    try:
+        parts = urlsplit(params["url"])
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        return f"url is not a valid URL ({exc}), got {params['url']!r}"
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"url must be an http:// or https:// URL with a host, got {params['url']!r}"
-    if params["timeout"] <= 0:
-        return f"timeout must be a positive number of seconds, got {params['timeout']}"
+    if not (0 < params["timeout"] <= MAX_TIMEOUT):
+        return f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT}, got {params['timeout']}"
     if not params["status_codes"]:
         return "status_codes must list at least one status"
     problem = validate_thresholds(params["response_time_warning_ms"], params["response_time_critical_ms"])
@@ -189,7 +197,10 @@ class HttpCheck:
     def hide_url_password(self) -> str:
         """The URL as it may be shown (user:<redacted>@host); Ansible is told to take the password out of
         everything the module returns, its invocation included."""
-        password = urlsplit(self.params["url"]).password
+        try:
+            password = urlsplit(self.params["url"]).password
+        except ValueError:  # not a URL: check_params names it
+            password = None
         if password:
             self.module.no_log_values.update({password, unquote(password)})
         return redact(self.params["url"])

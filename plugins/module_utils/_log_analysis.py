@@ -120,8 +120,8 @@ def compile_list(values: list[str], where: str) -> list[re.Pattern[str]]:
 
 def check_params(params: dict[str, Any]) -> str | None:
     """Why the parameters are unusable, naming the parameter; None when they are fine."""
-    if params["since_days"] <= 0:
-        return f"since_days must be above 0, got {params['since_days']}"
+    if not (0 < params["since_days"] <= 3660):
+        return f"since_days must be above 0 and at most 3660 (ten years), got {params['since_days']}"
     if params["max_groups"] < 1:
         return f"max_groups must be at least 1, got {params['max_groups']}"
     problem = validate_thresholds(params["count_warning"], params["count_critical"])
@@ -318,7 +318,7 @@ class LogAnalysis:
         self.module = module
         self.params = module.params
         self.now = now or datetime.datetime.now(UTC)
-        self.since = self.now - datetime.timedelta(days=self.params["since_days"])
+        self.since = self.now  # the window's start, set by run() once since_days is checked
 
     def files(self, source: dict[str, Any]) -> list[str]:
         found: set[str] = set()
@@ -407,6 +407,7 @@ class LogAnalysis:
         problem = check_params(self.params)
         if problem:
             raise AnalysisError(problem)
+        self.since = self.now - datetime.timedelta(days=self.params["since_days"])
         compile_patterns(self.params["patterns"], "patterns")
         sources, findings = [], []
         for source in self.params["sources"]:

@@ -74,8 +74,8 @@ def validate_connection_params(params: dict[str, Any]) -> str | None:
     if params.get("db", 0) < 0:
         return f"db must be 0 or more, got {params['db']}"
     for name in ("connect_timeout", "socket_timeout"):
-        if params.get(name) is not None and params[name] <= 0:
-            return f"{name} must be a positive number of seconds, got {params[name]}"
+        if params.get(name) is not None and not 0 < params[name] <= 86400:
+            return f"{name} must be a number of seconds above 0 and at most 86400, got {params[name]}"
     return None
 
 

@@ -17,10 +17,16 @@ import json
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import write_atomic
 from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import SCHEMA, check_name, document, markdown
+from ansible_collections.jarvis.maintenance.plugins.module_utils._report import (
+    SCHEMA,
+    check_name,
+    document,
+    markdown,
+    report_mode,
+    write_reports,
+)
 
 UTC = datetime.timezone.utc
 PREFIX = "run-summary"
@@ -231,9 +237,9 @@ class RunSummary:
         since = parse_time(params["since"], "since")
         finished = parse_time(params["finished"], "finished") if params.get("finished") else datetime.datetime.now(UTC)
         try:
-            mode = int(params["mode"], 8)
+            mode = report_mode(params["mode"])
         except ValueError as exc:
-            raise SummaryError(f"mode must be octal like '0640', got {params['mode']!r}") from exc
+            raise SummaryError(str(exc)) from None
         error = redact(params["error"])
         reports = select(self.read_reports(), params["host"], since)
         found = findings(reports, params["outcome"], error, params["playbook"])
@@ -273,11 +279,13 @@ class RunSummary:
         }
         paths = {ext: os.path.join(params["reports_dir"], f"{name}.{ext}") for ext in ("json", "md")}
         if not self.check_mode:
+            contents = {
+                "json": (paths["json"], json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
+                "md": (paths["md"], markdown(doc, [table, problem_table])),
+            }
             try:
-                os.makedirs(params["reports_dir"], mode=0o750, exist_ok=True)
-                write_atomic(paths["json"], json.dumps(doc, indent=2, default=str) + "\n", mode)
-                write_atomic(paths["md"], markdown(doc, [table, problem_table]), mode)
-            except OSError as exc:
+                write_reports(contents, self.check_mode, mode)
+            except (OSError, ValueError) as exc:
                 raise SummaryError(f"cannot write the summary to {params['reports_dir']}: {exc}") from exc
         return {
             # a new file every run (in check mode: would be)

@@ -143,7 +143,14 @@ class SupervisorStatus:
             )
 
     def supervisorctl(self) -> str:
-        path = self.params["supervisorctl_path"] or self.module.get_bin_path("supervisorctl", required=False)
+        """The supervisorctl to run, checked first: run_command would fail the module with a raw
+        exception for a path that is not an executable file."""
+        given = self.params["supervisorctl_path"]
+        if given:
+            if not (os.path.isfile(given) and os.access(given, os.X_OK)):
+                self.fail(f"supervisorctl_path {given} is not an executable file")
+            return given
+        path = self.module.get_bin_path("supervisorctl", required=False)
         if not path:
             self.fail("supervisorctl was not found on PATH; set supervisorctl_path")
         return path

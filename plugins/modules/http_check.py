@@ -55,7 +55,7 @@ options:
     elements: str
     default: []
   timeout:
-    description: Seconds to wait for the answer; a probe that times out is a V(critical) finding.
+    description: Seconds to wait for the answer (above 0, at most V(86400)); a probe that times out is a V(critical) finding.
     type: float
     default: 10
   status_codes:

@@ -94,7 +94,7 @@ options:
     elements: str
     default: []
   since_days:
-    description: The window, in days back from now (the runbook's C(--since=168h) is V(7)).
+    description: The window, in days back from now (the runbook's C(--since=168h) is V(7)); above 0, at most V(3660).
     type: float
     default: 7
   count_warning:

@@ -66,7 +66,10 @@ options:
     description: When the run ended (ISO 8601); default now.
     type: str
   mode:
-    description: File mode of the summary files.
+    description:
+      - File mode of the summary files, in directories created with the matching directory mode (C(0640) gives
+        C(0750)).
+      - An octal string up to C(0777), with no setuid, setgid or sticky bit, never world-writable.
     type: str
     default: "0640"
 """

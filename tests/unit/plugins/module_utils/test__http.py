@@ -32,7 +32,13 @@ PARAMS = {
         ({}, None),
         ({"url": "ftp://host/x"}, "url must be an http:// or https:// URL with a host, got 'ftp://host/x'"),
         ({"url": "http:///health"}, "url must be an http:// or https:// URL with a host, got 'http:///health'"),
-        ({"timeout": 0}, "timeout must be a positive number of seconds, got 0"),
+        ({"timeout": 0}, "timeout must be a number of seconds above 0 and at most 86400, got 0"),
+        ({"timeout": float("inf")}, "timeout must be a number of seconds above 0 and at most 86400, got inf"),
+        ({"url": "http://[::1"}, "url is not a valid URL (Invalid IPv6 URL), got 'http://[::1'"),
+        (
+            {"url": "http://127.0.0.1:65536/"},
+            "url is not a valid URL (Port out of range 0-65535), got 'http://127.0.0.1:65536/'",
+        ),
         ({"status_codes": []}, "status_codes must list at least one status"),
         (
             {"response_time_warning_ms": 3000.0},

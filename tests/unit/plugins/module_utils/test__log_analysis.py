@@ -197,6 +197,9 @@ def source(**overrides):
     ("overrides", "named"),
     [
         ({"since_days": 0}, "since_days"),
+        ({"since_days": float("nan")}, "since_days"),
+        ({"since_days": float("inf")}, "since_days"),
+        ({"since_days": 739953.0}, "since_days"),
         ({"max_groups": 0}, "max_groups"),
         ({"count_warning": 100, "count_critical": 10}, "count_warning/count_critical"),
         ({"sources": []}, "sources"),

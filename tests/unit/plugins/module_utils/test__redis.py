@@ -121,13 +121,18 @@ def test_describe_target():
     assert describe_target(params(tls=True)) == "rediss://localhost:6379/0"
 
 
+SECONDS = "a number of seconds above 0 and at most 86400"
+
+
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
         ({}, None),
         ({"login_port": 0}, "login_port must be between 1 and 65535, got 0"),
         ({"db": -1}, "db must be 0 or more, got -1"),
-        ({"socket_timeout": 0}, "socket_timeout must be a positive number of seconds, got 0"),
+        ({"socket_timeout": 0}, "socket_timeout must be a number of seconds above 0 and at most 86400, got 0"),
+        ({"connect_timeout": float("nan")}, f"connect_timeout must be {SECONDS}, got nan"),
+        ({"connect_timeout": float("inf")}, f"connect_timeout must be {SECONDS}, got inf"),
     ],
 )
 def test_validate_connection_params(overrides, problem):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 
 import pytest
 
@@ -130,7 +131,9 @@ def test_check_mode_writes_nothing(tmp_path):
     [
         ({"since": "yesterday"}, "since must be an ISO 8601 time"),
         ({"finished": "soon"}, "finished must be an ISO 8601 time"),
-        ({"mode": "rw"}, "mode must be octal"),
+        ({"mode": "rw"}, "mode must be an octal string"),
+        ({"mode": "0666"}, "world-writable"),
+        ({"mode": "4750"}, "no setuid"),
         ({"host": "../etc"}, "host name must be a file name"),
     ],
 )
@@ -207,3 +210,10 @@ def test_no_secret_reaches_the_summary_or_its_text(tmp_path):
         assert secret not in written
     assert "redis://:<redacted>@cache" in result["text"]
     assert "pgSecret42" not in result["text"] and "postgresql://jarvis:<redacted>@db" in result["text"]
+
+
+def test_the_summary_is_0640_in_a_0750_directory(tmp_path):
+    reports = tmp_path / "new" / "reports"
+    result = RunSummary({**params(tmp_path), "reports_dir": str(reports)}, check_mode=False).run()
+    assert oct(os.stat(result["json_path"]).st_mode & 0o777) == oct(0o640)
+    assert oct(os.stat(reports).st_mode & 0o777) == oct(0o750)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 
 import pytest
@@ -94,6 +95,10 @@ def test_select(names, expected):
     assert sorted(select(programs, names)) == expected
 
 
+# an executable file that stands for supervisorctl: FakeModule records the call instead of running it
+CTL = shutil.which("true")
+
+
 class Failed(Exception):
     pass
 
@@ -108,7 +113,7 @@ class FakeModule:
             "server_url": None,
             "username": None,
             "password": None,
-            "supervisorctl_path": "/usr/bin/supervisorctl",
+            "supervisorctl_path": CTL,
             **params,
         }
         self.calls = []
@@ -135,7 +140,7 @@ def test_the_password_is_never_on_the_command_line():
     call = module.calls[0]
     assert "pa%ss-Secret" not in " ".join(call["argv"])
     assert "-p" not in call["argv"] and "-u" not in call["argv"]
-    assert call["argv"][0] == "/usr/bin/supervisorctl" and call["argv"][-1] == "status"
+    assert call["argv"][0] == CTL and call["argv"][-1] == "status"
     assert call["mode"] == 0o600 and call["dir_mode"] == 0o700
     assert call["text"] == "[supervisorctl]\nserverurl = unix:///run/s.sock\nusername = ops\npassword = pa%%ss-Secret\n"
     # removed after the call, directory and all
@@ -147,7 +152,7 @@ def test_without_a_password_the_options_stay_flags():
     module = FakeModule(config="/etc/supervisor/supervisord.conf", server_url="unix:///run/s.sock", username="ops")
     SupervisorStatus(module).run()
     assert module.calls[0]["argv"] == [
-        "/usr/bin/supervisorctl", "-c", "/etc/supervisor/supervisord.conf", "-s", "unix:///run/s.sock", "-u", "ops",
+        CTL, "-c", "/etc/supervisor/supervisord.conf", "-s", "unix:///run/s.sock", "-u", "ops",
         "status",
     ]  # fmt: skip
 
@@ -181,3 +186,17 @@ def test_client_config_without_username():
     assert client_config("http://127.0.0.1:9001", None, "s") == (
         "[supervisorctl]\nserverurl = http://127.0.0.1:9001\npassword = s\n"
     )
+
+
+@pytest.mark.parametrize("kind", ["missing", "not executable", "directory"])
+def test_a_supervisorctl_path_that_is_not_an_executable_file_is_refused_before_running(tmp_path, kind):
+    path = tmp_path / "supervisorctl"
+    if kind == "not executable":
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o644)
+    elif kind == "directory":
+        path.mkdir()
+    module = FakeModule(supervisorctl_path=str(path))
+    with pytest.raises(Failed, match=f"supervisorctl_path {path} is not an executable file"):
+        SupervisorStatus(module).run()
+    assert module.calls == []
