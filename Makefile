@@ -127,7 +127,7 @@ integration: $(TEST_TREE) stack-up
 SECURITY_UNITS := tests/unit/plugins/module_utils/test__safe_fs.py tests/unit/plugins/module_utils/test__log_cleanup.py \
                   tests/unit/plugins/module_utils/test__redact.py tests/unit/plugins/module_utils/test__config_values.py \
                   tests/unit/plugins/module_utils/test__log_analysis.py tests/unit/plugins/module_utils/test__run_lock.py \
-                  tests/unit/plugins/modules/test_backup_verify_attacks.py
+                  tests/unit/plugins/modules
 SECURITY_TARGETS := module_log_cleanup run_lock maintenance_mode pg_backup backup_verify role_dr_test role_schedule \
                     supervisor_status module_log_analysis http_check role_notify
 security-tests: collection stack-up
