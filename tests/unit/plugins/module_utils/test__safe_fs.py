@@ -138,7 +138,7 @@ def test_create_at_streams_into_a_new_entry_and_cleans_up_after_a_failed_fill(tm
         with pytest.raises(FileExistsError):  # O_EXCL: never written through the planted link
             fs.create_at(fd, "a.gz", lambda out: os.write(out, b"x"), 0o640)
         (root / f".a.gz.partial-{os.getpid()}").unlink()
-        fs.create_at(fd, "a.gz", lambda out: [os.write(out, b"chunk") for _ in range(3)], 0o640)
+        fs.create_at(fd, "a.gz", lambda out: [os.write(out, b"chunk") for _chunk in range(3)], 0o640)
 
         def broken(out):
             os.write(out, b"half")
