@@ -213,6 +213,15 @@ def restore_need(databases: dict[str, Any], factor: float, keep_scratch: bool) -
     return need, basis + (" (all kept: keep_scratch)" if keep_scratch and len(sizes) > 1 else "")
 
 
+def parse_df(text: str) -> tuple[int, int]:
+    """(total, available) bytes from POSIX ``df -Pk PATH`` output (pure); raises ValueError."""
+    lines = [line.split() for line in text.strip().splitlines()]
+    if len(lines) < 2 or len(lines[-1]) < 6:
+        raise ValueError(f"unexpected df output {text.strip()[:200]!r}")
+    total, available = int(lines[-1][1]), int(lines[-1][3])
+    return total * 1024, available * 1024
+
+
 def postmaster_matches(pid_file: str, data_directory: str, port: int, started: float) -> bool:
     """Whether postmaster.pid's text describes the server that reported data_directory, port and start
     time (epoch seconds): the proof that this host sees the server's data directory (pure)."""
@@ -717,6 +726,14 @@ class BackupVerify:
         need, basis = restore_need(databases, params["restore_size_factor"], params["keep_scratch"])
         where, unknown = self.restore_space_path(admin, psycopg2)
         space: dict[str, Any] = {"needed": need, "basis": basis, "path": where}
+        measured: tuple[int, int] | None = None
+        if where is not None and self.in_container():
+            # the cluster's data directory is inside the PostgreSQL container: measured there
+            try:
+                measured = parse_df(run(self.module, [*self.docker_exec(), "df", "-Pk", where], timeout=60))
+            except (PipelineError, ValueError) as exc:
+                where, unknown = None, f"df in container {self.params['docker_container']} failed ({exc})"
+            space.update(path=where, container=self.params["docker_container"])
         result.data["restore_space"] = space
         if where is None:
             result.bad(
@@ -729,12 +746,17 @@ class BackupVerify:
                 "or restore on a separate, throwaway restore server.",
             )
             return True
-        try:
-            fs_stat = os.statvfs(where)
-        except OSError as exc:
-            result.bad("restore_space", CRITICAL, result.name, f"restore test refused: cannot measure {where}: {exc}")
-            return False
-        free, total = fs_stat.f_bavail * fs_stat.f_frsize, fs_stat.f_blocks * fs_stat.f_frsize
+        if measured is not None:
+            total, free = measured
+        else:
+            try:
+                fs_stat = os.statvfs(where)
+            except OSError as exc:
+                result.bad(
+                    "restore_space", CRITICAL, result.name, f"restore test refused: cannot measure {where}: {exc}"
+                )
+                return False
+            free, total = fs_stat.f_bavail * fs_stat.f_frsize, fs_stat.f_blocks * fs_stat.f_frsize
         margin = margin_bytes(params["restore_space_margin"], total)
         space.update(free=free, margin=margin)
         if free - need < margin:
@@ -760,8 +782,16 @@ class BackupVerify:
         )
         return True
 
+    def in_container(self) -> bool:
+        """Whether the restore server is the PostgreSQL container's (client=docker, no path given)."""
+        return self.params["client"] == "docker" and not self.params.get("restore_free_space_path")
+
+    def docker_exec(self) -> list[str]:
+        return [self.params.get("docker_binary") or "docker", "exec", self.params["docker_container"]]
+
     def restore_space_path(self, admin: Any, psycopg2: Any) -> tuple[str | None, str | None]:
-        """Where to measure the restore server's free space on this host, or (None, why not)."""
+        """Where to measure the restore server's free space (on this host, or in the PostgreSQL container
+        with client=docker), or (None, why not)."""
         given = self.params.get("restore_free_space_path")
         if given:
             return given, None
@@ -775,6 +805,8 @@ class BackupVerify:
         except psycopg2.Error as exc:
             reason = str(exc).strip().splitlines()[0]
             return None, f"the login role cannot read data_directory ({reason}: superuser or pg_read_all_settings)"
+        if self.in_container():
+            return directory, None
         try:
             with open(os.path.join(directory, "postmaster.pid"), encoding="utf-8") as handle:
                 pid_file = handle.read(4096)

@@ -140,6 +140,8 @@ options:
         otherwise the free space is unknown, the restore test still runs, and a C(restore_space) warning says
         so (a separate restore server on another host is the recommended setup; set this option, for
         example to the docker volume's host path, to have a local cluster checked).
+      - With O(client=docker) and this option unset, the free space of the C(data_directory) is measured inside
+        O(docker_container) (C(df -Pk)); when that fails, the same warning.
     type: path
   restore_size_factor:
     description:

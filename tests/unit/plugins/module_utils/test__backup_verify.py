@@ -26,6 +26,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     decoders,
     entry_problems,
     is_stale_scratch,
+    parse_df,
     postmaster_matches,
     restore_need,
     scratch_name,
@@ -430,3 +431,29 @@ def test_a_file_replaced_after_its_check_is_not_opened(tmp_path):
             BackupVerify.open_planned(None, set_fd, "a.dump", planned)
     finally:
         os.close(set_fd)
+
+
+DF_HEADER = "Filesystem 1024-blocks Used Available Capacity Mounted on\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            DF_HEADER + "/dev/sda1 1000 400 600 40% /var/lib/postgresql\n",
+            (1000 * 1024, 600 * 1024),
+        ),
+        (
+            DF_HEADER + "overlay 20511312 5 20511307 1% /\n",
+            (20511312 * 1024, 20511307 * 1024),
+        ),
+    ],
+)
+def test_parse_df(text, expected):
+    assert parse_df(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "df: /x: No such file or directory", "Filesystem 1024-blocks\nonly two"])
+def test_parse_df_refuses_what_it_cannot_read(text):
+    with pytest.raises(ValueError):
+        parse_df(text)
