@@ -2,7 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The Finding model every check returns (DESIGN.md, "Findings"), and threshold maths."""
+"""The Finding model every check returns, and threshold maths.
+
+A finding is {check, severity, subject, value, threshold, message, recommendation}.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@
 
 """Secrets out of every free text that leaves a module or goes to people (pure).
 
-The one redaction function of the collection (DESIGN.md, "Secrets"): log samples, HTTP URLs and
+The one redaction function of the collection (docs/security.md, "Secrets in texts and on command
+lines"): log samples, HTTP URLs and
 messages, findings (Finding redacts its message and recommendation), run summaries and the
 notify role's texts (through the ``jarvis.maintenance.redact`` filter) all go through `redact`.
 Its patterns err on the side of hiding: a masked word costs less than a leaked password.
