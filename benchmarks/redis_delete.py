@@ -42,7 +42,7 @@ import redis
 
 # The Makefile links .build/collections/ansible_collections/jarvis/maintenance to this repository.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".build" / "collections"))
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis_maintenance import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._maintenance import (
     delete_matching,
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Connection options of every module that talks to PostgreSQL. The argument spec
-    # that matches it is postgres_argument_spec() in module_utils/_postgres.py.
+    # that matches it is postgres_argument_spec() in module_utils/_postgres/_client.py.
     DOCUMENTATION = r"""
 options:
   login_host:
@@ -62,7 +62,7 @@ notes:
 """
 
     # Where the PostgreSQL client programs (pg_dump, pg_dumpall, pg_restore) run. The argument
-    # spec that matches it is client_argument_spec() in module_utils/_pg_backup.py.
+    # spec that matches it is client_argument_spec() in module_utils/_backup/_pg_backup.py.
     CLIENT = r"""
 options:
   client:

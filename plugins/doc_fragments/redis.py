@@ -8,7 +8,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     # Connection options of every module that talks to Redis, named as in
     # community.general's Redis modules. The matching argument spec is
-    # redis_argument_spec() in module_utils/_redis.py.
+    # redis_argument_spec() in module_utils/_redis/_client.py.
     DOCUMENTATION = r"""
 options:
   login_host:

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one allow-list for values written into configuration, for roles (module_utils/_config_values.py)."""
+"""The one allow-list for values written into configuration, for roles (module_utils/_common/_config_values.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._config_values import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._config_values import (
     GRAMMARS,
     ConfigValueError,
     config_value,

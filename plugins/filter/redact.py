@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The collection's one redaction function (module_utils/_redact.py) for templates: the notify role's texts."""
+"""The collection's one redaction function (module_utils/_common/_redact.py) for templates: the notify role's texts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact_data
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact_data
 
 
 def redact(value: Any, patterns: list[str] | None = None) -> Any:

@@ -203,7 +203,7 @@ without_manifest:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import BackupSet
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import BackupSet
 
 
 def main() -> None:

@@ -211,12 +211,12 @@ restore_test:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import client_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
     RESTORE_SIZE_FACTOR,
     BackupVerify,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import client_argument_spec
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
 
 
 def main() -> None:

@@ -145,7 +145,7 @@ html_path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
     CapacityReport,
     argument_spec,
 )

@@ -139,7 +139,7 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._container_stats import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._container_stats import (
     ContainerStats,
     StatsError,
     argument_spec,

@@ -162,7 +162,10 @@ severity:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host import HostResources, threshold_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import (
+    HostResources,
+    threshold_argument_spec,
+)
 
 
 def main() -> None:

@@ -153,7 +153,7 @@ severity:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._http import HttpCheck
+from ansible_collections.jarvis.maintenance.plugins.module_utils._web._http import HttpCheck
 
 
 def main() -> None:

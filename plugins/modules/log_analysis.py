@@ -188,7 +188,7 @@ severity:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._log_analysis import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import (
     AnalysisError,
     LogAnalysis,
     argument_spec,

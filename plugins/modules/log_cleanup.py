@@ -181,7 +181,7 @@ bytes_to_compress:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._log_cleanup import LogCleanup, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._cleanup import LogCleanup, argument_spec
 
 
 def main() -> None:

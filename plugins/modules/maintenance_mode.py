@@ -253,7 +253,7 @@ snippet:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._maintenance_mode import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._web._maintenance_mode import (
     MaintenanceMode,
     argument_spec,
 )

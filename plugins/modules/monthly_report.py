@@ -132,7 +132,7 @@ html_path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._monthly import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import (
     MonthlyReport,
     argument_spec,
 )

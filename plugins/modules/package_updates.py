@@ -191,7 +191,7 @@ severity:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._packages import PackageUpdates, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import PackageUpdates, argument_spec
 
 
 def main() -> None:

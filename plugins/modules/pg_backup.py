@@ -234,8 +234,11 @@ compressor:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import PgBackup, client_argument_spec
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import (
+    PgBackup,
+    client_argument_spec,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
 
 
 def main() -> None:

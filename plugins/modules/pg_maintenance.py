@@ -365,9 +365,9 @@ seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_checks import CHECKS, THRESHOLDS
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_maintenance import ACTIONS, PgMaintenance
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import postgres_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._checks import CHECKS, THRESHOLDS
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ACTIONS, PgMaintenance
 
 
 def main() -> None:

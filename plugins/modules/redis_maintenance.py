@@ -199,8 +199,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import redis_argument_spec
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis_maintenance import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._client import redis_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._maintenance import (
     ACTIONS,
     THRESHOLDS,
     RedisMaintenance,

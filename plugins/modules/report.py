@@ -137,7 +137,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import Report
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import Report
 
 
 def main() -> None:

@@ -211,7 +211,11 @@ waited_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._run_lock import LockError, RunLock, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._run_lock import (
+    LockError,
+    RunLock,
+    argument_spec,
+)
 
 
 def main() -> None:

@@ -148,7 +148,7 @@ text:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._run_summary import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._run_summary import (
     RunSummary,
     SummaryError,
     argument_spec,

@@ -99,7 +99,10 @@ unparsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._supervisor import SupervisorStatus, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._supervisor import (
+    SupervisorStatus,
+    argument_spec,
+)
 
 
 def main() -> None:

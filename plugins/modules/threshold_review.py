@@ -174,7 +174,7 @@ markdown_path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._threshold_review import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._threshold_review import (
     ThresholdReview,
     argument_spec,
 )

@@ -100,7 +100,7 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._users_audit import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._users_audit import (
     AuditError,
     UsersAudit,
     argument_spec,

@@ -1,4 +1,4 @@
-"""The shared connection helpers (module_utils/_postgres.py, _redis.py) against the real stack."""
+"""The shared connection helpers (module_utils/_postgres/_client.py, _redis.py) against the real stack."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 # The collection, wired in from the working tree by `make collection`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".build" / "collections"))
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _postgres, _redis
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _client as _postgres
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _redis
 
 
 class ModuleFailed(Exception):

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import (
     MANIFEST,
     SCHEMA,
     build_manifest,

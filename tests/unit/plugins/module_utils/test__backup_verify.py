@@ -16,8 +16,8 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import compress_stages, compressor
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
     _SCRATCH,
     SCRATCH_PREFIX,
     check_params,
@@ -32,8 +32,8 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify 
     scratch_name,
     section_problems,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import compress_stages, compressor
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run_pipeline
 
 TOOLS = {"zstd": "/opt/bin/zstd", "pg_restore": ["/usr/lib/postgresql/15/bin/pg_restore"], "redis_check_rdb": "rcr"}
 ZSTD, PG_RESTORE = TOOLS["zstd"], TOOLS["pg_restore"][0]
@@ -412,8 +412,8 @@ def test_postmaster_matches(text, directory, port, started, match):
 
 def test_a_file_replaced_after_its_check_is_not_opened(tmp_path):
     """Hashing, decoding and restoring re-open each file beneath the set and compare it with what was checked."""
-    from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
-    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup_verify import BackupVerify
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import BackupVerify
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 
     (tmp_path / "a.dump").write_bytes(b"checked")
     planned = os.lstat(tmp_path / "a.dump")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._config_values import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._config_values import (
     GRAMMARS,
     ConfigValueError,
     config_value,

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._container_stats import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._container_stats import (
     GIB,
     ContainerStats,
     StatsError,

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import (
     CHUNK,
     file_entry,
     fsync_path,

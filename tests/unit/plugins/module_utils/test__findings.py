@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     OK,
     WARNING,

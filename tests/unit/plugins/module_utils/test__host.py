@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import (
     THRESHOLDS,
     check_thresholds,
     disk_usage,

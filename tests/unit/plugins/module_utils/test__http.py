@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._http import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._web._http import (
     BODY_LIMIT,
     HttpCheck,
     check_params,

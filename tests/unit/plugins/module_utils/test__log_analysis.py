@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._log_analysis import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import (
     DEFAULT_PATTERNS,
     AnalysisError,
     Grouper,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._log_cleanup import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._cleanup import (
     PROTECTED_PATHS,
     LogCleanup,
     argument_spec,

@@ -17,7 +17,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._maintenance_mode import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._web._maintenance_mode import (
     BUILTIN_PAGE,
     BUILTIN_SNIPPET,
     DEFAULT_RETRY_SECONDS,

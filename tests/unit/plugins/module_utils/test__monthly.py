@@ -12,7 +12,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._monthly import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import (
     MonthlyReport,
     argument_spec,
     build,

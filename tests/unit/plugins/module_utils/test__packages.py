@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._packages import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import (
     PackageUpdates,
     argument_spec,
     check_params,

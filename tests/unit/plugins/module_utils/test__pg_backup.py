@@ -14,8 +14,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import (
     FORMATS,
     GLOBALS,
     check_params,
@@ -35,7 +34,8 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup impo
     space_needed,
     space_problem,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import run_pipeline
 
 PASSWORD = "s3cret pass'word"
 

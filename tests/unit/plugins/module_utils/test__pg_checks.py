@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _pg_checks as checks
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_maintenance import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _checks as checks
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import (
     check_disruptive,
     check_duration,
     check_throttle,

@@ -11,7 +11,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
     PipelineError,
     blame,
     run,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
     connection_kwargs,
     describe_target,
     postgres_argument_spec,

@@ -10,7 +10,12 @@ import re
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import MASK, fingerprint, redact, redact_data
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import (
+    MASK,
+    fingerprint,
+    redact,
+    redact_data,
+)
 
 # (text, the secret that must be gone, what must stay)
 SECRETS = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._client import (
     client_kwargs,
     describe_target,
     explain_error,

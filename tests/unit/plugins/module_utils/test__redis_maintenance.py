@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis_maintenance import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._maintenance import (
     THRESHOLDS,
     ActionError,
     check_params,

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
     check_name,
     document,
     markdown,

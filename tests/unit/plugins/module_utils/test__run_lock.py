@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._run_lock import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._run_lock import (
     LockError,
     LockHeld,
     RunLock,

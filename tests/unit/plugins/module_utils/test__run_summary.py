@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._run_summary import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._run_summary import (
     RunSummary,
     SummaryError,
     findings,

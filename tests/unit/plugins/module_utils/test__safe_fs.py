@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._supervisor import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._supervisor import (
     SupervisorStatus,
     client_config,
     config_value,

@@ -11,8 +11,8 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity import METRICS
-from ansible_collections.jarvis.maintenance.plugins.module_utils._threshold_review import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import METRICS
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._threshold_review import (
     SCHEMA,
     ThresholdReview,
     argument_spec,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._units import human_bytes, margin_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, margin_bytes
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import fingerprint
-from ansible_collections.jarvis.maintenance.plugins.module_utils._users_audit import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import fingerprint
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._users_audit import (
     AuditError,
     audit,
     audit_api_keys,

@@ -20,7 +20,7 @@ import tempfile
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import SCHEMA, set_name, utcnow
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import SCHEMA, set_name, utcnow
 from ansible_collections.jarvis.maintenance.plugins.modules import backup_set, backup_verify
 
 SHADOW = "/etc/shadow"

@@ -13,7 +13,7 @@ from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
 
 SSL_MODES = ["allow", "disable", "prefer", "require", "verify-ca", "verify-full"]
 

@@ -12,15 +12,15 @@ import time
 from functools import partial
 from typing import Any, Callable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     Finding,
     threshold_finding,
     validate_thresholds,
     worst,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import connect, describe_error
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._client import connect, describe_error
 
 ACTIONS = ["delete_keys", "save", "rewrite_aof", "purge_memory", "reset_stats"]
 

@@ -39,7 +39,7 @@ import re
 import stat
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}

@@ -35,7 +35,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._config_values import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._config_values import (
     ConfigValueError,
     Directive,
     config_value,
@@ -43,7 +43,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._config_values 
     first_difference,
     nginx_directives,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import OwnerNotKept, write_atomic
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import OwnerNotKept, write_atomic
 
 SCHEMA = "jarvis.maintenance/maintenance_mode/1"
 PAGE_FILE = "maintenance.html"

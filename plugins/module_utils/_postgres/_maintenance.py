@@ -10,10 +10,10 @@ import re
 import time
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _pg_checks as checks
-from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import WARNING, Finding, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import connect, describe_target
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _checks as checks
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import connect, describe_target
 
 ACTIONS = ["analyze", "vacuum", "vacuum_full", "reindex"]
 _DURATION = re.compile(r"^\s*\d+\s*(ms|s|min|h|d)?\s*$")

@@ -19,14 +19,14 @@ import os
 import re
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     OK,
     WARNING,
     Finding,
     threshold_finding,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
     KILL_AFTER,
     TIMEOUT_CODES,
     seconds,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     Finding,
     threshold_finding,
     validate_thresholds,

@@ -21,8 +21,8 @@ import os
 import re
 from typing import Any, Callable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import Finding, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document, write_reports
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import html_document, write_reports
 
 METRICS_SCHEMA = "jarvis.maintenance/metrics/1"
 SCHEMA = "jarvis.maintenance/capacity_report/1"

@@ -23,7 +23,8 @@ import math
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
     MAX_DAYS,
     MAX_VALUE,
     METRICS,
@@ -37,7 +38,6 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._capacity impor
     run_metrics_report,
     value_at,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import Finding, worst
 
 SCHEMA = "jarvis.maintenance/threshold_review/1"
 MIN_DAYS = 7

@@ -33,7 +33,7 @@ import stat
 import time
 from typing import Any, Callable, Iterator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import WARNING, Finding
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
 
 UTC = datetime.timezone.utc
 STATES = ("acquired", "renewed", "released", "broken", "status")

@@ -17,8 +17,8 @@ import datetime
 import json
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import OK, WARNING, Finding
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import fingerprint
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import fingerprint
 
 UTC = datetime.timezone.utc
 LISTED = 10  # names shown in a finding's message

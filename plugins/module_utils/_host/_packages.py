@@ -22,7 +22,7 @@ import os
 import re
 from typing import Any, Iterable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     WARNING,
     Finding,

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any, Callable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     WARNING,
     Finding,

@@ -15,14 +15,14 @@ from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     Finding,
     threshold_finding,
     validate_thresholds,
     worst,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact, redact_data
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact, redact_data
 
 BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 

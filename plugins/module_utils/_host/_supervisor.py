@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 
 # supervisord's process states (supervisor.states.ProcessStates).
 STATES = ("STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL", "UNKNOWN")

@@ -13,13 +13,13 @@ import re
 import stat
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import read_text, write_atomic
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import read_text, write_atomic
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     SEVERITIES,
     count_by_severity,
     worst,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 
 SCHEMA = "jarvis.maintenance/report/1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -32,15 +32,10 @@ import threading
 import time
 from typing import Any, NamedTuple
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import iso, utcnow
-from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run_pipeline
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import (
-    connect,
-    connection_kwargs,
-    describe_target,
-)
-from ansible_collections.jarvis.maintenance.plugins.module_utils._safe_fs import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import iso, utcnow
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_fs import (
     DIR_FLAGS,
     UnsafePath,
     fd_path,
@@ -52,7 +47,12 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._safe_fs import
     walk,
     writable_by_others,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._units import human_bytes, margin_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, margin_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
+    connect,
+    connection_kwargs,
+    describe_target,
+)
 
 DATABASES_SQL = """
 SELECT datname, pg_database_size(oid) FROM pg_database

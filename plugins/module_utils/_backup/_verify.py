@@ -28,8 +28,12 @@ import tempfile
 import time
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import (
+    client_command,
+    count_rows,
+    libpq_env,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import (
     MANIFEST,
     list_sets,
     open_set,
@@ -39,22 +43,22 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup import 
     set_scope,
     utcnow,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     OK,
     WARNING,
     Finding,
     worst,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pg_backup import (
-    client_command,
-    count_rows,
-    libpq_env,
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
+    PipelineError,
+    run,
+    run_pipeline,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pipeline import PipelineError, run, run_pipeline
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import connect
-from ansible_collections.jarvis.maintenance.plugins.module_utils._units import human_bytes, margin_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, margin_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import connect
 
 SCRATCH_PREFIX = "jarvis_verify_"
 # Without the database's own size in the manifest, a restored database is estimated at this many

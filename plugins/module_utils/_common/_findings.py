@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 
 OK = "ok"
 WARNING = "warning"

@@ -21,8 +21,8 @@ import os
 import re
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import html_document, write_reports
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import html_document, write_reports
 
 SCHEMA = "jarvis.maintenance/monthly_report/1"
 # key, heading, report name prefix (as the roles name their reports)

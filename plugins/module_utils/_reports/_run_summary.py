@@ -17,9 +17,9 @@ import json
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import SEVERITIES, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
-from ansible_collections.jarvis.maintenance.plugins.module_utils._report import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
     SCHEMA,
     check_name,
     document,

@@ -21,8 +21,8 @@ import socket
 import stat
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils import _safe_fs as fs
-from ansible_collections.jarvis.maintenance.plugins.module_utils._files import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import (
     file_entry,
     fsync_path,
     tree_files,

@@ -23,14 +23,14 @@ import re
 import stat
 from typing import Any, Iterable, Iterator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._findings import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     Finding,
     classify,
     validate_thresholds,
     worst,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 
 DEFAULT_PATTERNS = {"error": r"(?i)\b(?:error|fatal|panic|critical|traceback)\b"}
 SAMPLE_LIMIT = 400

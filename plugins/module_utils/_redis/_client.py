@@ -14,7 +14,7 @@ from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
 
 
 def redis_argument_spec() -> dict[str, dict[str, Any]]:
