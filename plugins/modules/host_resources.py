@@ -160,23 +160,12 @@ severity:
   sample: ok
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import (
-    HostResources,
-    threshold_argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import ARGUMENT_SPEC, HostResources
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "paths": {"type": "list", "elements": "path", "default": ["/"]},
-            "thresholds": {"type": "dict", "default": {}, "options": threshold_argument_spec()},
-        },
-        supports_check_mode=True,
-    )
-    module.exit_json(**HostResources(module).run())
+    run_module(ARGUMENT_SPEC, HostResources)
 
 
 if __name__ == "__main__":

@@ -9,39 +9,24 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
-    Finding,
-    threshold_finding,
-    validate_thresholds,
-    worst,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 
-# name -> (default warning, default critical, unit); documented in the module.
+# Documented in the module's thresholds option.
 THRESHOLDS = {
-    "memory_percent": (85.0, 95.0, "%"),
-    "load_per_core": (1.0, 2.0, ""),
-    "disk_percent": (80.0, 90.0, "%"),
-    "inode_percent": (80.0, 90.0, "%"),
+    "memory_percent": Threshold(85.0, 95.0, "%"),
+    "load_per_core": Threshold(1.0, 2.0),
+    "disk_percent": Threshold(80.0, 90.0, "%"),
+    "inode_percent": Threshold(80.0, 90.0, "%"),
 }
 
-
-def threshold_argument_spec() -> dict[str, Any]:
-    """Sub-options of the `thresholds` option: <name>_warning and <name>_critical."""
-    options = {}
-    for name, (warning, critical, _unit) in THRESHOLDS.items():
-        options[f"{name}_warning"] = {"type": "float", "default": warning}
-        options[f"{name}_critical"] = {"type": "float", "default": critical}
-    return options
-
-
-def check_thresholds(thresholds: dict[str, float]) -> str | None:
-    """Why a thresholds dict is unusable (naming the keys), or None."""
-    for name in THRESHOLDS:
-        warning, critical = thresholds[f"{name}_warning"], thresholds[f"{name}_critical"]
-        problem = validate_thresholds(warning, critical)
-        if problem:
-            return f"thresholds.{name}_warning/{name}_critical: {problem}"
-    return None
+ARGUMENT_SPEC = {
+    "paths": {"type": "list", "elements": "path", "default": ["/"]},
+    "thresholds": _thresholds.option(THRESHOLDS),
+}
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
@@ -124,15 +109,8 @@ def evaluate(
     """Findings for memory %, 5-minute load per core, and disk and inode % per path."""
 
     def judge(check: str, subject: str, value: float, label: str, recommendation: str) -> Finding:
-        return threshold_finding(
-            check,
-            subject,
-            value,
-            thresholds[f"{check}_warning"],
-            thresholds[f"{check}_critical"],
-            unit=THRESHOLDS[check][2],
-            recommendation=recommendation,
-            label=label,
+        return _thresholds.judge(
+            THRESHOLDS, thresholds, check, subject, value, recommendation=recommendation, label=label
         )
 
     findings = [
@@ -173,23 +151,15 @@ def evaluate(
     return findings
 
 
-class HostResources:
+class HostResources(Backend):
     """Backend of the host_resources module."""
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
-
-    def fail(self, msg: str) -> None:
-        self.module.fail_json(msg=msg)
 
     def read_memory(self) -> dict[str, Any]:
         try:
             with open("/proc/meminfo", encoding="ascii") as handle:
                 return memory_usage(parse_meminfo(handle.read()))
         except (OSError, KeyError) as exc:
-            self.fail(f"Cannot read memory usage from /proc/meminfo: {exc}")
-            raise  # unreachable: fail_json exits
+            raise ModuleError(f"Cannot read memory usage from /proc/meminfo: {exc}") from exc
 
     def read_disks(self) -> list[dict[str, Any]]:
         disks = []
@@ -197,17 +167,15 @@ class HostResources:
             try:
                 disks.append(disk_usage(path, os.statvfs(path)))
             except OSError as exc:
-                self.fail(f"Cannot measure disk usage of paths[{index}] {path!r}: {exc.strerror}")
+                raise ModuleError(f"Cannot measure disk usage of paths[{index}] {path!r}: {exc.strerror}") from exc
             except ValueError as exc:  # a NUL character in the path
-                self.fail(f"Cannot measure disk usage of paths[{index}] {path!r}: {exc}")
+                raise ModuleError(f"Cannot measure disk usage of paths[{index}] {path!r}: {exc}") from exc
         return disks
 
     def run(self) -> dict[str, Any]:
         if not self.params["paths"]:
-            self.fail("paths must name at least one path")
-        problem = check_thresholds(self.params["thresholds"])
-        if problem:
-            self.fail(f"Cannot check host resources: {problem}")
+            raise ModuleError("Cannot check host resources: paths must name at least one path")
+        _thresholds.validate(THRESHOLDS, self.params["thresholds"], "check host resources")
         memory = self.read_memory()
         load = load_usage(os.getloadavg(), os.cpu_count() or 1)
         disks = self.read_disks()

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import (
     THRESHOLDS,
-    check_thresholds,
     disk_usage,
     evaluate,
     load_usage,
@@ -30,7 +30,7 @@ HugePages_Total:       0
 
 DEFAULTS = {
     f"{name}_{level}": value
-    for name, (w, c, _u) in THRESHOLDS.items()
+    for name, (w, c, _u, _h) in THRESHOLDS.items()
     for level, value in (("warning", w), ("critical", c))
 }
 
@@ -108,8 +108,8 @@ def test_evaluate_gives_one_finding_per_check_and_path():
 
 
 def test_check_thresholds_names_the_pair():
-    assert check_thresholds(DEFAULTS) is None
+    assert problem(THRESHOLDS, DEFAULTS) is None
     bad = dict(DEFAULTS, disk_percent_warning=95.0)
-    assert check_thresholds(bad) == (
+    assert problem(THRESHOLDS, bad) == (
         "thresholds.disk_percent_warning/disk_percent_critical: warning (95.0) must not be above critical (90.0)"
     )
