@@ -13,6 +13,8 @@ from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+
 
 def import_optional(name: str) -> tuple[ModuleType | None, str | None]:
     """Import a library; return (module, None) or (None, traceback text)."""
@@ -27,4 +29,12 @@ def require(module: Any, name: str, package: str | None = None) -> ModuleType:
     lib, error = import_optional(name)
     if lib is None:
         module.fail_json(msg=missing_required_lib(package or name), exception=error)
+    return lib
+
+
+def need(name: str, package: str | None = None) -> ModuleType:
+    """Return the imported library or raise ModuleError naming the package to install."""
+    lib, error = import_optional(name)
+    if lib is None:
+        raise ModuleError(missing_required_lib(package or name), exception=error)
     return lib
