@@ -151,28 +151,12 @@ severity:
   sample: critical
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._web._http import HttpCheck
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._web._http import ARGUMENT_SPEC, HttpCheck
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "url": {"type": "str", "required": True},
-            "name": {"type": "str"},
-            "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD", "POST"]},
-            "json_body": {"type": "raw"},
-            "require_json_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
-            "timeout": {"type": "float", "default": 10},
-            "status_codes": {"type": "list", "elements": "int", "default": [200]},
-            "response_time_warning_ms": {"type": "float", "default": 500},
-            "response_time_critical_ms": {"type": "float", "default": 2000},
-            "validate_certs": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    module.exit_json(**HttpCheck(module).run())
+    run_module(ARGUMENT_SPEC, HttpCheck)
 
 
 if __name__ == "__main__":

@@ -189,14 +189,12 @@ severity:
   sample: warning
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import PackageUpdates, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import ARGUMENT_SPEC, PackageUpdates
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    module.exit_json(**PackageUpdates(module).run())
+    run_module(ARGUMENT_SPEC, PackageUpdates)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     Finding,
@@ -23,9 +24,24 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact, redact_data
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 
 BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 
+
+# The module's options; documented in plugins/modules/http_check.py.
+ARGUMENT_SPEC = {
+    "url": {"type": "str", "required": True},
+    "name": {"type": "str"},
+    "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD", "POST"]},
+    "json_body": {"type": "raw"},
+    "require_json_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
+    "timeout": {"type": "float", "default": 10},
+    "status_codes": {"type": "list", "elements": "int", "default": [200]},
+    "response_time_warning_ms": {"type": "float", "default": 500},
+    "response_time_critical_ms": {"type": "float", "default": 2000},
+    "validate_certs": {"type": "bool", "default": True},
+}
 
 # A day: more than any health probe should wait, and what socket timeouts take without overflowing.
 MAX_TIMEOUT = 86400
@@ -167,12 +183,8 @@ def summarize_health(body: Any) -> str:
     return "; ".join(failing)
 
 
-class HttpCheck:
+class HttpCheck(Backend):
     """Backend of the http_check module."""
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
 
     def request(self) -> tuple[int | None, bytes, str | None, float]:
         started = time.monotonic()
@@ -202,16 +214,17 @@ class HttpCheck:
         except ValueError:  # not a URL: check_params names it
             password = None
         if password:
-            self.module.no_log_values.update({password, unquote(password)})
+            self.host.hide(password)
+            self.host.hide(unquote(password))
         return redact(self.params["url"])
 
     def run(self) -> dict[str, Any]:
         url = self.hide_url_password()
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot check {url}: {redact(problem)}")
+            raise ModuleError(f"Cannot check {url}: {problem}")
         name = self.params["name"] or urlsplit(url).netloc
-        if self.params["method"] == "POST" and self.module.check_mode:
+        if self.params["method"] == "POST" and self.check_mode:
             # A POST may change something: check mode does not send it.
             return {"changed": False, "sent": False, "url": url, "status": None, "error": None,
                     "elapsed_ms": None, "json": None, "content": "", "findings": [], "severity": "ok"}  # fmt: skip

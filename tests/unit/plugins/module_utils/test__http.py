@@ -161,8 +161,8 @@ class FakeModule:
         self.check_mode = False
         self.no_log_values = set()
 
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
+    def hide(self, secret):
+        self.no_log_values.add(secret)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ class FakeModule:
 )
 def test_url_credentials_reach_no_result_or_finding(url):
     module = FakeModule(url=url, timeout=2.0)
-    result = HttpCheck(module).run()
+    result = HttpCheck(module.params, module.check_mode, module).run()
     assert result["status"] is None
     assert "UrlSecret99" not in repr(result)
     assert "<redacted>@127.0.0.1:9/health" in result["url"]
