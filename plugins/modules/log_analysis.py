@@ -186,22 +186,12 @@ severity:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import (
-    AnalysisError,
-    LogAnalysis,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import ARGUMENT_SPEC, LogAnalysis
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = LogAnalysis(module).run()
-    except AnalysisError as exc:
-        module.fail_json(msg=f"Cannot analyse the logs: {exc}")
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, LogAnalysis)
 
 
 if __name__ == "__main__":

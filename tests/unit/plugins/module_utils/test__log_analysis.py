@@ -10,9 +10,9 @@ import re
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import (
     DEFAULT_PATTERNS,
-    AnalysisError,
     Grouper,
     LogAnalysis,
     check_params,
@@ -230,7 +230,7 @@ def test_check_params_accepts_defaults():
     ],
 )
 def test_compile_patterns_refuses(value, named):
-    with pytest.raises(AnalysisError, match=re.escape(named)):
+    with pytest.raises(ModuleError, match=re.escape(named)):
         compile_patterns(value, "patterns")
 
 
@@ -259,13 +259,6 @@ def test_no_secret_reaches_groups_or_findings(secret):
     assert "<redacted>" in top[0]["sample"]
 
 
-class _Module:
-    """Just what LogAnalysis reads of a module for file sources."""
-
-    def __init__(self, params):
-        self.params = params
-
-
 def test_a_planted_symlink_among_the_logs_is_not_read(tmp_path):
     """A link in a log directory the application can write (app-2.log -> a root-only file) must not make root
     read that file into results and reports: it is reported, never followed; the real log is still read."""
@@ -280,7 +273,7 @@ def test_a_planted_symlink_among_the_logs_is_not_read(tmp_path):
     os.mkfifo(fifo)  # a reader that opened it would block forever
     now = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
     paths = [str(logs / "app-*.log")]
-    analysis = LogAnalysis(_Module(params(sources=[source(paths=paths)])), now=now)
+    analysis = LogAnalysis(params(sources=[source(paths=paths)]), False, None, now=now)
     result = analysis.run()
     dumped = repr(result)
     (backend,) = result["sources"]
