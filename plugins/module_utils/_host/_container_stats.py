@@ -34,27 +34,11 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeli
     tail,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, parse_size
 
 GIB = 1024**3
 RAW_SHOWN = 300  # characters of an unparseable line quoted in the failure message
 
-# docker prints memory with binary units (go-units BytesSize) and I/O with decimal ones (HumanSize).
-UNITS = {
-    "": 1,
-    "B": 1,
-    "KiB": 1024,
-    "MiB": 1024**2,
-    "GiB": 1024**3,
-    "TiB": 1024**4,
-    "PiB": 1024**5,
-    "kB": 1000,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-    "PB": 1000**5,
-}
-_SIZE = re.compile(r"^\s*(?P<number>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 _MISSING = re.compile(r"No such (?:container|object): (?P<name>\S+)")
 NOT_MEASURED = ("--", "")  # what docker stats prints for a container that is not running
@@ -96,17 +80,6 @@ def check_params(params: dict[str, Any]) -> None:
         )
     if params["timeout"] <= 0:
         raise ModuleError(f"{CANNOT}: timeout must be above 0 seconds, got {params['timeout']:g}")
-
-
-def parse_size(text: str) -> int:
-    """Bytes of a docker size such as "45.6MiB", "1.2GB" or "0B" (pure). ValueError when it is not one."""
-    match = _SIZE.match(text) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"not a size: {text!r}")
-    unit = match.group("unit")
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r} in {text!r}")
-    return round(float(match.group("number")) * UNITS[unit])
 
 
 def parse_usage(text: str) -> tuple[int | None, int | None]:
@@ -240,17 +213,6 @@ def only_missing(stderr: str) -> bool:
     """True when every error line of docker is "No such container/object" (pure)."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     return all(_MISSING.search(line) for line in lines)
-
-
-def human_bytes(value: float) -> str:
-    """1.5 GiB for 1610612736 (pure)."""
-    if abs(value) < 1024:
-        return f"{value:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if abs(value) < 1024:
-            return f"{round(value, 1):g} {unit}"
-    return f"{round(value / 1024, 1):g} TiB"
 
 
 def state_finding(name: str, state: str) -> Finding:

@@ -281,10 +281,10 @@ def test_defaults_are_the_runbook_rules():
     [
         (0, "0 B"),
         (512, "512 B"),
-        (1024, "1 KiB"),
+        (1024, "1.0 KiB"),
         (int(45.6 * MIB), "45.6 MiB"),
-        (GIB, "1 GiB"),
-        (2 * 1024**4, "2 TiB"),
+        (GIB, "1.0 GiB"),
+        (2 * 1024**4, "2.0 TiB"),
     ],
 )
 def test_human_bytes(value, expected):
@@ -339,7 +339,7 @@ def test_memory_thresholds(memory, limit, expected, threshold):
 def test_memory_finding_says_whose_limit():
     limited = memory_finding("c", 600 * MIB, 58.59, 1024 * MIB, GIB, 90.0, limited=True)
     unlimited = memory_finding("c", 600 * MIB, 2.0, 30 * GIB, GIB, 90.0, limited=False)
-    assert "of its 1 GiB limit" in limited.message
+    assert "of its 1.0 GiB limit" in limited.message
     assert "no memory limit set" in unlimited.message
 
 
