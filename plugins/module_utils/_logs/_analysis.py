@@ -23,17 +23,17 @@ import re
 import stat
 from typing import Any, Iterable, Iterator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     Finding,
     classify,
-    validate_thresholds,
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso
 
 DEFAULT_PATTERNS = {"error": r"(?i)\b(?:error|fatal|panic|critical|traceback)\b"}
@@ -66,6 +66,14 @@ _NORMALISE = [
 
 CANNOT = "Cannot analyse the logs"
 
+# Documented in the module's thresholds option: lines of one pattern in one source.
+THRESHOLDS = {"count": Threshold(10, 100)}
+# A source's own levels: each one left out (None) is the module's.
+SOURCE_THRESHOLDS = {
+    "type": "dict",
+    "options": {name: {"type": "float"} for name in _thresholds.argument_spec(THRESHOLDS)},
+}
+
 # The module's options; documented in plugins/modules/log_analysis.py.
 ARGUMENT_SPEC = {
     "sources": {
@@ -78,16 +86,18 @@ ARGUMENT_SPEC = {
             "container": {"type": "str"},
             "patterns": {"type": "dict"},
             "exclude": {"type": "list", "elements": "str", "default": []},
-            "count_warning": {"type": "int"},
-            "count_critical": {"type": "int"},
+            # Each level left out is the module's own (thresholds).
+            "thresholds": {
+                "type": "dict",
+                "options": {name: {"type": "float"} for name in _thresholds.argument_spec(THRESHOLDS)},
+            },
             "required": {"type": "bool", "default": False},
         },
     },
     "patterns": {"type": "dict", "default": DEFAULT_PATTERNS},
     "exclude": {"type": "list", "elements": "str", "default": []},
     "since_days": {"type": "float", "default": 7},
-    "count_warning": {"type": "int", "default": 10},
-    "count_critical": {"type": "int", "default": 100},
+    "thresholds": _thresholds.option(THRESHOLDS),
     "max_groups": {"type": "int", "default": 20},
     "redact_patterns": {"type": "list", "elements": "str", "default": []},
     "docker_path": {"type": "path"},
@@ -129,9 +139,9 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"since_days must be above 0 and at most 3660 (ten years), got {params['since_days']}"
     if params["max_groups"] < 1:
         return f"max_groups must be at least 1, got {params['max_groups']}"
-    problem = validate_thresholds(params["count_warning"], params["count_critical"])
+    problem = _thresholds.problem(THRESHOLDS, params["thresholds"])
     if problem:
-        return f"count_warning/count_critical: {problem}"
+        return problem
     names = [source["name"] for source in params["sources"]]
     if not names:
         return "sources must name at least one source"
@@ -145,12 +155,16 @@ def check_params(params: dict[str, Any]) -> str | None:
         for path in source["paths"]:
             if not os.path.isabs(path):
                 return f"{where}.paths: {path!r} must be an absolute path or pattern"
-        warning = source["count_warning"] if source["count_warning"] is not None else params["count_warning"]
-        critical = source["count_critical"] if source["count_critical"] is not None else params["count_critical"]
-        problem = validate_thresholds(warning, critical)
+        problem = _thresholds.problem(THRESHOLDS, source_thresholds(source, params), f"{where}.thresholds")
         if problem:
-            return f"{where}.count_warning/count_critical: {problem}"
+            return problem
     return None
+
+
+def source_thresholds(source: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A source's thresholds: its own levels, the module's for those it leaves out (pure)."""
+    own = source.get("thresholds") or {}
+    return {name: own[name] if own.get(name) is not None else value for name, value in params["thresholds"].items()}
 
 
 def parse_time(line: str, now: datetime.datetime) -> datetime.datetime | None:
@@ -377,8 +391,7 @@ class LogAnalysis(Backend):
                 read.append({"path": path, "size": st.st_size, "lines": grouper.lines - before})
             if not read and source["required"]:
                 problems.append(f"no file matching {', '.join(source['paths'])} was written in the window")
-        warning = source["count_warning"] if source["count_warning"] is not None else self.params["count_warning"]
-        critical = source["count_critical"] if source["count_critical"] is not None else self.params["count_critical"]
+        warning, critical = _thresholds.levels(source_thresholds(source, self.params), "count")
         top = grouper.top(self.params["max_groups"])
         findings = source_findings(source["name"], grouper.counts, warning, critical, top)
         for problem in problems:
