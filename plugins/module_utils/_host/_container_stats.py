@@ -272,41 +272,30 @@ def memory_finding(
         of_limit = f" ({round(memory_percent or 0, 2):g}% of {whose} {human_bytes(limit_bytes)}"
         of_limit += " limit)" if whose == "its" else ", no memory limit set)"
     shown = f"Memory use of {name} is {human_bytes(memory_bytes)}{of_limit}"
-    critical_bytes = int(limit_bytes * critical_percent / 100) if limit_bytes else None
     if memory_percent is not None and limit_bytes and memory_percent >= critical_percent:
-        return Finding(
-            check="container_memory",
-            severity=CRITICAL,
-            subject=name,
-            value=memory_bytes,
-            threshold=critical_bytes,
-            message=f"{shown}, at or above the critical threshold {critical_percent:g}% of the limit",
-            recommendation=(
-                f"{name} is close to its memory limit and may be killed (OOM): look for a leak or raise the limit; "
-                "a restart in a maintenance window frees the memory for a while."
-            ),
+        severity, threshold = CRITICAL, int(limit_bytes * critical_percent / 100)
+        judged = f"at or above the critical threshold {critical_percent:g}% of the limit"
+        recommendation = (
+            f"{name} is close to its memory limit and may be killed (OOM): look for a leak or raise the limit; "
+            "a restart in a maintenance window frees the memory for a while."
         )
-    if memory_bytes >= warning_bytes:
-        return Finding(
-            check="container_memory",
-            severity=WARNING,
-            subject=name,
-            value=memory_bytes,
-            threshold=warning_bytes,
-            message=f"{shown}, at or above the warning threshold {human_bytes(warning_bytes)}",
-            recommendation=(
-                f"Watch whether the memory of {name} keeps growing (a leak); restart it in a maintenance window "
-                "if it does."
-            ),
+    elif memory_bytes >= warning_bytes:
+        severity, threshold = WARNING, warning_bytes
+        judged = f"at or above the warning threshold {human_bytes(warning_bytes)}"
+        recommendation = (
+            f"Watch whether the memory of {name} keeps growing (a leak); restart it in a maintenance window if it does."
         )
+    else:
+        severity, threshold = OK, warning_bytes
+        judged, recommendation = f"below the warning threshold {human_bytes(warning_bytes)}", ""
     return Finding(
         check="container_memory",
-        severity=OK,
+        severity=severity,
         subject=name,
         value=memory_bytes,
-        threshold=warning_bytes,
-        message=f"{shown}, below the warning threshold {human_bytes(warning_bytes)}",
-        recommendation="",
+        threshold=threshold,
+        message=f"{shown}, {judged}",
+        recommendation=recommendation,
     )
 
 

@@ -86,43 +86,28 @@ def judge(
     body_json: Any,
 ) -> list[Finding]:
     """Findings for availability (status) and response time."""
+    severity, recommendation = CRITICAL, f"Read the {name} logs and fix what its health check reports."
     if status is None:
-        return [
-            Finding(
-                check="availability",
-                severity=CRITICAL,
-                subject=name,
-                value=None,
-                threshold=params["status_codes"],
-                message=f"{name} did not answer at {params['url']}: {error}",
-                recommendation=f"Check that {name} runs and listens (service status, logs, firewall).",
-            )
-        ]
-    findings = []
-    if status in params["status_codes"]:
-        findings.append(
-            Finding(
-                check="availability",
-                severity="ok",
-                subject=name,
-                value=status,
-                threshold=params["status_codes"],
-                message=f"{name} answered {status} at {params['url']}",
-            )
-        )
+        message = f"{name} did not answer at {params['url']}: {error}"
+        recommendation = f"Check that {name} runs and listens (service status, logs, firewall)."
+    elif status in params["status_codes"]:
+        severity, recommendation = "ok", ""
+        message = f"{name} answered {status} at {params['url']}"
     else:
         detail = f" ({summarize_health(body_json)})" if summarize_health(body_json) else ""
-        findings.append(
-            Finding(
-                check="availability",
-                severity=CRITICAL,
-                subject=name,
-                value=status,
-                threshold=params["status_codes"],
-                message=f"{name} answered {status} at {params['url']}, expected {params['status_codes']}{detail}",
-                recommendation=f"Read the {name} logs and fix what its health check reports.",
-            )
-        )
+        message = f"{name} answered {status} at {params['url']}, expected {params['status_codes']}{detail}"
+    availability = Finding(
+        check="availability",
+        severity=severity,
+        subject=name,
+        value=status,
+        threshold=params["status_codes"],
+        message=message,
+        recommendation=recommendation,
+    )
+    if status is None:
+        return [availability]
+    findings = [availability]
     findings.append(
         threshold_finding(
             "response_time",
