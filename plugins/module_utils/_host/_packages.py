@@ -22,16 +22,17 @@ import os
 import re
 from typing import Any, Iterable
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     WARNING,
     Finding,
     classify,
-    validate_thresholds,
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 
 REBOOT_REQUIRED_FILE = "/var/run/reboot-required"
 REBOOT_PACKAGES_FILE = "/var/run/reboot-required.pkgs"
@@ -50,12 +51,14 @@ _ARCH = re.compile(r"\s*\[(?P<arch>[^\]\s]+)\]\s*$")
 
 CANNOT = "Cannot list package updates"
 
+# Documented in the module's thresholds option: pending security updates.
+THRESHOLDS = {"security": Threshold(1, 10)}
+
 # The module's options; documented in plugins/modules/package_updates.py.
 ARGUMENT_SPEC = {
     "mode": {"type": "str", "default": "dist-upgrade", "choices": list(MODES)},
     "update_cache": {"type": "bool", "default": False},
-    "security_warning": {"type": "int", "default": 1},
-    "security_critical": {"type": "int", "default": 10},
+    "thresholds": _thresholds.option(THRESHOLDS),
     "reboot_required_file": {"type": "path", "default": REBOOT_REQUIRED_FILE},
     "reboot_packages_file": {"type": "path", "default": REBOOT_PACKAGES_FILE},
 }
@@ -63,12 +66,10 @@ ARGUMENT_SPEC = {
 
 def check_params(params: dict[str, Any]) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameters."""
-    warning, critical = params["security_warning"], params["security_critical"]
+    warning = params["thresholds"]["security_warning"]
     if warning < 1:
-        return f"security_warning must be 1 or more, got {warning}"
-    if validate_thresholds(warning, critical) is not None:
-        return f"security_warning ({warning}) must not be above security_critical ({critical})"
-    return None
+        return f"thresholds.security_warning must be 1 or more, got {warning:g}"
+    return _thresholds.problem(THRESHOLDS, params["thresholds"])
 
 
 def origin_suite(origin: str) -> str:
@@ -160,10 +161,10 @@ def evaluate(
     else:
         message = "No pending security updates"
     if severity == OK:
-        message += f", below the warning threshold {warning}"
+        message += f", below the warning threshold {warning:g}"
         recommendation = ""
     else:
-        message += f", at or above the {severity} threshold {threshold}"
+        message += f", at or above the {severity} threshold {threshold:g}"
         recommendation = "Apply the security updates in the next maintenance window (the system_updates role)."
     findings = [
         Finding(
@@ -241,8 +242,7 @@ class PackageUpdates(Backend):
                 updates,
                 reboot_required,
                 reboot_packages,
-                self.params["security_warning"],
-                self.params["security_critical"],
+                *_thresholds.levels(self.params["thresholds"], "security"),
             )
         ]
         return {

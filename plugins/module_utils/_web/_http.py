@@ -15,19 +15,22 @@ from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     Finding,
-    threshold_finding,
-    validate_thresholds,
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact, redact_data
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 
 BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 
+
+# Documented in the module's thresholds option.
+THRESHOLDS = {"response_time_ms": Threshold(500.0, 2000.0, " ms")}
 
 # The module's options; documented in plugins/modules/http_check.py.
 ARGUMENT_SPEC = {
@@ -38,8 +41,7 @@ ARGUMENT_SPEC = {
     "require_json_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
     "timeout": {"type": "float", "default": 10},
     "status_codes": {"type": "list", "elements": "int", "default": [200]},
-    "response_time_warning_ms": {"type": "float", "default": 500},
-    "response_time_critical_ms": {"type": "float", "default": 2000},
+    "thresholds": _thresholds.option(THRESHOLDS),
     "validate_certs": {"type": "bool", "default": True},
 }
 
@@ -60,9 +62,9 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT}, got {params['timeout']}"
     if not params["status_codes"]:
         return "status_codes must list at least one status"
-    problem = validate_thresholds(params["response_time_warning_ms"], params["response_time_critical_ms"])
+    problem = _thresholds.problem(THRESHOLDS, params["thresholds"])
     if problem:
-        return f"response_time_warning_ms/response_time_critical_ms: {problem}"
+        return problem
     if params.get("json_body") is not None and params["method"] != "POST":
         return f"json_body needs method POST, got method {params['method']}"
     return None
@@ -109,13 +111,13 @@ def judge(
         return [availability]
     findings = [availability]
     findings.append(
-        threshold_finding(
-            "response_time",
+        _thresholds.judge(
+            THRESHOLDS,
+            params["thresholds"],
+            "response_time_ms",
             name,
             round(elapsed_ms, 1),
-            params["response_time_warning_ms"],
-            params["response_time_critical_ms"],
-            unit=" ms",
+            check="response_time",
             label=f"{name} response time",
             recommendation=f"Look for slow queries or saturation behind {name}.",
         )

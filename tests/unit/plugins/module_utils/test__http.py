@@ -21,8 +21,7 @@ PARAMS = {
     "url": "http://127.0.0.1:10010/health",
     "timeout": 10.0,
     "status_codes": [200],
-    "response_time_warning_ms": 500.0,
-    "response_time_critical_ms": 2000.0,
+    "thresholds": {"response_time_ms_warning": 500.0, "response_time_ms_critical": 2000.0},
 }
 
 
@@ -41,8 +40,9 @@ PARAMS = {
         ),
         ({"status_codes": []}, "status_codes must list at least one status"),
         (
-            {"response_time_warning_ms": 3000.0},
-            "response_time_warning_ms/response_time_critical_ms: warning (3000.0) must not be above critical (2000.0)",
+            {"thresholds": {"response_time_ms_warning": 3000.0, "response_time_ms_critical": 2000.0}},
+            "thresholds.response_time_ms_warning/response_time_ms_critical: "
+            "warning (3000.0) must not be above critical (2000.0)",
         ),
     ],
 )

@@ -242,6 +242,8 @@ def test_parse_reboot_packages(text, names):
 
 def params(**overrides):
     values = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
+    values["thresholds"] = {"security_warning": 1, "security_critical": 10}
+    values["thresholds"].update({name: overrides.pop(name) for name in list(overrides) if name.startswith("security_")})
     values.update(overrides)
     return values
 
@@ -251,10 +253,16 @@ def params(**overrides):
     [
         ({}, None),
         ({"security_warning": 5, "security_critical": 5}, None),
-        ({"security_warning": 20}, "security_warning (20) must not be above security_critical (10)"),
-        ({"security_critical": 0}, "security_warning (1) must not be above security_critical (0)"),
-        ({"security_warning": 0}, "security_warning must be 1 or more, got 0"),
-        ({"security_warning": -3}, "security_warning must be 1 or more, got -3"),
+        (
+            {"security_warning": 20},
+            "thresholds.security_warning/security_critical: warning (20) must not be above critical (10)",
+        ),
+        (
+            {"security_critical": 0},
+            "thresholds.security_warning/security_critical: warning (1) must not be above critical (0)",
+        ),
+        ({"security_warning": 0}, "thresholds.security_warning must be 1 or more, got 0"),
+        ({"security_warning": -3}, "thresholds.security_warning must be 1 or more, got -3"),
     ],
 )
 def test_check_params(overrides, problem):
@@ -384,7 +392,12 @@ def test_run_updates_the_cache_first_and_simulates_the_mode(tmp_path):
             {"update_cache": True},
             "Cannot list package updates: apt-get -q update exited with 100: E: Could not open lock file",
         ),
-        ({}, "/usr/bin/apt-get", {"security_warning": 11}, "Cannot list package updates: security_warning (11)"),
+        (
+            {},
+            "/usr/bin/apt-get",
+            {"security_warning": 11},
+            "Cannot list package updates: thresholds.security_warning/security_critical: warning (11)",
+        ),
     ],
 )
 def test_run_fails_with_the_cause(answers, binary, overrides, message):
