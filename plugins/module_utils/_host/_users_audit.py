@@ -45,9 +45,16 @@ def check_params(params: dict[str, Any]) -> str | None:
     return None
 
 
-def _optional_time(info: dict[str, Any], key: str) -> datetime.datetime | None:
+def _optional_time(
+    info: dict[str, Any], key: str, entry: str, malformed: list[dict[str, str]]
+) -> tuple[bool, datetime.datetime | None]:
+    """(True, info[key] as a time or None when absent), or (False, None) with the problem added to malformed."""
     value = info.get(key)
-    return None if value in (None, "") else parse_iso(value)
+    try:
+        return True, None if value in (None, "") else parse_iso(value)
+    except ValueError as exc:
+        malformed.append({"entry": f"{entry}.{key}", "problem": str(exc)})
+        return False, None
 
 
 def audit_users(
@@ -64,16 +71,10 @@ def audit_users(
         if not isinstance(info, dict):
             malformed.append({"entry": entry, "problem": f"must be an object, not {_kind(info)}"})
             continue
-        try:
-            last_login = _optional_time(info, "last_login")
-        except ValueError as exc:
-            malformed.append({"entry": f"{entry}.last_login", "problem": str(exc)})
+        valid, last_login = _optional_time(info, "last_login", entry, malformed)
+        if not valid:
             continue
-        try:
-            created = _optional_time(info, "created_at")
-        except ValueError as exc:
-            malformed.append({"entry": f"{entry}.created_at", "problem": str(exc)})
-            created = None
+        _valid, created = _optional_time(info, "created_at", entry, malformed)
         if last_login is None:
             young = created is not None and (now - created).days < stale_days
             status, days = ("new" if young else "never"), None
@@ -104,10 +105,8 @@ def audit_api_keys(
         if not isinstance(user, str) or not user:
             malformed.append({"entry": f"{entry}.user", "problem": "is missing: each key must name its user"})
             continue
-        try:
-            last_used = _optional_time(info, "last_used")
-        except ValueError as exc:
-            malformed.append({"entry": f"{entry}.last_used", "problem": str(exc)})
+        valid, last_used = _optional_time(info, "last_used", entry, malformed)
+        if not valid:
             continue
         days = None if last_used is None else (now - last_used).days
         status = "never" if last_used is None else ("stale" if days >= stale_days else "used")
