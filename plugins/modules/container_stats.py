@@ -137,22 +137,15 @@ findings:
       recommendation: ""
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._container_stats import (
+    ARGUMENT_SPEC,
     ContainerStats,
-    StatsError,
-    argument_spec,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = ContainerStats(module).run_checks()
-    except StatsError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, ContainerStats)
 
 
 if __name__ == "__main__":

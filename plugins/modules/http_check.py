@@ -63,14 +63,21 @@ options:
     type: list
     elements: int
     default: [200]
-  response_time_warning_ms:
-    description: Response time, in milliseconds, at or above which the response time finding is a V(warning).
-    type: float
-    default: 500
-  response_time_critical_ms:
-    description: Response time, in milliseconds, at or above which the response time finding is V(critical).
-    type: float
-    default: 2000
+  thresholds:
+    description:
+      - Warning and critical levels of the response time. A value at or above a level has that severity.
+      - The warning level must not be above the critical one; neither may be negative.
+    type: dict
+    default: {}
+    suboptions:
+      response_time_ms_warning:
+        description: Response time, in milliseconds, at or above which the response time finding is a V(warning).
+        type: float
+        default: 500
+      response_time_ms_critical:
+        description: Response time, in milliseconds, at or above which the response time finding is V(critical).
+        type: float
+        default: 2000
   validate_certs:
     description: Verify the server's TLS certificate for https URLs.
     type: bool
@@ -84,7 +91,8 @@ EXAMPLES = r"""
   jarvis.maintenance.http_check:
     url: http://127.0.0.1:10010/health
     name: backend
-    response_time_warning_ms: 300
+    thresholds:
+      response_time_ms_warning: 300
   register: backend
 
 - name: Show why the backend is unhealthy
@@ -151,28 +159,12 @@ severity:
   sample: critical
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._web._http import HttpCheck
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._web._http import ARGUMENT_SPEC, HttpCheck
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "url": {"type": "str", "required": True},
-            "name": {"type": "str"},
-            "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD", "POST"]},
-            "json_body": {"type": "raw"},
-            "require_json_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
-            "timeout": {"type": "float", "default": 10},
-            "status_codes": {"type": "list", "elements": "int", "default": [200]},
-            "response_time_warning_ms": {"type": "float", "default": 500},
-            "response_time_critical_ms": {"type": "float", "default": 2000},
-            "validate_certs": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    module.exit_json(**HttpCheck(module).run())
+    run_module(ARGUMENT_SPEC, HttpCheck)
 
 
 if __name__ == "__main__":

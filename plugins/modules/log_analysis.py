@@ -71,12 +71,16 @@ options:
         type: list
         elements: str
         default: []
-      count_warning:
-        description: O(count_warning) for this source.
-        type: int
-      count_critical:
-        description: O(count_critical) for this source.
-        type: int
+      thresholds:
+        description: O(thresholds) for this source; a level left out is the module's.
+        type: dict
+        suboptions:
+          count_warning:
+            description: O(thresholds.count_warning) for this source.
+            type: float
+          count_critical:
+            description: O(thresholds.count_critical) for this source.
+            type: float
       required:
         description: Report a warning finding when no file of O(sources[].paths) was written in the window.
         type: bool
@@ -97,14 +101,21 @@ options:
     description: The window, in days back from now (the runbook's C(--since=168h) is V(7)); above 0, at most V(3660).
     type: float
     default: 7
-  count_warning:
-    description: A pattern's count of lines in a source from which the finding is a warning.
-    type: int
-    default: 10
-  count_critical:
-    description: A pattern's count of lines in a source from which the finding is critical.
-    type: int
-    default: 100
+  thresholds:
+    description:
+      - Warning and critical levels of a pattern's count of lines in a source. A count at or above a level has that
+        severity; the warning level must not be above the critical one.
+    type: dict
+    default: {}
+    suboptions:
+      count_warning:
+        description: A pattern's count of lines in a source from which the finding is a warning.
+        type: float
+        default: 10
+      count_critical:
+        description: A pattern's count of lines in a source from which the finding is critical.
+        type: float
+        default: 100
   max_groups:
     description: The most frequent groups returned per source (C(groups_total) counts them all).
     type: int
@@ -186,22 +197,12 @@ severity:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import (
-    AnalysisError,
-    LogAnalysis,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import ARGUMENT_SPEC, LogAnalysis
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = LogAnalysis(module).run()
-    except AnalysisError as exc:
-        module.fail_json(msg=f"Cannot analyse the logs: {exc}")
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, LogAnalysis)
 
 
 if __name__ == "__main__":

@@ -179,14 +179,12 @@ bytes_to_compress:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._cleanup import LogCleanup, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._cleanup import ARGUMENT_SPEC, LogCleanup
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    module.exit_json(**LogCleanup(module).run())
+    run_module(ARGUMENT_SPEC, LogCleanup)
 
 
 if __name__ == "__main__":

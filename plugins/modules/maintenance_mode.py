@@ -251,25 +251,15 @@ snippet:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 from ansible_collections.jarvis.maintenance.plugins.module_utils._web._maintenance_mode import (
+    ARGUMENT_SPEC,
     MaintenanceMode,
-    argument_spec,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[("ends_at", "duration")],
-        supports_check_mode=True,
-    )
-    result = MaintenanceMode(module).run()
-    diff = result.pop("diff", None)
-    if module._diff and diff is not None:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, MaintenanceMode, mutually_exclusive=[("ends_at", "duration")])
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ description:
     (for example C(bookworm-security), C(jammy-security), C(jammy-apps-security)). A version published both in the
     stable and in the security suite counts as a security update.
   - Reports whether C(/var/run/reboot-required) exists and the packages listed in C(/var/run/reboot-required.pkgs).
-  - Returns findings - V(security_updates) judged against O(security_warning) and O(security_critical), and
+  - Returns findings - V(security_updates) judged against O(thresholds.security_warning) and O(thresholds.security_critical),
+    and
     V(reboot_required), a warning when a reboot is pending. Roles decide what to do with them.
   - The module never installs, removes or upgrades a package, and always reports C(changed=false).
 author:
@@ -54,16 +55,21 @@ options:
       - It needs root, and runs in check mode too since it only refreshes the package lists.
     type: bool
     default: false
-  security_warning:
-    description: The number of pending security updates from which the V(security_updates) finding is a warning.
-    type: int
-    default: 1
-  security_critical:
-    description:
-      - The number of pending security updates from which the V(security_updates) finding is critical.
-      - Must not be below O(security_warning).
-    type: int
-    default: 10
+  thresholds:
+    description: Warning and critical levels of the V(security_updates) finding.
+    type: dict
+    default: {}
+    suboptions:
+      security_warning:
+        description: The number of pending security updates from which the V(security_updates) finding is a warning.
+        type: float
+        default: 1
+      security_critical:
+        description:
+          - The number of pending security updates from which the V(security_updates) finding is critical.
+          - Must not be below O(thresholds.security_warning).
+        type: float
+        default: 10
   reboot_required_file:
     description:
       - The file whose existence means a reboot is required (written by the packages' maintainer scripts).
@@ -97,8 +103,9 @@ EXAMPLES = r"""
 
 - name: Fail the audit when security updates pile up or a reboot is pending
   jarvis.maintenance.package_updates:
-    security_warning: 1
-    security_critical: 5
+    thresholds:
+      security_warning: 1
+      security_critical: 5
   register: audit
   failed_when: audit.severity == 'critical' or audit.reboot_required
 """
@@ -160,7 +167,8 @@ reboot_packages:
   sample: [linux-image-6.1.0-28-amd64]
 findings:
   description:
-    - V(security_updates) (RV(security_count) against O(security_warning) and O(security_critical)) and
+    - V(security_updates) (RV(security_count) against O(thresholds.security_warning) and
+      O(thresholds.security_critical)) and
       V(reboot_required) (V(warning) when a reboot is pending, else V(ok)).
     - Each has C(check), C(severity) (V(ok), V(warning) or V(critical)), C(subject), C(value), C(threshold),
       C(message) and C(recommendation).
@@ -189,14 +197,12 @@ severity:
   sample: warning
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import PackageUpdates, argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import ARGUMENT_SPEC, PackageUpdates
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    module.exit_json(**PackageUpdates(module).run())
+    run_module(ARGUMENT_SPEC, PackageUpdates)
 
 
 if __name__ == "__main__":

@@ -209,22 +209,12 @@ waited_seconds:
   type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host._run_lock import (
-    LockError,
-    RunLock,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._run_lock import ARGUMENT_SPEC, RunLock
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = RunLock(module.params, module.check_mode).run()
-    except LockError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, RunLock)
 
 
 if __name__ == "__main__":

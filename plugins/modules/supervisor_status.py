@@ -97,17 +97,15 @@ unparsed:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._supervisor import (
+    ARGUMENT_SPEC,
     SupervisorStatus,
-    argument_spec,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    module.exit_json(**SupervisorStatus(module).run())
+    run_module(ARGUMENT_SPEC, SupervisorStatus)
 
 
 if __name__ == "__main__":

@@ -98,22 +98,12 @@ findings:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._host._users_audit import (
-    AuditError,
-    UsersAudit,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._host._users_audit import ARGUMENT_SPEC, UsersAudit
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = UsersAudit(module).run()
-    except AuditError as exc:
-        module.fail_json(msg=f"Cannot audit the users file: {exc}")
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, UsersAudit)
 
 
 if __name__ == "__main__":

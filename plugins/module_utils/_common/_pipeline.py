@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Run ``a | b | c`` through the module's run_command without losing any stage's exit status.
+"""Run ``a | b | c`` through the host's run_command without losing any stage's exit status.
 
 Pipes need a shell: the pipeline is a bash script built here from argument lists, every
 argument quoted with shlex.quote (no user input is ever interpreted by the shell). Each stage
@@ -104,7 +104,7 @@ def script(
 
 
 def run_pipeline(
-    module: Any,
+    host: Any,
     stages: Sequence[Sequence[str]],
     env: dict[str, str] | None = None,
     stdin_path: str | None = None,
@@ -113,7 +113,8 @@ def run_pipeline(
     while_running: Callable[[], Any] | None = None,
     sigpipe_ok: Sequence[int] = (),
 ) -> Any:
-    """Run the stages chained by pipes; stdout of the last goes to stdout_path (or is discarded).
+    """Run the stages chained by pipes through host.run_command (the backend's Host, or anything with
+    AnsibleModule's run_command); stdout of the last goes to stdout_path (or is discarded).
 
     Returns what while_running() returned (it runs in a thread while the pipeline works; its
     exception, if any, is raised after the pipeline ended). Raises PipelineError naming the
@@ -137,7 +138,7 @@ def run_pipeline(
         if thread:
             thread.start()
         # No $VAR or ~ expansion by run_command: the words are already quoted for bash.
-        rc, _out, err = module.run_command(
+        rc, _out, err = host.run_command(
             ["/bin/bash", "-c", text], environ_update=env or {}, expand_user_and_vars=False
         )
         if thread:
@@ -166,12 +167,12 @@ def run_pipeline(
     return box.get("value")
 
 
-def run(module: Any, command: Sequence[str], env: dict[str, str] | None = None, timeout: float | None = None) -> str:
+def run(host: Any, command: Sequence[str], env: dict[str, str] | None = None, timeout: float | None = None) -> str:
     """Run one command (no shell); return its stdout, or raise PipelineError with its stderr."""
     argv = list(command)
     if timeout:
         argv = ["timeout", "-k", str(KILL_AFTER), seconds(timeout), *argv]
-    rc, out, err = module.run_command(argv, environ_update=env or {}, expand_user_and_vars=False)
+    rc, out, err = host.run_command(argv, environ_update=env or {}, expand_user_and_vars=False)
     if rc in TIMEOUT_CODES and timeout:
         raise PipelineError(f"{stage_name(command)} timed out after {round(timeout, 1):g} s")
     if rc != 0:

@@ -19,6 +19,7 @@ import os
 import re
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     OK,
@@ -32,81 +33,53 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeli
     seconds,
     tail,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, parse_size
 
 GIB = 1024**3
 RAW_SHOWN = 300  # characters of an unparseable line quoted in the failure message
 
-# docker prints memory with binary units (go-units BytesSize) and I/O with decimal ones (HumanSize).
-UNITS = {
-    "": 1,
-    "B": 1,
-    "KiB": 1024,
-    "MiB": 1024**2,
-    "GiB": 1024**3,
-    "TiB": 1024**4,
-    "PiB": 1024**5,
-    "kB": 1000,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-    "PB": 1000**5,
-}
-_SIZE = re.compile(r"^\s*(?P<number>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 _MISSING = re.compile(r"No such (?:container|object): (?P<name>\S+)")
 NOT_MEASURED = ("--", "")  # what docker stats prints for a container that is not running
 
 
-class StatsError(Exception):
-    """Bad input, docker failing or output that cannot be parsed; the message is the module's."""
+CANNOT = "Cannot measure the containers"
+
+# The module's options; documented in plugins/modules/container_stats.py.
+ARGUMENT_SPEC = {
+    "containers": {"type": "list", "elements": "str", "required": True},
+    "cpu_warning_percent": {"type": "float", "default": 80.0},
+    "cpu_critical_percent": {"type": "float", "default": 95.0},
+    "memory_warning_bytes": {"type": "int", "default": GIB},
+    "memory_critical_percent": {"type": "float", "default": 90.0},
+    "docker_binary": {"type": "str", "default": "docker"},
+    "timeout": {"type": "float", "default": 30.0},
+}
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/container_stats.py."""
-    return {
-        "containers": {"type": "list", "elements": "str", "required": True},
-        "cpu_warning_percent": {"type": "float", "default": 80.0},
-        "cpu_critical_percent": {"type": "float", "default": 95.0},
-        "memory_warning_bytes": {"type": "int", "default": GIB},
-        "memory_critical_percent": {"type": "float", "default": 90.0},
-        "docker_binary": {"type": "str", "default": "docker"},
-        "timeout": {"type": "float", "default": 30.0},
-    }
-
-
-def check_params(params: dict[str, Any]) -> str | None:
-    """Why the parameters are unusable, naming the parameter, or None (pure)."""
+def check_params(params: dict[str, Any]) -> None:
+    """Raise ModuleError naming the first unusable parameter (pure)."""
     names = params.get("containers") or []
     if not names:
-        return "containers must name at least one container"
+        raise ModuleError(f"{CANNOT}: containers must name at least one container")
     blank = [index for index, name in enumerate(names) if not str(name).strip()]
     if blank:
-        return f"containers must not hold an empty name (item {blank[0]})"
+        raise ModuleError(f"{CANNOT}: containers must not hold an empty name (item {blank[0]})")
     for name in ("cpu_warning_percent", "cpu_critical_percent", "memory_warning_bytes", "memory_critical_percent"):
         if params[name] < 0:
-            return f"{name} must not be negative, got {params[name]:g}"
+            raise ModuleError(f"{CANNOT}: {name} must not be negative, got {params[name]:g}")
     if params["cpu_warning_percent"] > params["cpu_critical_percent"]:
-        return (
-            f"cpu_warning_percent ({params['cpu_warning_percent']:g}) must not be above "
+        raise ModuleError(
+            f"{CANNOT}: cpu_warning_percent ({params['cpu_warning_percent']:g}) must not be above "
             f"cpu_critical_percent ({params['cpu_critical_percent']:g})"
         )
     if params["memory_critical_percent"] > 100:
-        return f"memory_critical_percent must be at most 100, got {params['memory_critical_percent']:g}"
+        raise ModuleError(
+            f"{CANNOT}: memory_critical_percent must be at most 100, got {params['memory_critical_percent']:g}"
+        )
     if params["timeout"] <= 0:
-        return f"timeout must be above 0 seconds, got {params['timeout']:g}"
-    return None
-
-
-def parse_size(text: str) -> int:
-    """Bytes of a docker size such as "45.6MiB", "1.2GB" or "0B" (pure). ValueError when it is not one."""
-    match = _SIZE.match(text) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"not a size: {text!r}")
-    unit = match.group("unit")
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r} in {text!r}")
-    return round(float(match.group("number")) * UNITS[unit])
+        raise ModuleError(f"{CANNOT}: timeout must be above 0 seconds, got {params['timeout']:g}")
 
 
 def parse_usage(text: str) -> tuple[int | None, int | None]:
@@ -159,17 +132,17 @@ def trimmed(line: str) -> str:
 def parse_stats_line(line: str) -> tuple[str, dict[str, Any]]:
     """The container named in one line of ``docker stats --format '{{json .}}'`` and its figures (pure).
 
-    Raises StatsError quoting the line when it is not JSON or a field cannot be read.
+    Raises ModuleError quoting the line when it is not JSON or a field cannot be read.
     """
     try:
         entry = json.loads(line)
     except ValueError:
-        raise StatsError(f"Cannot parse the output of docker stats (not JSON): {trimmed(line)}") from None
+        raise ModuleError(f"Cannot parse the output of docker stats (not JSON): {trimmed(line)}") from None
     if not isinstance(entry, dict):
-        raise StatsError(f"Cannot parse the output of docker stats (not an object): {trimmed(line)}")
+        raise ModuleError(f"Cannot parse the output of docker stats (not an object): {trimmed(line)}")
     name = entry.get("Container") or entry.get("Name")
     if not isinstance(name, str) or not name:
-        raise StatsError(f"Cannot parse the output of docker stats (no Container field): {trimmed(line)}")
+        raise ModuleError(f"Cannot parse the output of docker stats (no Container field): {trimmed(line)}")
     try:
         used, limit = parse_usage(entry.get("MemUsage", "--"))
         figures = {
@@ -180,7 +153,7 @@ def parse_stats_line(line: str) -> tuple[str, dict[str, Any]]:
             "pids": parse_count(entry.get("PIDs", "--")),
         }
     except ValueError as exc:
-        raise StatsError(f"Cannot parse the output of docker stats ({exc}): {trimmed(line)}") from None
+        raise ModuleError(f"Cannot parse the output of docker stats ({exc}): {trimmed(line)}") from None
     return name, figures
 
 
@@ -203,9 +176,9 @@ def parse_inspect(output: str, names: list[str]) -> dict[str, dict[str, Any]]:
     try:
         entries = json.loads(text)
     except ValueError:
-        raise StatsError(f"Cannot parse the output of docker inspect (not JSON): {trimmed(text)}") from None
+        raise ModuleError(f"Cannot parse the output of docker inspect (not JSON): {trimmed(text)}") from None
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
-        raise StatsError(f"Cannot parse the output of docker inspect (not a list of objects): {trimmed(text)}")
+        raise ModuleError(f"Cannot parse the output of docker inspect (not a list of objects): {trimmed(text)}")
     result = {}
     for name in names:
         found = next((entry for entry in entries if _is(entry, name)), None)
@@ -240,17 +213,6 @@ def only_missing(stderr: str) -> bool:
     """True when every error line of docker is "No such container/object" (pure)."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     return all(_MISSING.search(line) for line in lines)
-
-
-def human_bytes(value: float) -> str:
-    """1.5 GiB for 1610612736 (pure)."""
-    if abs(value) < 1024:
-        return f"{value:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if abs(value) < 1024:
-            return f"{round(value, 1):g} {unit}"
-    return f"{round(value / 1024, 1):g} TiB"
 
 
 def state_finding(name: str, state: str) -> Finding:
@@ -310,41 +272,30 @@ def memory_finding(
         of_limit = f" ({round(memory_percent or 0, 2):g}% of {whose} {human_bytes(limit_bytes)}"
         of_limit += " limit)" if whose == "its" else ", no memory limit set)"
     shown = f"Memory use of {name} is {human_bytes(memory_bytes)}{of_limit}"
-    critical_bytes = int(limit_bytes * critical_percent / 100) if limit_bytes else None
     if memory_percent is not None and limit_bytes and memory_percent >= critical_percent:
-        return Finding(
-            check="container_memory",
-            severity=CRITICAL,
-            subject=name,
-            value=memory_bytes,
-            threshold=critical_bytes,
-            message=f"{shown}, at or above the critical threshold {critical_percent:g}% of the limit",
-            recommendation=(
-                f"{name} is close to its memory limit and may be killed (OOM): look for a leak or raise the limit; "
-                "a restart in a maintenance window frees the memory for a while."
-            ),
+        severity, threshold = CRITICAL, int(limit_bytes * critical_percent / 100)
+        judged = f"at or above the critical threshold {critical_percent:g}% of the limit"
+        recommendation = (
+            f"{name} is close to its memory limit and may be killed (OOM): look for a leak or raise the limit; "
+            "a restart in a maintenance window frees the memory for a while."
         )
-    if memory_bytes >= warning_bytes:
-        return Finding(
-            check="container_memory",
-            severity=WARNING,
-            subject=name,
-            value=memory_bytes,
-            threshold=warning_bytes,
-            message=f"{shown}, at or above the warning threshold {human_bytes(warning_bytes)}",
-            recommendation=(
-                f"Watch whether the memory of {name} keeps growing (a leak); restart it in a maintenance window "
-                "if it does."
-            ),
+    elif memory_bytes >= warning_bytes:
+        severity, threshold = WARNING, warning_bytes
+        judged = f"at or above the warning threshold {human_bytes(warning_bytes)}"
+        recommendation = (
+            f"Watch whether the memory of {name} keeps growing (a leak); restart it in a maintenance window if it does."
         )
+    else:
+        severity, threshold = OK, warning_bytes
+        judged, recommendation = f"below the warning threshold {human_bytes(warning_bytes)}", ""
     return Finding(
         check="container_memory",
-        severity=OK,
+        severity=severity,
         subject=name,
         value=memory_bytes,
-        threshold=warning_bytes,
-        message=f"{shown}, below the warning threshold {human_bytes(warning_bytes)}",
-        recommendation="",
+        threshold=threshold,
+        message=f"{shown}, {judged}",
+        recommendation=recommendation,
     )
 
 
@@ -376,52 +327,50 @@ EMPTY_FIGURES = {"cpu_percent": None, "memory_bytes": None, "memory_limit_bytes"
                  "pids": None}  # fmt: skip
 
 
-class ContainerStats:
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
+class ContainerStats(Backend):
+    """Backend of the container_stats module."""
 
     def docker(self) -> str:
         binary = self.params["docker_binary"]
         if os.path.sep in binary:
             return binary
-        found = self.module.get_bin_path(binary, required=False)
+        found = self.host.get_bin_path(binary)
         if not found:
-            raise StatsError(f"Cannot read container stats: {binary} was not found on PATH (see docker_binary)")
+            raise ModuleError(f"Cannot read container stats: {binary} was not found on PATH (see docker_binary)")
         return found
 
-    def run(self, argv: list[str]) -> tuple[int, str, str]:
+    def docker_run(self, argv: list[str]) -> tuple[int, str, str]:
         timeout = self.params["timeout"]
         command = ["timeout", "-k", str(KILL_AFTER), seconds(timeout), *argv]
-        rc, out, err = self.module.run_command(command, expand_user_and_vars=False)
+        rc, out, err = self.host.run_command(command)
         if rc in TIMEOUT_CODES:
-            raise StatsError(f"Cannot read container stats: docker {argv[1]} timed out after {timeout:g} s")
+            raise ModuleError(f"Cannot read container stats: docker {argv[1]} timed out after {timeout:g} s")
         return rc, out, err
 
     def inspect(self, docker: str, names: list[str]) -> dict[str, dict[str, Any]]:
-        rc, out, err = self.run([docker, "inspect", "--type", "container", *names])
+        rc, out, err = self.docker_run([docker, "inspect", "--type", "container", *names])
         if rc != 0 and not only_missing(err):
-            raise StatsError(f"Cannot inspect the containers: docker inspect exited with {rc}: {tail(err or out)}")
+            raise ModuleError(f"Cannot inspect the containers: docker inspect exited with {rc}: {tail(err or out)}")
         return parse_inspect(out, names)
 
     def stats(self, docker: str, names: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """Figures of the running containers, and those that vanished since docker inspect."""
         vanished: list[str] = []
         while names:
-            rc, out, err = self.run([docker, "stats", "--no-stream", "--no-trunc", "--format", "{{json .}}", *names])
+            rc, out, err = self.docker_run(
+                [docker, "stats", "--no-stream", "--no-trunc", "--format", "{{json .}}", *names]
+            )
             if rc == 0:
                 return parse_stats(out), vanished
             gone = [name for name in missing_names(err) if name in names]
             if not gone or not only_missing(err):
-                raise StatsError(f"Cannot read container stats: docker stats exited with {rc}: {tail(err or out)}")
+                raise ModuleError(f"Cannot read container stats: docker stats exited with {rc}: {tail(err or out)}")
             vanished.extend(gone)
             names = [name for name in names if name not in gone]
         return {}, vanished
 
-    def run_checks(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise StatsError(f"Cannot measure the containers: {problem}")
+    def run(self) -> dict[str, Any]:
+        check_params(self.params)
         names = list(dict.fromkeys(name.strip() for name in self.params["containers"]))
         docker = self.docker()
         states = self.inspect(docker, names)

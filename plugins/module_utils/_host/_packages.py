@@ -22,14 +22,17 @@ import os
 import re
 from typing import Any, Iterable
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     WARNING,
     Finding,
     classify,
-    validate_thresholds,
     worst,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 
 REBOOT_REQUIRED_FILE = "/var/run/reboot-required"
 REBOOT_PACKAGES_FILE = "/var/run/reboot-required.pkgs"
@@ -46,30 +49,27 @@ _INST = re.compile(
 _ARCH = re.compile(r"\s*\[(?P<arch>[^\]\s]+)\]\s*$")
 
 
-class PackageError(Exception):
-    """apt-get missing or failing; the message is the module's failure message."""
+CANNOT = "Cannot list package updates"
 
+# Documented in the module's thresholds option: pending security updates.
+THRESHOLDS = {"security": Threshold(1, 10)}
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/package_updates.py."""
-    return {
-        "mode": {"type": "str", "default": "dist-upgrade", "choices": list(MODES)},
-        "update_cache": {"type": "bool", "default": False},
-        "security_warning": {"type": "int", "default": 1},
-        "security_critical": {"type": "int", "default": 10},
-        "reboot_required_file": {"type": "path", "default": REBOOT_REQUIRED_FILE},
-        "reboot_packages_file": {"type": "path", "default": REBOOT_PACKAGES_FILE},
-    }
+# The module's options; documented in plugins/modules/package_updates.py.
+ARGUMENT_SPEC = {
+    "mode": {"type": "str", "default": "dist-upgrade", "choices": list(MODES)},
+    "update_cache": {"type": "bool", "default": False},
+    "thresholds": _thresholds.option(THRESHOLDS),
+    "reboot_required_file": {"type": "path", "default": REBOOT_REQUIRED_FILE},
+    "reboot_packages_file": {"type": "path", "default": REBOOT_PACKAGES_FILE},
+}
 
 
 def check_params(params: dict[str, Any]) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameters."""
-    warning, critical = params["security_warning"], params["security_critical"]
+    warning = params["thresholds"]["security_warning"]
     if warning < 1:
-        return f"security_warning must be 1 or more, got {warning}"
-    if validate_thresholds(warning, critical) is not None:
-        return f"security_warning ({warning}) must not be above security_critical ({critical})"
-    return None
+        return f"thresholds.security_warning must be 1 or more, got {warning:g}"
+    return _thresholds.problem(THRESHOLDS, params["thresholds"])
 
 
 def origin_suite(origin: str) -> str:
@@ -161,10 +161,10 @@ def evaluate(
     else:
         message = "No pending security updates"
     if severity == OK:
-        message += f", below the warning threshold {warning}"
+        message += f", below the warning threshold {warning:g}"
         recommendation = ""
     else:
-        message += f", at or above the {severity} threshold {threshold}"
+        message += f", at or above the {severity} threshold {threshold:g}"
         recommendation = "Apply the security updates in the next maintenance window (the system_updates role)."
     findings = [
         Finding(
@@ -202,22 +202,18 @@ def evaluate(
     return findings
 
 
-class PackageUpdates:
-    """Backend of the package_updates module: runs apt-get through module.run_command."""
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
+class PackageUpdates(Backend):
+    """Backend of the package_updates module: runs apt-get through the host's run_command."""
 
     def apt_get(self, args: list[str]) -> str:
-        """stdout of apt-get with args (an argument list, no shell, C locale); raises PackageError."""
-        binary = self.module.get_bin_path("apt-get")
+        """stdout of apt-get with args (an argument list, no shell, C locale); raises ModuleError."""
+        binary = self.host.get_bin_path("apt-get")
         if not binary:
-            raise PackageError("apt-get was not found (this module works on Debian and Ubuntu only)")
-        rc, out, err = self.module.run_command([binary, *args], environ_update={"LC_ALL": "C", "LANG": "C"})
+            raise ModuleError(f"{CANNOT}: apt-get was not found (this module works on Debian and Ubuntu only)")
+        rc, out, err = self.host.run_command([binary, *args], environ_update={"LC_ALL": "C", "LANG": "C"})
         if rc != 0:
             cause = (err or out).strip() or "no output"
-            raise PackageError(f"{' '.join(['apt-get', *args])} exited with {rc}: {cause}")
+            raise ModuleError(f"{CANNOT}: {' '.join(['apt-get', *args])} exited with {rc}: {cause}")
         return out
 
     def read_reboot(self) -> tuple[bool, list[str]]:
@@ -229,20 +225,16 @@ class PackageUpdates:
             with open(path, encoding="utf-8", errors="replace") as handle:
                 return required, parse_reboot_packages(handle.read())
         except OSError as exc:
-            raise PackageError(f"cannot read reboot_packages_file {path}: {exc.strerror}") from None
+            raise ModuleError(f"{CANNOT}: cannot read reboot_packages_file {path}: {exc.strerror}") from None
 
     def run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot list package updates: {problem}")
-        try:
-            if self.params["update_cache"]:
-                self.apt_get(["-q", "update"])
-            output = self.apt_get(["-s", "-o", "Debug::NoLocking=1", self.params["mode"]])
-            reboot_required, reboot_packages = self.read_reboot()
-        except PackageError as exc:
-            self.module.fail_json(msg=f"Cannot list package updates: {exc}")
-            raise  # unreachable: fail_json exits
+            raise ModuleError(f"{CANNOT}: {problem}")
+        if self.params["update_cache"]:
+            self.apt_get(["-q", "update"])
+        output = self.apt_get(["-s", "-o", "Debug::NoLocking=1", self.params["mode"]])
+        reboot_required, reboot_packages = self.read_reboot()
         updates = parse_simulation(output)
         findings = [
             finding.as_dict()
@@ -250,8 +242,7 @@ class PackageUpdates:
                 updates,
                 reboot_required,
                 reboot_packages,
-                self.params["security_warning"],
-                self.params["security_critical"],
+                *_thresholds.levels(self.params["thresholds"], "security"),
             )
         ]
         return {

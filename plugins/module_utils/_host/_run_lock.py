@@ -33,9 +33,13 @@ import stat
 import time
 from typing import Any, Callable, Iterator
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso, try_parse_iso
 
-UTC = datetime.timezone.utc
+UTC = _time.UTC
 STATES = ("acquired", "renewed", "released", "broken", "status")
 VERBS = {"acquired": "take", "renewed": "renew", "released": "release", "broken": "break", "status": "read"}
 # A directory of its own under /var/lib (only root can create names there; /run/lock is
@@ -45,34 +49,28 @@ DEFAULT_PATH = "/var/lib/jarvis-maintenance/maintenance.lock"
 # backup, its verification, a DR restore: 60 minutes each), short enough that the lock of a
 # killed or cancelled job is taken over by the next scheduled run, which waits 240 minutes.
 DEFAULT_LEASE_MINUTES = 90.0
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_AGE_LIMIT_HOURS = 24 * 365
 OPEN_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class LockError(Exception):
-    """Bad input or an unusable lock file; the message is the module's failure message."""
-
-
-class LockHeld(LockError):
+class LockHeld(ModuleError):
     """Another live run holds the lock."""
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/run_lock.py."""
-    return {
-        "path": {"type": "path", "default": DEFAULT_PATH},
-        "state": {"type": "str", "choices": list(STATES), "default": "acquired"},
-        "run_id": {"type": "str"},
-        "playbook": {"type": "str", "default": ""},
-        "holder_host": {"type": "str", "default": ""},
-        "holder_pid": {"type": "int", "default": 0},
-        "awx_job_id": {"type": "str", "default": ""},
-        "lease_minutes": {"type": "float", "default": DEFAULT_LEASE_MINUTES},
-        "max_age_hours": {"type": "float", "default": 12.0},
-        "wait_seconds": {"type": "int", "default": 0},
-        "poll_seconds": {"type": "float", "default": 5.0},
-    }
+# The module's options; documented in plugins/modules/run_lock.py.
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "default": DEFAULT_PATH},
+    "state": {"type": "str", "choices": list(STATES), "default": "acquired"},
+    "run_id": {"type": "str"},
+    "playbook": {"type": "str", "default": ""},
+    "holder_host": {"type": "str", "default": ""},
+    "holder_pid": {"type": "int", "default": 0},
+    "awx_job_id": {"type": "str", "default": ""},
+    "lease_minutes": {"type": "float", "default": DEFAULT_LEASE_MINUTES},
+    "max_age_hours": {"type": "float", "default": 12.0},
+    "wait_seconds": {"type": "int", "default": 0},
+    "poll_seconds": {"type": "float", "default": 5.0},
+}
 
 
 def path_problem(path: Any) -> str | None:
@@ -93,12 +91,12 @@ def check_params(params: dict[str, Any]) -> None:
     verb = VERBS.get(params["state"], "use")
     problem = path_problem(params["path"])
     if problem:
-        raise LockError(f"Cannot {verb} the lock: {problem}")
+        raise ModuleError(f"Cannot {verb} the lock: {problem}")
     if params["state"] != "status" and not (params.get("run_id") or "").strip():
-        raise LockError(f"Cannot {verb} the lock: run_id is required with state={params['state']}")
+        raise ModuleError(f"Cannot {verb} the lock: run_id is required with state={params['state']}")
     for name in ("max_age_hours", "lease_minutes", "poll_seconds"):
         if not math.isfinite(params[name]):
-            raise LockError(f"Cannot {verb} the lock: {name} must be a number, got {params[name]}")
+            raise ModuleError(f"Cannot {verb} the lock: {name} must be a number, got {params[name]}")
     checks = (
         (params["max_age_hours"] <= 0, f"max_age_hours must be greater than 0, got {params['max_age_hours']}"),
         (
@@ -118,7 +116,7 @@ def check_params(params: dict[str, Any]) -> None:
     )
     for bad, message in checks:
         if bad:
-            raise LockError(f"Cannot {verb} the lock: {message}")
+            raise ModuleError(f"Cannot {verb} the lock: {message}")
 
 
 def parse_holder(text: str) -> dict[str, Any] | None:
@@ -132,23 +130,9 @@ def parse_holder(text: str) -> dict[str, Any] | None:
     return holder
 
 
-def parse_time(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def stamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
-
-
 def lease_until(now: datetime.datetime, lease_minutes: float) -> str:
     """When a lease taken or renewed now ends (pure)."""
-    return stamp(now + datetime.timedelta(minutes=lease_minutes))
+    return iso(now + datetime.timedelta(minutes=lease_minutes))
 
 
 def staleness(
@@ -168,20 +152,20 @@ def staleness(
     """
     if holder is None:
         return "the lock file is not a lock this module wrote"
-    started = parse_time(holder.get("started"))
+    started = try_parse_iso(holder.get("started"))
     if started is None:
         return "the lock has no readable start time"
     age_hours = (now - started).total_seconds() / 3600
     if age_hours > max_age_hours:
         return f"it is {age_hours:.1f} h old, more than max_age_hours {max_age_hours:g}"
     if "lease_expires" in holder:
-        expires = parse_time(holder["lease_expires"])
+        expires = try_parse_iso(holder["lease_expires"])
         if expires is None:
             return f"its lease_expires {holder['lease_expires']!r} is not a time"
         if now >= expires:
             minutes = (now - expires).total_seconds() / 60
             return (
-                f"its lease expired at {stamp(expires)} ({minutes:.0f} min ago): the run stopped renewing it "
+                f"its lease expired at {iso(expires)} ({minutes:.0f} min ago): the run stopped renewing it "
                 "(killed, cancelled or timed out)"
             )
     pid = holder.get("holder_pid")
@@ -274,11 +258,14 @@ def lock_finding(check: str, path: str, holder: dict[str, Any] | None, message: 
     ).as_dict()
 
 
-class RunLock:
-    def __init__(self, params: dict[str, Any], check_mode: bool, now: datetime.datetime | None = None):
+class RunLock(Backend):
+    """Backend of the run_lock module: all through file descriptors, no command."""
+
+    def __init__(
+        self, params: dict[str, Any], check_mode: bool, host: Any = None, now: datetime.datetime | None = None
+    ) -> None:
         check_params(params)
-        self.params = params
-        self.check_mode = check_mode
+        super().__init__(params, check_mode, host)
         self.path = params["path"]
         self.directory, self.name = os.path.split(self.path)
         self.guard_name = self.name + ".guard"
@@ -286,8 +273,8 @@ class RunLock:
         self.this_host = socket.gethostname()
         self.euid = os.geteuid()
 
-    def error(self, cause: str) -> LockError:
-        return LockError(f"Cannot {VERBS[self.params['state']]} the lock path={self.path}: {cause}")
+    def error(self, cause: str) -> ModuleError:
+        return ModuleError(f"Cannot {VERBS[self.params['state']]} the lock path={self.path}: {cause}")
 
     # -- the directory and its files, all through descriptors -------------------------------
     @contextlib.contextmanager
@@ -411,7 +398,7 @@ class RunLock:
         return {
             "run_id": self.params["run_id"],
             "playbook": self.params["playbook"],
-            "started": stamp(self.now),
+            "started": iso(self.now),
             "holder_host": self.params["holder_host"] or self.this_host,
             "holder_pid": self.params["holder_pid"],
             "awx_job_id": self.params["awx_job_id"],
@@ -522,7 +509,7 @@ class RunLock:
                         "stop this run, and raise lease_minutes if a step runs longer than the lease"
                     )
                 record = {**holder, "lease_expires": lease_until(self.now, self.params["lease_minutes"])}
-                record["renewed"] = stamp(self.now)
+                record["renewed"] = iso(self.now)
                 self.replace(dir_fd, record)
         return {
             "changed": True,

@@ -17,7 +17,9 @@ import shutil
 import tempfile
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 
 # supervisord's process states (supervisor.states.ProcessStates).
 STATES = ("STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL", "UNKNOWN")
@@ -28,15 +30,17 @@ _PID = re.compile(r"\bpid (\d+)")
 _UPTIME = re.compile(r"\buptime (?:(\d+) days?, )?(\d+):(\d{2}):(\d{2})")
 
 
-def argument_spec() -> dict[str, Any]:
-    return dict(
-        names=dict(type="list", elements="str", default=[]),
-        config=dict(type="path"),
-        server_url=dict(type="str"),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        supervisorctl_path=dict(type="path"),
-    )
+CANNOT = "Cannot query supervisord"
+
+# The module's options; documented in plugins/modules/supervisor_status.py.
+ARGUMENT_SPEC = {
+    "names": {"type": "list", "elements": "str", "default": []},
+    "config": {"type": "path"},
+    "server_url": {"type": "str"},
+    "username": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "supervisorctl_path": {"type": "path"},
+}
 
 
 def uptime_seconds(description: str) -> int | None:
@@ -119,26 +123,22 @@ def write_private(directory: str, name: str, text: str) -> str:
     return path
 
 
-class SupervisorStatus:
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
-
-    def fail(self, problem: str, **kwargs: Any) -> None:
-        self.module.fail_json(msg=f"Cannot query supervisord: {redact(problem)}", **kwargs)
+class SupervisorStatus(Backend):
+    """Backend of the supervisor_status module."""
 
     def check_params(self) -> None:
         if not self.params["password"]:
             return
         if self.params["config"]:
-            self.fail(
-                "config and password cannot be used together: with password, supervisorctl reads a private "
+            raise ModuleError(
+                f"{CANNOT}: config and password cannot be used together: with password, supervisorctl reads a private "
                 "configuration file made for the call instead of config; set server_url (and username) instead "
                 "of config, or put the password into config's [supervisorctl] section and leave password out"
             )
         if not self.params["server_url"]:
-            self.fail(
-                "password needs server_url (for example unix:///run/supervisor.sock): supervisorctl then reads "
+            raise ModuleError(
+                f"{CANNOT}: password needs server_url (for example unix:///run/supervisor.sock): "
+                "supervisorctl then reads "
                 "both from a private configuration file instead of its command line"
             )
 
@@ -148,11 +148,11 @@ class SupervisorStatus:
         given = self.params["supervisorctl_path"]
         if given:
             if not (os.path.isfile(given) and os.access(given, os.X_OK)):
-                self.fail(f"supervisorctl_path {given} is not an executable file")
+                raise ModuleError(f"{CANNOT}: supervisorctl_path {given} is not an executable file")
             return given
-        path = self.module.get_bin_path("supervisorctl", required=False)
+        path = self.host.get_bin_path("supervisorctl")
         if not path:
-            self.fail("supervisorctl was not found on PATH; set supervisorctl_path")
+            raise ModuleError(f"{CANNOT}: supervisorctl was not found on PATH; set supervisorctl_path")
         return path
 
     def command(self, private_config: str | None = None) -> list[str]:
@@ -167,15 +167,15 @@ class SupervisorStatus:
 
     def status(self) -> tuple[int, str, str]:
         if not self.params["password"]:
-            return self.module.run_command(self.command(), environ_update={"LC_ALL": "C"})
+            return self.host.run_command(self.command(), environ_update={"LC_ALL": "C"})
         try:
             text = client_config(self.params["server_url"], self.params["username"], self.params["password"])
         except ValueError as exc:
-            self.fail(f"{exc}: supervisorctl reads it from a configuration file")
+            raise ModuleError(f"{CANNOT}: {exc}: supervisorctl reads it from a configuration file") from None
         directory = tempfile.mkdtemp(prefix="jarvis-supervisorctl-")  # mode 0700, a new name
         try:
             config = write_private(directory, "supervisorctl.conf", text)
-            return self.module.run_command(self.command(config), environ_update={"LC_ALL": "C"})
+            return self.host.run_command(self.command(config), environ_update={"LC_ALL": "C"})
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
@@ -188,7 +188,7 @@ class SupervisorStatus:
             cause = " ".join(part.strip() for part in (out, err) if part.strip()) or f"exit code {rc}"
             if "401 Unauthorized" in cause or "requires authentication" in cause:
                 cause = "supervisord refused the credentials (401 Unauthorized): check username and password"
-            self.fail(cause, rc=rc)
+            raise ModuleError(f"{CANNOT}: {cause}", rc=rc)
         names = self.params["names"]
         chosen = select(programs, names)
         missing += [name for name in names if not select(programs, [name])]

@@ -17,25 +17,25 @@ import datetime
 import json
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import fingerprint
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso, parse_iso
 
-UTC = datetime.timezone.utc
 LISTED = 10  # names shown in a finding's message
 
 
-class AuditError(Exception):
-    """An unusable file or parameter; the message is the module's failure message."""
+CANNOT = "Cannot audit the users file"
 
-
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/users_audit.py."""
-    return {
-        "path": {"type": "path", "required": True},
-        "stale_days": {"type": "int", "default": 90},
-        "api_key_stale_days": {"type": "int", "default": 90, "no_log": False},
-        "missing_ok": {"type": "bool", "default": False},
-    }
+# The module's options; documented in plugins/modules/users_audit.py.
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "stale_days": {"type": "int", "default": 90},
+    "api_key_stale_days": {"type": "int", "default": 90, "no_log": False},
+    "missing_ok": {"type": "bool", "default": False},
+}
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -45,32 +45,16 @@ def check_params(params: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_time(value: Any) -> datetime.datetime:
-    """An ISO 8601 time (Z or an offset; none is UTC) in UTC. ValueError when it is not one."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"is not an ISO 8601 time: {value!r}")
-    text = value.strip()
-    if text[-1:] in "Zz":
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"is not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"is out of range: {value!r}") from None
-
-
-def iso(moment: datetime.datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def _optional_time(info: dict[str, Any], key: str) -> datetime.datetime | None:
+def _optional_time(
+    info: dict[str, Any], key: str, entry: str, malformed: list[dict[str, str]]
+) -> tuple[bool, datetime.datetime | None]:
+    """(True, info[key] as a time or None when absent), or (False, None) with the problem added to malformed."""
     value = info.get(key)
-    return None if value in (None, "") else parse_time(value)
+    try:
+        return True, None if value in (None, "") else parse_iso(value)
+    except ValueError as exc:
+        malformed.append({"entry": f"{entry}.{key}", "problem": str(exc)})
+        return False, None
 
 
 def audit_users(
@@ -87,16 +71,10 @@ def audit_users(
         if not isinstance(info, dict):
             malformed.append({"entry": entry, "problem": f"must be an object, not {_kind(info)}"})
             continue
-        try:
-            last_login = _optional_time(info, "last_login")
-        except ValueError as exc:
-            malformed.append({"entry": f"{entry}.last_login", "problem": str(exc)})
+        valid, last_login = _optional_time(info, "last_login", entry, malformed)
+        if not valid:
             continue
-        try:
-            created = _optional_time(info, "created_at")
-        except ValueError as exc:
-            malformed.append({"entry": f"{entry}.created_at", "problem": str(exc)})
-            created = None
+        _valid, created = _optional_time(info, "created_at", entry, malformed)
         if last_login is None:
             young = created is not None and (now - created).days < stale_days
             status, days = ("new" if young else "never"), None
@@ -127,10 +105,8 @@ def audit_api_keys(
         if not isinstance(user, str) or not user:
             malformed.append({"entry": f"{entry}.user", "problem": "is missing: each key must name its user"})
             continue
-        try:
-            last_used = _optional_time(info, "last_used")
-        except ValueError as exc:
-            malformed.append({"entry": f"{entry}.last_used", "problem": str(exc)})
+        valid, last_used = _optional_time(info, "last_used", entry, malformed)
+        if not valid:
             continue
         days = None if last_used is None else (now - last_used).days
         status = "never" if last_used is None else ("stale" if days >= stale_days else "used")
@@ -213,7 +189,7 @@ def findings(
 def audit(document: Any, now: datetime.datetime, stale_days: int, api_key_stale_days: int) -> dict[str, Any]:
     """The whole audit of a parsed users.json (pure)."""
     if not isinstance(document, dict):
-        raise AuditError(f"the file must hold a JSON object with users and api_keys, not {_kind(document)}")
+        raise ModuleError(f"{CANNOT}: the file must hold a JSON object with users and api_keys, not {_kind(document)}")
     users, bad_users = audit_users(document.get("users"), now, stale_days)
     keys, bad_keys = audit_api_keys(document.get("api_keys"), now, api_key_stale_days)
     malformed = bad_users + bad_keys
@@ -234,16 +210,17 @@ def audit(document: Any, now: datetime.datetime, stale_days: int, api_key_stale_
     }
 
 
-class UsersAudit:
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(UTC)
+class UsersAudit(Backend):
+    """Backend of the users_audit module."""
+
+    def __init__(self, params: Any, check_mode: bool, host: Any, now: datetime.datetime | None = None) -> None:
+        super().__init__(params, check_mode, host)
+        self.now = now or _time.now()
 
     def run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            raise AuditError(problem)
+            raise ModuleError(f"{CANNOT}: {problem}")
         path = self.params["path"]
         try:
             with open(path, "rb") as handle:
@@ -252,17 +229,17 @@ class UsersAudit:
             if self.params["missing_ok"]:
                 return {"changed": False, "exists": False, "users": [], "api_keys": [], "malformed": [],
                         "counts": {}, "findings": []}  # fmt: skip
-            raise AuditError(f"{path} does not exist (set missing_ok to audit hosts without it)") from None
+            raise ModuleError(f"{CANNOT}: {path} does not exist (set missing_ok to audit hosts without it)") from None
         except OSError as exc:
-            raise AuditError(f"cannot read {path}: {exc.strerror}") from None
+            raise ModuleError(f"{CANNOT}: cannot read {path}: {exc.strerror}") from None
         except ValueError as exc:  # a NUL character in the path
-            raise AuditError(f"path cannot be read: {exc} in {path!r}") from None
+            raise ModuleError(f"{CANNOT}: path cannot be read: {exc} in {path!r}") from None
         try:
             document = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            raise AuditError(f"{path} is not UTF-8 text") from None
+            raise ModuleError(f"{CANNOT}: {path} is not UTF-8 text") from None
         except ValueError as exc:
             # The message names the position only: the text around it may be a key.
-            raise AuditError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None  # type: ignore[attr-defined]
+            raise ModuleError(f"{CANNOT}: {path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None  # type: ignore[attr-defined]
         result = audit(document, self.now, self.params["stale_days"], self.params["api_key_stale_days"])
         return {"changed": False, "exists": True, **result}

@@ -23,18 +23,22 @@ import re
 import stat
 from typing import Any, Iterable, Iterator
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds, _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     Finding,
     classify,
-    validate_thresholds,
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso
 
 DEFAULT_PATTERNS = {"error": r"(?i)\b(?:error|fatal|panic|critical|traceback)\b"}
 SAMPLE_LIMIT = 400
-UTC = datetime.timezone.utc
+UTC = _time.UTC
 
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
@@ -60,51 +64,60 @@ _NORMALISE = [
 ]
 
 
-class AnalysisError(Exception):
-    """Bad input or an unreadable source; the message is the module's failure message."""
+CANNOT = "Cannot analyse the logs"
 
+# Documented in the module's thresholds option: lines of one pattern in one source.
+THRESHOLDS = {"count": Threshold(10, 100)}
+# A source's own levels: each one left out (None) is the module's.
+SOURCE_THRESHOLDS = {
+    "type": "dict",
+    "options": {name: {"type": "float"} for name in _thresholds.argument_spec(THRESHOLDS)},
+}
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/log_analysis.py."""
-    return {
-        "sources": {
-            "type": "list",
-            "elements": "dict",
-            "required": True,
-            "options": {
-                "name": {"type": "str", "required": True},
-                "paths": {"type": "list", "elements": "str", "default": []},
-                "container": {"type": "str"},
-                "patterns": {"type": "dict"},
-                "exclude": {"type": "list", "elements": "str", "default": []},
-                "count_warning": {"type": "int"},
-                "count_critical": {"type": "int"},
-                "required": {"type": "bool", "default": False},
+# The module's options; documented in plugins/modules/log_analysis.py.
+ARGUMENT_SPEC = {
+    "sources": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "name": {"type": "str", "required": True},
+            "paths": {"type": "list", "elements": "str", "default": []},
+            "container": {"type": "str"},
+            "patterns": {"type": "dict"},
+            "exclude": {"type": "list", "elements": "str", "default": []},
+            # Each level left out is the module's own (thresholds).
+            "thresholds": {
+                "type": "dict",
+                "options": {name: {"type": "float"} for name in _thresholds.argument_spec(THRESHOLDS)},
             },
+            "required": {"type": "bool", "default": False},
         },
-        "patterns": {"type": "dict", "default": DEFAULT_PATTERNS},
-        "exclude": {"type": "list", "elements": "str", "default": []},
-        "since_days": {"type": "float", "default": 7},
-        "count_warning": {"type": "int", "default": 10},
-        "count_critical": {"type": "int", "default": 100},
-        "max_groups": {"type": "int", "default": 20},
-        "redact_patterns": {"type": "list", "elements": "str", "default": []},
-        "docker_path": {"type": "path"},
-    }
+    },
+    "patterns": {"type": "dict", "default": DEFAULT_PATTERNS},
+    "exclude": {"type": "list", "elements": "str", "default": []},
+    "since_days": {"type": "float", "default": 7},
+    "thresholds": _thresholds.option(THRESHOLDS),
+    "max_groups": {"type": "int", "default": 20},
+    "redact_patterns": {"type": "list", "elements": "str", "default": []},
+    "docker_path": {"type": "path"},
+}
 
 
 def compile_patterns(value: Any, where: str) -> dict[str, re.Pattern[str]]:
-    """{name: regex} compiled; AnalysisError naming `where` when one is empty or does not compile."""
+    """{name: regex} compiled; ModuleError naming `where` when one is empty or does not compile."""
     if not isinstance(value, dict) or not value:
-        raise AnalysisError(f"{where} must be a non-empty mapping of name to regular expression")
+        raise ModuleError(f"{CANNOT}: {where} must be a non-empty mapping of name to regular expression")
     compiled = {}
     for name, pattern in value.items():
         if not isinstance(pattern, str) or not pattern:
-            raise AnalysisError(f"{where}.{name} must be a non-empty regular expression")
+            raise ModuleError(f"{CANNOT}: {where}.{name} must be a non-empty regular expression")
         try:
             compiled[str(name)] = re.compile(pattern)
         except re.error as exc:
-            raise AnalysisError(f"{where}.{name} is not a valid regular expression ({pattern!r}): {exc}") from None
+            raise ModuleError(
+                f"{CANNOT}: {where}.{name} is not a valid regular expression ({pattern!r}): {exc}"
+            ) from None
     return compiled
 
 
@@ -114,7 +127,9 @@ def compile_list(values: list[str], where: str) -> list[re.Pattern[str]]:
         try:
             compiled.append(re.compile(pattern))
         except re.error as exc:
-            raise AnalysisError(f"{where}[{index}] is not a valid regular expression ({pattern!r}): {exc}") from None
+            raise ModuleError(
+                f"{CANNOT}: {where}[{index}] is not a valid regular expression ({pattern!r}): {exc}"
+            ) from None
     return compiled
 
 
@@ -124,9 +139,9 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"since_days must be above 0 and at most 3660 (ten years), got {params['since_days']}"
     if params["max_groups"] < 1:
         return f"max_groups must be at least 1, got {params['max_groups']}"
-    problem = validate_thresholds(params["count_warning"], params["count_critical"])
+    problem = _thresholds.problem(THRESHOLDS, params["thresholds"])
     if problem:
-        return f"count_warning/count_critical: {problem}"
+        return problem
     names = [source["name"] for source in params["sources"]]
     if not names:
         return "sources must name at least one source"
@@ -140,12 +155,16 @@ def check_params(params: dict[str, Any]) -> str | None:
         for path in source["paths"]:
             if not os.path.isabs(path):
                 return f"{where}.paths: {path!r} must be an absolute path or pattern"
-        warning = source["count_warning"] if source["count_warning"] is not None else params["count_warning"]
-        critical = source["count_critical"] if source["count_critical"] is not None else params["count_critical"]
-        problem = validate_thresholds(warning, critical)
+        problem = _thresholds.problem(THRESHOLDS, source_thresholds(source, params), f"{where}.thresholds")
         if problem:
-            return f"{where}.count_warning/count_critical: {problem}"
+            return problem
     return None
+
+
+def source_thresholds(source: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A source's thresholds: its own levels, the module's for those it leaves out (pure)."""
+    own = source.get("thresholds") or {}
+    return {name: own[name] if own.get(name) is not None else value for name, value in params["thresholds"].items()}
 
 
 def parse_time(line: str, now: datetime.datetime) -> datetime.datetime | None:
@@ -192,10 +211,6 @@ def normalise(line: str) -> str:
     for pattern, replacement in _NORMALISE:
         text = pattern.sub(replacement, text)
     return text.strip()[:SAMPLE_LIMIT]
-
-
-def iso(moment: datetime.datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 class Grouper:
@@ -313,11 +328,12 @@ def read_lines(fd: int, path: str) -> Iterator[str]:
         yield from io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
 
 
-class LogAnalysis:
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(UTC)
+class LogAnalysis(Backend):
+    """Backend of the log_analysis module."""
+
+    def __init__(self, params: Any, check_mode: bool, host: Any, now: datetime.datetime | None = None) -> None:
+        super().__init__(params, check_mode, host)
+        self.now = now or _time.now()
         self.since = self.now  # the window's start, set by run() once since_days is checked
 
     def files(self, source: dict[str, Any]) -> list[str]:
@@ -328,14 +344,14 @@ class LogAnalysis:
         return sorted(found)
 
     def docker_lines(self, container: str) -> list[str]:
-        docker = self.params["docker_path"] or self.module.get_bin_path("docker", required=False)
+        docker = self.params["docker_path"] or self.host.get_bin_path("docker")
         if not docker:
-            raise AnalysisError(f"Cannot read the logs of container {container}: docker was not found on PATH")
-        since = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        rc, out, err = self.module.run_command([docker, "logs", "--timestamps", "--since", since, container])
+            raise ModuleError(f"{CANNOT}: Cannot read the logs of container {container}: docker was not found on PATH")
+        since = iso(self.since)
+        rc, out, err = self.host.run_command([docker, "logs", "--timestamps", "--since", since, container])
         if rc != 0:
             cause = redact(err.strip()) or f"exit code {rc}"
-            raise AnalysisError(f"Cannot read the logs of container {container}: {cause}")
+            raise ModuleError(f"{CANNOT}: Cannot read the logs of container {container}: {cause}")
         # docker logs writes the container's stdout and stderr to its own; each line has its time.
         return sorted(out.splitlines(True) + err.splitlines(True))
 
@@ -375,8 +391,7 @@ class LogAnalysis:
                 read.append({"path": path, "size": st.st_size, "lines": grouper.lines - before})
             if not read and source["required"]:
                 problems.append(f"no file matching {', '.join(source['paths'])} was written in the window")
-        warning = source["count_warning"] if source["count_warning"] is not None else self.params["count_warning"]
-        critical = source["count_critical"] if source["count_critical"] is not None else self.params["count_critical"]
+        warning, critical = _thresholds.levels(source_thresholds(source, self.params), "count")
         top = grouper.top(self.params["max_groups"])
         findings = source_findings(source["name"], grouper.counts, warning, critical, top)
         for problem in problems:
@@ -406,7 +421,7 @@ class LogAnalysis:
     def run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            raise AnalysisError(problem)
+            raise ModuleError(f"{CANNOT}: {problem}")
         self.since = self.now - datetime.timedelta(days=self.params["since_days"])
         compile_patterns(self.params["patterns"], "patterns")
         sources, findings = [], []

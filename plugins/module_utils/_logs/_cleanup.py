@@ -40,9 +40,11 @@ import stat
 from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import parse_size
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _CLASS = re.compile(r"\[!?\]?[^\]]*\]")
 
 # System trees and data directories a root may not be, lie inside or hold (patterns per path
@@ -82,33 +84,22 @@ DATA_MARKERS = {
 OPEN_LOG = os.O_RDWR | os.O_NOCTTY
 
 
-class CleanupError(Exception):
-    """A refused plan or a failed step; the message is the module's failure message."""
+CANNOT = "Cannot clean logs"
 
-
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/log_cleanup.py."""
-    return {
-        "roots": {"type": "list", "elements": "path", "required": True},
-        "compress": {"type": "bool", "default": True},
-        "compress_patterns": {"type": "list", "elements": "str", "default": ["*.log"]},
-        "compress_min_size": {"type": "str", "default": "100M"},
-        "delete_patterns": {"type": "list", "elements": "str", "default": ["*.gz"]},
-        "max_age_days": {"type": "float", "default": 7},
-        "temp_patterns": {"type": "list", "elements": "str", "default": []},
-        "temp_max_age_hours": {"type": "float", "default": 24},
-        "recurse": {"type": "bool", "default": True},
-        "protected_paths": {"type": "list", "elements": "str", "default": list(PROTECTED_PATHS)},
-        "protected_paths_extra": {"type": "list", "elements": "str", "default": []},
-    }
-
-
-def parse_size(text: Any) -> int:
-    """Bytes in '100M', '1.5G', '512k', '2048' (pure). Raises ValueError."""
-    match = _SIZE.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a size like 100M, 1G or 2048")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+# The module's options; documented in plugins/modules/log_cleanup.py.
+ARGUMENT_SPEC = {
+    "roots": {"type": "list", "elements": "path", "required": True},
+    "compress": {"type": "bool", "default": True},
+    "compress_patterns": {"type": "list", "elements": "str", "default": ["*.log"]},
+    "compress_min_size": {"type": "str", "default": "100M"},
+    "delete_patterns": {"type": "list", "elements": "str", "default": ["*.gz"]},
+    "max_age_days": {"type": "float", "default": 7},
+    "temp_patterns": {"type": "list", "elements": "str", "default": []},
+    "temp_max_age_hours": {"type": "float", "default": 24},
+    "recurse": {"type": "bool", "default": True},
+    "protected_paths": {"type": "list", "elements": "str", "default": list(PROTECTED_PATHS)},
+    "protected_paths_extra": {"type": "list", "elements": "str", "default": []},
+}
 
 
 def inside(path: str, roots: list[str]) -> bool:
@@ -234,13 +225,12 @@ class Skip(Exception):
     """An entry that is not acted on; the message is the reason reported in ``skipped_entries``."""
 
 
-class LogCleanup:
+class LogCleanup(Backend):
     """Backend of the log_cleanup module: plan() through fds, then act() on each item through fds."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+    def __init__(self, params: Any, check_mode: bool, host: Any, now: datetime.datetime | None = None) -> None:
+        super().__init__(params, check_mode, host)
+        self.now = now or _time.now()
         self.root_fds: list[int] = []
         self.root_paths: list[str] = []
         self.skipped: dict[str, str] = {}
@@ -252,16 +242,16 @@ class LogCleanup:
     def open_roots(self) -> None:
         for root in self.params["roots"]:
             if fs.is_symlink(root):
-                raise CleanupError(
-                    f"Cannot clean logs: roots entry {root} is a symlink (to {os.path.realpath(root)}); "
+                raise ModuleError(
+                    f"{CANNOT}: roots entry {root} is a symlink (to {os.path.realpath(root)}); "
                     "roots are never followed: name the directory itself"
                 )
             real = os.path.realpath(root)
             try:
                 fd = fs.open_dir(real)
             except (fs.UnsafePath, FileNotFoundError, NotADirectoryError) as exc:
-                raise CleanupError(
-                    f"Cannot clean logs: roots entry {root} is not a directory (or a directory on its path was "
+                raise ModuleError(
+                    f"{CANNOT}: roots entry {root} is not a directory (or a directory on its path was "
                     "replaced by a symlink while it was opened)"
                 ) from exc
             self.root_fds.append(fd)
@@ -269,7 +259,7 @@ class LogCleanup:
 
     def plan(self) -> list[Item]:
         """Every action, in order; symlinks, data directories and other odd entries go to skipped_entries.
-        Raises CleanupError for a root or temp pattern that cannot be used."""
+        Raises ModuleError for a root or temp pattern that cannot be used."""
         params = self.params
         self.open_roots()
         now = self.now.timestamp()
@@ -327,8 +317,8 @@ class LogCleanup:
         base = os.path.realpath(os.path.dirname(pattern))
         index = next((i for i, root in enumerate(self.root_paths) if inside(base, [root])), None)
         if index is None:
-            raise CleanupError(
-                f"Cannot clean logs: temp_patterns entry {pattern}: its directory {base} is outside roots "
+            raise ModuleError(
+                f"{CANNOT}: temp_patterns entry {pattern}: its directory {base} is outside roots "
                 f"({', '.join(self.root_paths)}); add it to roots"
             )
         directory = os.path.relpath(base, self.root_paths[index])
@@ -413,7 +403,7 @@ class LogCleanup:
         }
 
     def archive_name(self, dir_fd: int, name: str) -> str:
-        stamp = self.now.strftime("%Y%m%dT%H%M%SZ")
+        stamp = _time.stamp(self.now)
         for number in range(100):
             archive = f"{name}.{stamp}.gz" if number == 0 else f"{name}.{stamp}-{number}.gz"
             try:
@@ -426,7 +416,7 @@ class LogCleanup:
     def run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot clean logs: {problem}")
+            raise ModuleError(f"{CANNOT}: {problem}")
         try:
             return self.run_plan()
         finally:
@@ -434,13 +424,10 @@ class LogCleanup:
                 os.close(fd)
 
     def run_plan(self) -> dict[str, Any]:
-        try:
-            planned = self.plan()
-        except CleanupError as exc:
-            self.module.fail_json(msg=str(exc))
+        planned = self.plan()
         now = self.now.timestamp()
         compressed, deleted, errors = [], [], []
-        if not self.module.check_mode:
+        if not self.check_mode:
             for item in planned:
                 try:
                     (compressed if item.action == "compress" else deleted).append(self.act(item))
@@ -452,7 +439,7 @@ class LogCleanup:
         if skipped:
             listed = "; ".join(f"{entry['path']}: {entry['reason']}" for entry in skipped[:5])
             more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-            self.module.warn(
+            self.host.warn(
                 f"log_cleanup skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
                 f"(not acted on): {listed}{more}"
             )
@@ -460,7 +447,7 @@ class LogCleanup:
             item["size"] - item["archive_size"] for item in compressed
         )
         result = {
-            "changed": bool(planned) if self.module.check_mode else bool(compressed or deleted),
+            "changed": bool(planned) if self.check_mode else bool(compressed or deleted),
             "planned": [item.public(now) for item in planned],
             "compressed": compressed,
             "deleted": deleted,
@@ -472,7 +459,7 @@ class LogCleanup:
         }
         if errors:
             first = "; ".join(f"{e['action']} {e['path']}: {e['error']}" for e in errors[:3])
-            self.module.fail_json(msg=f"Cannot clean logs: {len(errors)} step(s) failed: {first}", **result)
+            raise ModuleError(f"{CANNOT}: {len(errors)} step(s) failed: {first}", **result)
         return result
 
 

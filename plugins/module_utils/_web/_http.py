@@ -15,17 +15,35 @@ from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     Finding,
-    threshold_finding,
-    validate_thresholds,
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact, redact_data
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 
 BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 
+
+# Documented in the module's thresholds option.
+THRESHOLDS = {"response_time_ms": Threshold(500.0, 2000.0, " ms")}
+
+# The module's options; documented in plugins/modules/http_check.py.
+ARGUMENT_SPEC = {
+    "url": {"type": "str", "required": True},
+    "name": {"type": "str"},
+    "method": {"type": "str", "default": "GET", "choices": ["GET", "HEAD", "POST"]},
+    "json_body": {"type": "raw"},
+    "require_json_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
+    "timeout": {"type": "float", "default": 10},
+    "status_codes": {"type": "list", "elements": "int", "default": [200]},
+    "thresholds": _thresholds.option(THRESHOLDS),
+    "validate_certs": {"type": "bool", "default": True},
+}
 
 # A day: more than any health probe should wait, and what socket timeouts take without overflowing.
 MAX_TIMEOUT = 86400
@@ -44,9 +62,9 @@ def check_params(params: dict[str, Any]) -> str | None:
         return f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT}, got {params['timeout']}"
     if not params["status_codes"]:
         return "status_codes must list at least one status"
-    problem = validate_thresholds(params["response_time_warning_ms"], params["response_time_critical_ms"])
+    problem = _thresholds.problem(THRESHOLDS, params["thresholds"])
     if problem:
-        return f"response_time_warning_ms/response_time_critical_ms: {problem}"
+        return problem
     if params.get("json_body") is not None and params["method"] != "POST":
         return f"json_body needs method POST, got method {params['method']}"
     return None
@@ -70,51 +88,36 @@ def judge(
     body_json: Any,
 ) -> list[Finding]:
     """Findings for availability (status) and response time."""
+    severity, recommendation = CRITICAL, f"Read the {name} logs and fix what its health check reports."
     if status is None:
-        return [
-            Finding(
-                check="availability",
-                severity=CRITICAL,
-                subject=name,
-                value=None,
-                threshold=params["status_codes"],
-                message=f"{name} did not answer at {params['url']}: {error}",
-                recommendation=f"Check that {name} runs and listens (service status, logs, firewall).",
-            )
-        ]
-    findings = []
-    if status in params["status_codes"]:
-        findings.append(
-            Finding(
-                check="availability",
-                severity="ok",
-                subject=name,
-                value=status,
-                threshold=params["status_codes"],
-                message=f"{name} answered {status} at {params['url']}",
-            )
-        )
+        message = f"{name} did not answer at {params['url']}: {error}"
+        recommendation = f"Check that {name} runs and listens (service status, logs, firewall)."
+    elif status in params["status_codes"]:
+        severity, recommendation = "ok", ""
+        message = f"{name} answered {status} at {params['url']}"
     else:
         detail = f" ({summarize_health(body_json)})" if summarize_health(body_json) else ""
-        findings.append(
-            Finding(
-                check="availability",
-                severity=CRITICAL,
-                subject=name,
-                value=status,
-                threshold=params["status_codes"],
-                message=f"{name} answered {status} at {params['url']}, expected {params['status_codes']}{detail}",
-                recommendation=f"Read the {name} logs and fix what its health check reports.",
-            )
-        )
+        message = f"{name} answered {status} at {params['url']}, expected {params['status_codes']}{detail}"
+    availability = Finding(
+        check="availability",
+        severity=severity,
+        subject=name,
+        value=status,
+        threshold=params["status_codes"],
+        message=message,
+        recommendation=recommendation,
+    )
+    if status is None:
+        return [availability]
+    findings = [availability]
     findings.append(
-        threshold_finding(
-            "response_time",
+        _thresholds.judge(
+            THRESHOLDS,
+            params["thresholds"],
+            "response_time_ms",
             name,
             round(elapsed_ms, 1),
-            params["response_time_warning_ms"],
-            params["response_time_critical_ms"],
-            unit=" ms",
+            check="response_time",
             label=f"{name} response time",
             recommendation=f"Look for slow queries or saturation behind {name}.",
         )
@@ -167,12 +170,8 @@ def summarize_health(body: Any) -> str:
     return "; ".join(failing)
 
 
-class HttpCheck:
+class HttpCheck(Backend):
     """Backend of the http_check module."""
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
 
     def request(self) -> tuple[int | None, bytes, str | None, float]:
         started = time.monotonic()
@@ -202,16 +201,17 @@ class HttpCheck:
         except ValueError:  # not a URL: check_params names it
             password = None
         if password:
-            self.module.no_log_values.update({password, unquote(password)})
+            self.host.hide(password)
+            self.host.hide(unquote(password))
         return redact(self.params["url"])
 
     def run(self) -> dict[str, Any]:
         url = self.hide_url_password()
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot check {url}: {redact(problem)}")
+            raise ModuleError(f"Cannot check {url}: {problem}")
         name = self.params["name"] or urlsplit(url).netloc
-        if self.params["method"] == "POST" and self.module.check_mode:
+        if self.params["method"] == "POST" and self.check_mode:
             # A POST may change something: check mode does not send it.
             return {"changed": False, "sent": False, "url": url, "status": None, "error": None,
                     "elapsed_ms": None, "json": None, "content": "", "findings": [], "severity": "ok"}  # fmt: skip

@@ -43,7 +43,9 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._config
     first_difference,
     nginx_directives,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import OwnerNotKept, write_atomic
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 
 SCHEMA = "jarvis.maintenance/maintenance_mode/1"
 PAGE_FILE = "maintenance.html"
@@ -80,36 +82,31 @@ NEW_FILE_MODE = 0o600
 NEW_PAGE_MODE = 0o644
 
 
-class MaintenanceError(Exception):
-    """Bad input or a failed step; the message is the module's failure message."""
-
-
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/maintenance_mode.py."""
-    return {
-        "state": {"type": "str", "choices": ["enabled", "disabled", "status"], "default": "status"},
-        "root": {"type": "path", "default": "/opt/sutazaiapp"},
-        "marker": {"type": "path"},
-        "page_dir": {"type": "path"},
-        "reason": {"type": "str", "default": "Scheduled maintenance"},
-        "ends_at": {"type": "str"},
-        "duration": {"type": "str"},
-        "by": {"type": "str"},
-        "contact": {"type": "str"},
-        "system": {"type": "str", "default": "Jarvis"},
-        "page_template": {"type": "path"},
-        "snippet_template": {"type": "path"},
-        "nginx_snippet": {"type": "path", "default": "/etc/nginx/snippets/jarvis-maintenance.conf"},
-        "nginx_binary": {"type": "str", "default": "nginx"},
-        "nginx_conf": {"type": "path"},
-        "reload": {"type": "bool", "default": True},
-        "allow_ips": {"type": "list", "elements": "str", "default": []},
-        "bypass_token": {"type": "str", "no_log": True},
-        "bypass_header": {"type": "str", "default": "X-Maintenance-Bypass", "no_log": False},
-        "bypass_cookie": {"type": "str", "default": "jarvis_maintenance_bypass", "no_log": False},
-        "health_path": {"type": "str", "default": "/health"},
-        "health_status": {"type": "int", "choices": [200, 503], "default": 200},
-    }
+# The module's options; documented in plugins/modules/maintenance_mode.py.
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "choices": ["enabled", "disabled", "status"], "default": "status"},
+    "root": {"type": "path", "default": "/opt/sutazaiapp"},
+    "marker": {"type": "path"},
+    "page_dir": {"type": "path"},
+    "reason": {"type": "str", "default": "Scheduled maintenance"},
+    "ends_at": {"type": "str"},
+    "duration": {"type": "str"},
+    "by": {"type": "str"},
+    "contact": {"type": "str"},
+    "system": {"type": "str", "default": "Jarvis"},
+    "page_template": {"type": "path"},
+    "snippet_template": {"type": "path"},
+    "nginx_snippet": {"type": "path", "default": "/etc/nginx/snippets/jarvis-maintenance.conf"},
+    "nginx_binary": {"type": "str", "default": "nginx"},
+    "nginx_conf": {"type": "path"},
+    "reload": {"type": "bool", "default": True},
+    "allow_ips": {"type": "list", "elements": "str", "default": []},
+    "bypass_token": {"type": "str", "no_log": True},
+    "bypass_header": {"type": "str", "default": "X-Maintenance-Bypass", "no_log": False},
+    "bypass_cookie": {"type": "str", "default": "jarvis_maintenance_bypass", "no_log": False},
+    "health_path": {"type": "str", "default": "/health"},
+    "health_status": {"type": "int", "choices": [200, 503], "default": 200},
+}
 
 
 # -- time -------------------------------------------------------------------------------
@@ -591,7 +588,7 @@ class FileState:
 
 
 def read_state(path: str) -> FileState | None:
-    """What is at path, or None when nothing is. Raises MaintenanceError for something that is
+    """What is at path, or None when nothing is. Raises ModuleError for something that is
     neither a regular file nor a symbolic link, or that turns into a link while it is read."""
     try:
         info = os.lstat(path)
@@ -600,19 +597,19 @@ def read_state(path: str) -> FileState | None:
     if stat.S_ISLNK(info.st_mode):
         return FileState(None, info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode), link=os.readlink(path))
     if not stat.S_ISREG(info.st_mode):
-        raise MaintenanceError(f"Cannot change maintenance mode: {path} is not a regular file")
+        raise ModuleError(f"Cannot change maintenance mode: {path} is not a regular file")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise MaintenanceError(
+            raise ModuleError(
                 f"Cannot change maintenance mode: {path} became a symbolic link while it was read"
             ) from None
         raise
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise MaintenanceError(f"Cannot change maintenance mode: {path} is not a regular file")
+        raise ModuleError(f"Cannot change maintenance mode: {path} is not a regular file")
     with os.fdopen(fd, "rb") as handle:
         content = handle.read()
     return FileState(content, info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
@@ -635,12 +632,12 @@ def as_text(state: FileState | None) -> str | None:
 def write_file(path: str, content: bytes, keep: FileState | None, new_mode: int) -> None:
     """Write content atomically over path with the owner, group and mode of the regular file it
     replaces (keep; new_mode and the running user for a new file or one replacing a link). Raises
-    MaintenanceError when the owner cannot be kept (path is then untouched)."""
+    ModuleError when the owner cannot be kept (path is then untouched)."""
     kept = keep is not None and keep.link is None
     try:
         write_atomic(path, content, keep.mode if kept else new_mode, owner=(keep.uid, keep.gid) if kept else None)
     except OwnerNotKept:
-        raise MaintenanceError(
+        raise ModuleError(
             f"Cannot write {path}: its owner and group ({keep.uid}:{keep.gid}) cannot be kept by "
             f"user {os.geteuid()}; run the module as root or as the file's owner"
         ) from None
@@ -672,12 +669,11 @@ def default_by() -> str:
 # -- backend ----------------------------------------------------------------------------
 
 
-class MaintenanceMode:
+class MaintenanceMode(Backend):
     """Backend of the maintenance_mode module."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = dict(module.params)
+    def __init__(self, params: Any, check_mode: bool, host: Any, now: datetime.datetime | None = None) -> None:
+        super().__init__(dict(params), check_mode, host)
         root = self.params["root"]
         self.params["marker"] = self.params.get("marker") or os.path.join(root, ".maintenance_mode")
         self.params["page_dir"] = self.params.get("page_dir") or os.path.join(root, "maintenance")
@@ -730,15 +726,15 @@ class MaintenanceMode:
         # Not `warnings`: Ansible takes that key for the module's own warnings.
         result["problems"] = problems
         for text in problems:
-            self.module.warn(text)
+            self.host.warn(text)
         return result
 
     def nginx_path(self) -> str:
         """The nginx binary, checked before anything changes (run_command would fail the module
         half-way otherwise)."""
-        found = self.module.get_bin_path(self.params["nginx_binary"])
+        found = self.host.get_bin_path(self.params["nginx_binary"])
         if not found:
-            raise MaintenanceError(
+            raise ModuleError(
                 f"Cannot change maintenance mode: nginx_binary {self.params['nginx_binary']} is not found "
                 "(set nginx_binary, or reload=false to manage only the files)"
             )
@@ -749,7 +745,7 @@ class MaintenanceMode:
         if self.params.get("nginx_conf"):
             argv += ["-c", self.params["nginx_conf"]]
         argv += list(args)
-        rc, out, err = self.module.run_command(argv, expand_user_and_vars=False)
+        rc, out, err = self.host.run_command(argv)
         return rc, (err or out).strip()
 
     def new_mode(self, path: str) -> int:
@@ -758,7 +754,7 @@ class MaintenanceMode:
 
     def apply(self, files: dict[str, str | None], what: str) -> bool:
         """Write (str) or remove (None) each file, check nginx and reload it. Puts every file back
-        (same bytes, owner, group and mode) and raises MaintenanceError with nginx's message when
+        (same bytes, owner, group and mode) and raises ModuleError with nginx's message when
         the check or the reload fails. Returns whether nginx was reloaded."""
         before = {path: read_state(path) for path in files}
         try:
@@ -775,13 +771,13 @@ class MaintenanceMode:
                 return False
             rc, message = self.run_nginx("-t")
             if rc != 0:
-                raise MaintenanceError(
+                raise ModuleError(
                     f"Cannot {what}: nginx -t failed, so nginx was not reloaded and the previous files are back: "
                     f"{masked(message, self.token)}"
                 )
             rc, message = self.run_nginx("-s", "reload")
             if rc != 0:
-                raise MaintenanceError(
+                raise ModuleError(
                     f"Cannot {what}: nginx -s reload failed (the previous files are back): "
                     f"{masked(message, self.token)}"
                 )
@@ -792,7 +788,7 @@ class MaintenanceMode:
 
     def restore(self, before: dict[str, FileState | None]) -> None:
         for path, state in before.items():
-            with contextlib.suppress(OSError, MaintenanceError):
+            with contextlib.suppress(OSError, ModuleError):
                 put_back(path, state, self.new_mode(path))
 
     # -- enabled --------------------------------------------------------------------
@@ -821,7 +817,7 @@ class MaintenanceMode:
         params = self.params
         existing, problem = read_marker(params["marker"])
         if problem:
-            self.module.warn(f"{problem}: state=enabled replaces it")
+            self.host.warn(f"{problem}: state=enabled replaces it")
         since, ends_at = self.window(existing)
         reason = params["reason"]
         earlier_by = (existing or {}).get("by")
@@ -842,7 +838,7 @@ class MaintenanceMode:
             )
             check_snippet(snippet_template, values, snippet, passes)
         except ValueError as exc:
-            raise MaintenanceError(f"Cannot enable maintenance mode: {masked(str(exc), self.token)}") from None
+            raise ModuleError(f"Cannot enable maintenance mode: {masked(str(exc), self.token)}") from None
         wanted = {params["marker"]: marker_text(marker), self.page: page, self.snippet: snippet}
         current = {path: read_state(path) for path in wanted}
         changed = any(content_of(current[path]) != text.encode("utf-8") for path, text in wanted.items())
@@ -860,7 +856,7 @@ class MaintenanceMode:
             "reloaded": False,
             "diff": self.diff({path: as_text(content) for path, content in current.items()}, wanted),
         }
-        if changed and not self.module.check_mode:
+        if changed and not self.check_mode:
             if params["reload"]:
                 self.nginx_path()
             # The page first (nginx serves it as soon as the snippet is live), the snippet last.
@@ -886,7 +882,7 @@ class MaintenanceMode:
         changed = any(state is not None for state in current.values())
         existing, problem = read_marker(params["marker"])
         if problem:
-            self.module.warn(f"{problem}: state=disabled removes it")
+            self.host.warn(f"{problem}: state=disabled removes it")
         result = {
             "changed": changed,
             "enabled": False,
@@ -897,7 +893,7 @@ class MaintenanceMode:
             "reloaded": False,
             "diff": self.diff({path: as_text(content) for path, content in current.items()}, dict.fromkeys(paths)),
         }
-        if changed and not self.module.check_mode:
+        if changed and not self.check_mode:
             if params["reload"]:
                 self.nginx_path()
             # The snippet goes first and nginx is reloaded; the marker and page only after that worked.
@@ -929,16 +925,13 @@ class MaintenanceMode:
     def run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot manage maintenance mode: {problem}")
+            raise ModuleError(f"Cannot manage maintenance mode: {problem}")
         state = self.params["state"]
         try:
-            if state == "status":
-                return self.status()
-            if state == "enabled":
-                return self.enable()
-            return self.disable()
-        except MaintenanceError as exc:
-            self.module.fail_json(msg=str(exc))
+            result = {"status": self.status, "enabled": self.enable, "disabled": self.disable}[state]()
         except OSError as exc:
-            self.module.fail_json(msg=f"Cannot set maintenance mode {state}: {exc}")
-        return {}
+            raise ModuleError(f"Cannot set maintenance mode {state}: {exc}") from exc
+        diff = result.pop("diff", None)
+        if self.host.diff and diff is not None:  # shown with --diff only: it holds the files' text
+            result["diff"] = diff
+        return result

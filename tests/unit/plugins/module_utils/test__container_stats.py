@@ -5,14 +5,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._container_stats import (
+    ARGUMENT_SPEC,
     GIB,
     ContainerStats,
-    StatsError,
-    argument_spec,
     check_params,
     human_bytes,
     judge,
@@ -32,7 +33,7 @@ MIB = 1024**2
 
 
 def defaults(**overrides):
-    params = {name: spec.get("default") for name, spec in argument_spec().items()}
+    params = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
     params["containers"] = ["sutazai-backend"]
     params.update(overrides)
     return params
@@ -158,7 +159,7 @@ def test_parse_stats_line_of_a_stopped_container():
     ],
 )
 def test_parse_stats_line_fails_with_the_line(line, why):
-    with pytest.raises(StatsError) as error:
+    with pytest.raises(ModuleError) as error:
         parse_stats_line("  " + line + "\n")
     message = str(error.value)
     assert why in message
@@ -166,7 +167,7 @@ def test_parse_stats_line_fails_with_the_line(line, why):
 
 
 def test_parse_stats_line_trims_a_long_line():
-    with pytest.raises(StatsError) as error:
+    with pytest.raises(ModuleError) as error:
         parse_stats_line("x" * 1000)
     assert len(str(error.value)) < 400
     assert str(error.value).endswith("x...")
@@ -229,7 +230,7 @@ def test_parse_inspect_of_nothing(output):
 
 @pytest.mark.parametrize("output", ["not json", '{"Name": "/a"}', "[1]"])
 def test_parse_inspect_rejects(output):
-    with pytest.raises(StatsError, match="docker inspect"):
+    with pytest.raises(ModuleError, match="docker inspect"):
         parse_inspect(output, ["a"])
 
 
@@ -256,9 +257,8 @@ def test_missing_names():
     ],
 )
 def test_check_params_names_the_parameter(overrides, named):
-    problem = check_params(defaults(**overrides))
-    assert problem is not None
-    assert named in problem
+    with pytest.raises(ModuleError, match=re.escape(named)):
+        check_params(defaults(**overrides))
 
 
 @pytest.mark.parametrize(
@@ -266,14 +266,14 @@ def test_check_params_names_the_parameter(overrides, named):
     [{}, {"cpu_warning_percent": 95.0}, {"memory_warning_bytes": 0, "memory_critical_percent": 100.0}],
 )
 def test_check_params_accepts(overrides):
-    assert check_params(defaults(**overrides)) is None
+    check_params(defaults(**overrides))
 
 
 def test_defaults_are_the_runbook_rules():
     params = defaults()
     assert params["cpu_warning_percent"] == 80
     assert params["memory_warning_bytes"] == 1073741824
-    assert check_params(params) is None
+    check_params(params)
 
 
 @pytest.mark.parametrize(
@@ -281,10 +281,10 @@ def test_defaults_are_the_runbook_rules():
     [
         (0, "0 B"),
         (512, "512 B"),
-        (1024, "1 KiB"),
+        (1024, "1.0 KiB"),
         (int(45.6 * MIB), "45.6 MiB"),
-        (GIB, "1 GiB"),
-        (2 * 1024**4, "2 TiB"),
+        (GIB, "1.0 GiB"),
+        (2 * 1024**4, "2.0 TiB"),
     ],
 )
 def test_human_bytes(value, expected):
@@ -339,7 +339,7 @@ def test_memory_thresholds(memory, limit, expected, threshold):
 def test_memory_finding_says_whose_limit():
     limited = memory_finding("c", 600 * MIB, 58.59, 1024 * MIB, GIB, 90.0, limited=True)
     unlimited = memory_finding("c", 600 * MIB, 2.0, 30 * GIB, GIB, 90.0, limited=False)
-    assert "of its 1 GiB limit" in limited.message
+    assert "of its 1.0 GiB limit" in limited.message
     assert "no memory limit set" in unlimited.message
 
 
@@ -391,7 +391,7 @@ def test_backend_measures_running_containers_only():
         {"inspect": (1, inspect_out, "Error: No such object: nope\n"), "stats": (0, stats_line() + "\n", "")},
         containers=["sutazai-backend", "sutazai-old", "nope"],
     )
-    result = ContainerStats(module).run_checks()
+    result = ContainerStats(module.params, False, module).run()
     assert result["changed"] is False
     stats_command = module.commands[1]
     assert stats_command[-1] == "sutazai-backend"
@@ -417,7 +417,7 @@ def test_backend_copes_with_a_container_removed_after_inspect():
         },
         containers=["sutazai-backend", "sutazai-redis"],
     )
-    result = ContainerStats(module).run_checks()
+    result = ContainerStats(module.params, False, module).run()
     assert result["containers"]["sutazai-redis"]["state"] == "missing"
     assert module.commands[2][-1] == "sutazai-backend"
 
@@ -434,12 +434,13 @@ def test_backend_copes_with_a_container_removed_after_inspect():
     ],
 )
 def test_backend_fails_with_a_reason(answers, message):
-    with pytest.raises(StatsError, match=message):
-        ContainerStats(FakeModule(answers)).run_checks()
+    with pytest.raises(ModuleError, match=message):
+        module = FakeModule(answers)
+        ContainerStats(module.params, False, module).run()
 
 
 def test_backend_rejects_bad_params_before_running_docker():
     module = FakeModule({}, cpu_critical_percent=-1.0)
-    with pytest.raises(StatsError, match="cpu_critical_percent"):
-        ContainerStats(module).run_checks()
+    with pytest.raises(ModuleError, match="cpu_critical_percent"):
+        ContainerStats(module.params, False, module).run()
     assert module.commands == []

@@ -21,8 +21,7 @@ PARAMS = {
     "url": "http://127.0.0.1:10010/health",
     "timeout": 10.0,
     "status_codes": [200],
-    "response_time_warning_ms": 500.0,
-    "response_time_critical_ms": 2000.0,
+    "thresholds": {"response_time_ms_warning": 500.0, "response_time_ms_critical": 2000.0},
 }
 
 
@@ -41,8 +40,9 @@ PARAMS = {
         ),
         ({"status_codes": []}, "status_codes must list at least one status"),
         (
-            {"response_time_warning_ms": 3000.0},
-            "response_time_warning_ms/response_time_critical_ms: warning (3000.0) must not be above critical (2000.0)",
+            {"thresholds": {"response_time_ms_warning": 3000.0, "response_time_ms_critical": 2000.0}},
+            "thresholds.response_time_ms_warning/response_time_ms_critical: "
+            "warning (3000.0) must not be above critical (2000.0)",
         ),
     ],
 )
@@ -161,8 +161,8 @@ class FakeModule:
         self.check_mode = False
         self.no_log_values = set()
 
-    def fail_json(self, **kwargs):
-        raise AssertionError(kwargs)
+    def hide(self, secret):
+        self.no_log_values.add(secret)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ class FakeModule:
 )
 def test_url_credentials_reach_no_result_or_finding(url):
     module = FakeModule(url=url, timeout=2.0)
-    result = HttpCheck(module).run()
+    result = HttpCheck(module.params, module.check_mode, module).run()
     assert result["status"] is None
     assert "UrlSecret99" not in repr(result)
     assert "<redacted>@127.0.0.1:9/health" in result["url"]

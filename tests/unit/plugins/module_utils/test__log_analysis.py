@@ -10,9 +10,9 @@ import re
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._analysis import (
     DEFAULT_PATTERNS,
-    AnalysisError,
     Grouper,
     LogAnalysis,
     check_params,
@@ -171,16 +171,14 @@ def params(**overrides):
                 "container": None,
                 "patterns": None,
                 "exclude": [],
-                "count_warning": None,
-                "count_critical": None,
+                "thresholds": None,
                 "required": False,
             }
         ],
         "patterns": DEFAULT_PATTERNS,
         "exclude": [],
         "since_days": 7,
-        "count_warning": 10,
-        "count_critical": 100,
+        "thresholds": {"count_warning": 10, "count_critical": 100},
         "max_groups": 20,
         "redact_patterns": [],
         "docker_path": None,
@@ -201,13 +199,20 @@ def source(**overrides):
         ({"since_days": float("inf")}, "since_days"),
         ({"since_days": 739953.0}, "since_days"),
         ({"max_groups": 0}, "max_groups"),
-        ({"count_warning": 100, "count_critical": 10}, "count_warning/count_critical"),
+        ({"thresholds": {"count_warning": 100, "count_critical": 10}}, "thresholds.count_warning/count_critical"),
         ({"sources": []}, "sources"),
         ({"sources": [source(), source()]}, "backend is given twice"),
         ({"sources": [source(paths=[], container=None)]}, "sources[backend] needs either"),
         ({"sources": [source(container="c")]}, "sources[backend] needs either"),
         ({"sources": [source(paths=["logs/*.log"])]}, "sources[backend].paths"),
-        ({"sources": [source(count_warning=5, count_critical=1)]}, "sources[backend].count_warning"),
+        (
+            {"sources": [source(thresholds={"count_warning": 5, "count_critical": 1})]},
+            "sources[backend].thresholds.count_warning",
+        ),
+        (
+            {"sources": [source(thresholds={"count_warning": 500, "count_critical": None})]},
+            "sources[backend].thresholds.count_warning/count_critical: warning (500) must not be above critical (100)",
+        ),
     ],
 )
 def test_check_params_names_the_parameter(overrides, named):
@@ -230,7 +235,7 @@ def test_check_params_accepts_defaults():
     ],
 )
 def test_compile_patterns_refuses(value, named):
-    with pytest.raises(AnalysisError, match=re.escape(named)):
+    with pytest.raises(ModuleError, match=re.escape(named)):
         compile_patterns(value, "patterns")
 
 
@@ -259,13 +264,6 @@ def test_no_secret_reaches_groups_or_findings(secret):
     assert "<redacted>" in top[0]["sample"]
 
 
-class _Module:
-    """Just what LogAnalysis reads of a module for file sources."""
-
-    def __init__(self, params):
-        self.params = params
-
-
 def test_a_planted_symlink_among_the_logs_is_not_read(tmp_path):
     """A link in a log directory the application can write (app-2.log -> a root-only file) must not make root
     read that file into results and reports: it is reported, never followed; the real log is still read."""
@@ -280,7 +278,7 @@ def test_a_planted_symlink_among_the_logs_is_not_read(tmp_path):
     os.mkfifo(fifo)  # a reader that opened it would block forever
     now = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
     paths = [str(logs / "app-*.log")]
-    analysis = LogAnalysis(_Module(params(sources=[source(paths=paths)])), now=now)
+    analysis = LogAnalysis(params(sources=[source(paths=paths)]), False, None, now=now)
     result = analysis.run()
     dumped = repr(result)
     (backend,) = result["sources"]

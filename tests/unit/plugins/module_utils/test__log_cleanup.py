@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import parse_size
 from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._cleanup import (
+    ARGUMENT_SPEC,
     PROTECTED_PATHS,
     LogCleanup,
-    argument_spec,
     check_params,
     inside,
     literal_part,
-    parse_size,
     protected_by,
 )
 
@@ -57,7 +58,7 @@ def test_inside(path, expected):
 
 
 def params(**overrides):
-    values = {name: spec.get("default") for name, spec in argument_spec().items()}
+    values = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
     values.update(roots=["/opt/app/logs"])
     values.update(overrides)
     return values
@@ -163,10 +164,6 @@ def test_the_role_default_roots_stay_accepted():
 # object is a stand-in (params, check_mode, warn, fail_json).
 
 
-class Failed(Exception):
-    pass
-
-
 class FakeModule:
     def __init__(self, check_mode=False, **overrides):
         self.params = params(**overrides)
@@ -175,9 +172,6 @@ class FakeModule:
 
     def warn(self, text):
         self.warnings.append(text)
-
-    def fail_json(self, **result):
-        raise Failed(result)
 
 
 def write(path, data):
@@ -228,7 +222,7 @@ def test_swapping_a_log_for_a_symlink_while_an_earlier_log_is_compressed(scene):
     thread.start()
     module = FakeModule(roots=[str(root)], compress_min_size="1k")
     try:
-        result = LogCleanup(module).run()
+        result = LogCleanup(module.params, module.check_mode, module).run()
     finally:
         done.set()
         thread.join()
@@ -266,7 +260,7 @@ def test_a_subdirectory_replaced_by_a_symlink_between_plan_and_act(scene):
         (root / "sub").symlink_to(outside, target_is_directory=True)
 
     module = FakeModule(roots=[str(root)], compress_patterns=["*.txt"], compress_min_size="1k")
-    cleanup = SwapAfterPlan(module)
+    cleanup = SwapAfterPlan(module.params, module.check_mode, module)
     cleanup.swap = swap
     result = cleanup.run()
     assert snapshot(outside / "old.log.gz") == outside_archive
@@ -294,7 +288,7 @@ def test_a_file_replaced_by_another_file_between_plan_and_act_is_skipped(scene):
         write(root / "big.log", b"new\n" * 2000)
 
     module = FakeModule(roots=[str(root)], compress_min_size="1k")
-    cleanup = SwapAfterPlan(module)
+    cleanup = SwapAfterPlan(module.params, module.check_mode, module)
     cleanup.swap = swap
     result = cleanup.run()
     assert (root / "old.log.gz").read_bytes() == b"a different file under the planned name\n"
@@ -316,7 +310,7 @@ def test_a_planted_symlink_is_skipped_and_the_rest_is_cleaned(scene):
     (root / "linked").symlink_to(outside, target_is_directory=True)
     before = snapshot(secret)
     module = FakeModule(roots=[str(root)], compress_min_size="1k")
-    result = LogCleanup(module).run()
+    result = LogCleanup(module.params, module.check_mode, module).run()
     assert snapshot(secret) == before and (outside / "old.log.gz").exists()
     assert [item["path"] for item in result["compressed"]] == [str(root / "big.log")]
     assert [item["path"] for item in result["deleted"]] == [str(root / "old.log.gz")]
@@ -334,8 +328,9 @@ def test_a_root_that_is_a_symlink_is_refused_and_nothing_changes(scene):
     (root / "data").symlink_to(outside, target_is_directory=True)
     before = sorted(os.listdir(outside))
     module = FakeModule(roots=[str(root / "data")], delete_patterns=["*.gz"], max_age_days=0)
-    with pytest.raises(Failed, match=r"roots entry .*/data is a symlink \(to .*/outside\); roots are never followed"):
-        LogCleanup(module).run()
+    refused = r"roots entry .*/data is a symlink \(to .*/outside\); roots are never followed"
+    with pytest.raises(ModuleError, match=refused):
+        LogCleanup(module.params, module.check_mode, module).run()
     assert sorted(os.listdir(outside)) == before
 
 
@@ -348,7 +343,7 @@ def test_data_directories_in_or_under_a_root_are_skipped_with_everything_below(t
     write(root / "db" / "base" / "1" / "1259.gz", b"live data\n")
     age(root / "db" / "base" / "1" / "1259.gz", 30)
     module = FakeModule(roots=[str(root)], max_age_days=0)
-    result = LogCleanup(module).run()
+    result = LogCleanup(module.params, module.check_mode, module).run()
     assert [item["path"] for item in result["deleted"]] == [str(root / "app.log.gz")]
     assert (root / "db" / "base" / "1" / "1259.gz").exists()
     assert result["skipped_entries"][0]["path"] == str(root / "db") and marker in result["skipped_entries"][0]["reason"]
@@ -356,7 +351,7 @@ def test_data_directories_in_or_under_a_root_are_skipped_with_everything_below(t
     write(root / "db" / "new.gz", b"x")
     age(root / "db" / "new.gz", 30)
     module = FakeModule(roots=[str(root / "db")], max_age_days=0)
-    result = LogCleanup(module).run()
+    result = LogCleanup(module.params, module.check_mode, module).run()
     assert result["changed"] is False and result["planned"] == []
     assert result["skipped_entries"] == [{"path": str(root / "db"), "reason": result["skipped_entries"][0]["reason"]}]
 
@@ -366,7 +361,8 @@ def test_a_hard_link_is_never_truncated(scene):
     root.mkdir()
     os.link(secret, root / "app.log")  # root could be tricked into truncating the linked file
     before = snapshot(secret)
-    result = LogCleanup(FakeModule(roots=[str(root)], compress_min_size="1k")).run()
+    module = FakeModule(roots=[str(root)], compress_min_size="1k")
+    result = LogCleanup(module.params, module.check_mode, module).run()
     assert snapshot(secret) == before and result["compressed"] == []
     assert "2 hard links" in result["skipped_entries"][0]["reason"]
 
@@ -379,10 +375,11 @@ def test_temp_patterns_through_a_symlinked_directory_are_skipped(scene):
     (outside / "jarvis-2.tmp").write_bytes(b"outside")
     age(outside / "jarvis-2.tmp", 30)
     module = FakeModule(roots=[str(root)], temp_patterns=[f"{root}/tmp/jarvis-*", f"{outside}/jarvis-*"])
-    with pytest.raises(Failed, match=r"temp_patterns entry .*/outside/jarvis-\*: its directory .* is outside roots"):
-        LogCleanup(module).run()
+    refused = r"temp_patterns entry .*/outside/jarvis-\*: its directory .* is outside roots"
+    with pytest.raises(ModuleError, match=refused):
+        LogCleanup(module.params, module.check_mode, module).run()
     module = FakeModule(roots=[str(root)], temp_patterns=[f"{root}/tmp/jarvis-*"])
-    result = LogCleanup(module).run()
+    result = LogCleanup(module.params, module.check_mode, module).run()
     assert [item["path"] for item in result["deleted"]] == [str(root / "tmp" / "jarvis-1.tmp")]
     assert (outside / "jarvis-2.tmp").exists()
 
@@ -395,7 +392,7 @@ def test_check_mode_plans_and_changes_nothing(scene):
     (root / "escape.log").symlink_to("/etc/hostname")
     before = {name: snapshot(root / name) for name in ("big.log", "old.log.gz")}
     module = FakeModule(check_mode=True, roots=[str(root)], compress_min_size="1k")
-    result = LogCleanup(module).run()
+    result = LogCleanup(module.params, module.check_mode, module).run()
     assert result["changed"] is True
     assert [(item["action"], item["path"]) for item in result["planned"]] == [
         ("compress", str(root / "big.log")),
@@ -410,7 +407,7 @@ def test_the_documentation_matches_the_argument_spec():
     source = (COLLECTION / "plugins/modules/log_cleanup.py").read_text()
     documented = yaml.safe_load(source.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0])["options"]
     returned = yaml.safe_load(source.split('RETURN = r"""', 1)[1].split('"""', 1)[0])
-    spec = argument_spec()
+    spec = ARGUMENT_SPEC
     assert sorted(documented) == sorted(spec)
     for name, option in spec.items():
         assert documented[name].get("default") == option.get("default"), name

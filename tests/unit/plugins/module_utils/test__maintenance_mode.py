@@ -17,13 +17,15 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Host
 from ansible_collections.jarvis.maintenance.plugins.module_utils._web._maintenance_mode import (
+    ARGUMENT_SPEC,
     BUILTIN_PAGE,
     BUILTIN_SNIPPET,
     DEFAULT_RETRY_SECONDS,
     MaintenanceMode,
     address_rules,
-    argument_spec,
     build_marker,
     check_params,
     check_snippet,
@@ -45,7 +47,7 @@ UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 28, 20, 0, 0, tzinfo=UTC)
 TOKEN = "sekrit-token-ABCDEF0123456789"
 
-SPEC = argument_spec()
+SPEC = ARGUMENT_SPEC
 
 
 def params(**overrides):
@@ -285,9 +287,10 @@ def run(tmp_path, check_mode=False, now=NOW, **overrides):
     )
     if check_mode:
         args["_ansible_check_mode"] = True
+    args["_ansible_diff"] = True
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    return MaintenanceMode(module, now=now).run()
+    return MaintenanceMode(module.params, module.check_mode, Host(module), now=now).run()
 
 
 def test_enable_is_idempotent_and_disable_removes_everything(tmp_path):
@@ -490,20 +493,11 @@ def test_page_does_not_use_the_locales_names():
 # -- the backend with damaged files ------------------------------------------------------------
 
 
-class Failed(Exception):
-    pass
-
-
 def failure(tmp_path, monkeypatch, **overrides):
-    """The module's failure message: fail_json raises Failed instead of exiting."""
-
-    def fail_json(self, msg, **kwargs):
-        raise Failed(msg)
-
-    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
-    with pytest.raises(Failed) as failed:
+    """The module's failure message."""
+    with pytest.raises(ModuleError) as failed:
         run(tmp_path, **overrides)
-    return str(failed.value)
+    return failed.value.msg
 
 
 @pytest.fixture

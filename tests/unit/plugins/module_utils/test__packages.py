@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._packages import (
+    ARGUMENT_SPEC,
     PackageUpdates,
-    argument_spec,
     check_params,
     evaluate,
     is_security_origin,
@@ -240,7 +241,9 @@ def test_parse_reboot_packages(text, names):
 
 
 def params(**overrides):
-    values = {name: spec.get("default") for name, spec in argument_spec().items()}
+    values = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
+    values["thresholds"] = {"security_warning": 1, "security_critical": 10}
+    values["thresholds"].update({name: overrides.pop(name) for name in list(overrides) if name.startswith("security_")})
     values.update(overrides)
     return values
 
@@ -250,10 +253,16 @@ def params(**overrides):
     [
         ({}, None),
         ({"security_warning": 5, "security_critical": 5}, None),
-        ({"security_warning": 20}, "security_warning (20) must not be above security_critical (10)"),
-        ({"security_critical": 0}, "security_warning (1) must not be above security_critical (0)"),
-        ({"security_warning": 0}, "security_warning must be 1 or more, got 0"),
-        ({"security_warning": -3}, "security_warning must be 1 or more, got -3"),
+        (
+            {"security_warning": 20},
+            "thresholds.security_warning/security_critical: warning (20) must not be above critical (10)",
+        ),
+        (
+            {"security_critical": 0},
+            "thresholds.security_warning/security_critical: warning (1) must not be above critical (0)",
+        ),
+        ({"security_warning": 0}, "thresholds.security_warning must be 1 or more, got 0"),
+        ({"security_warning": -3}, "thresholds.security_warning must be 1 or more, got -3"),
     ],
 )
 def test_check_params(overrides, problem):
@@ -305,10 +314,6 @@ def test_reboot_required_finding(required, packages, severity, message):
     assert message in finding.message
 
 
-class Exit(Exception):
-    pass
-
-
 class FakeModule:
     """Answers run_command from a table of (argument list tail) -> (rc, out, err) and records the calls."""
 
@@ -329,9 +334,6 @@ class FakeModule:
         self.calls.append(args)
         return self.answers[tuple(args[1:])]
 
-    def fail_json(self, msg, **kwargs):
-        raise Exit(msg)
-
 
 SIMULATE = ("-s", "-o", "Debug::NoLocking=1", "dist-upgrade")
 
@@ -344,7 +346,7 @@ def test_run_reports_updates_and_reboot(tmp_path):
         reboot_required_file=str(tmp_path / "reboot-required"),
         reboot_packages_file=str(tmp_path / "reboot-required.pkgs"),
     )
-    result = PackageUpdates(module).run()
+    result = PackageUpdates(module.params, module.check_mode, module).run()
     assert module.calls == [["/usr/bin/apt-get", *SIMULATE]]
     assert result["changed"] is False
     assert (result["count"], result["security_count"]) == (4, 3)
@@ -367,7 +369,7 @@ def test_run_updates_the_cache_first_and_simulates_the_mode(tmp_path):
         reboot_required_file=str(tmp_path / "none"),
         reboot_packages_file=str(tmp_path / "none.pkgs"),
     )
-    result = PackageUpdates(module).run()
+    result = PackageUpdates(module.params, module.check_mode, module).run()
     assert [call[1:] for call in module.calls] == [["-q", "update"], list(upgrade)]
     assert (result["changed"], result["count"], result["cache_updated"], result["severity"]) == (False, 0, True, "ok")
     assert result["reboot_packages"] == []
@@ -390,11 +392,16 @@ def test_run_updates_the_cache_first_and_simulates_the_mode(tmp_path):
             {"update_cache": True},
             "Cannot list package updates: apt-get -q update exited with 100: E: Could not open lock file",
         ),
-        ({}, "/usr/bin/apt-get", {"security_warning": 11}, "Cannot list package updates: security_warning (11)"),
+        (
+            {},
+            "/usr/bin/apt-get",
+            {"security_warning": 11},
+            "Cannot list package updates: thresholds.security_warning/security_critical: warning (11)",
+        ),
     ],
 )
 def test_run_fails_with_the_cause(answers, binary, overrides, message):
     module = FakeModule(answers, binary=binary, **overrides)
-    with pytest.raises(Exit) as failure:
-        PackageUpdates(module).run()
+    with pytest.raises(ModuleError) as failure:
+        PackageUpdates(module.params, module.check_mode, module).run()
     assert str(failure.value).startswith(message)

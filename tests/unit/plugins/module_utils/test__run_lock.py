@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._run_lock import (
-    LockError,
     LockHeld,
     RunLock,
     check_params,
@@ -145,7 +145,7 @@ def test_describe_names_run_playbook_start_host_and_pid():
     ],
 )
 def test_check_params(overrides, message):
-    with pytest.raises(LockError, match=re.escape(message)):
+    with pytest.raises(ModuleError, match=re.escape(message)):
         check_params(params(**overrides))
 
 
@@ -159,7 +159,7 @@ def test_two_runs_one_lock(tmp_path):
     assert first["changed"] and first["acquired"] and first["taken_over"] is None
     again = RunLock(params(path=path, run_id="a"), check_mode=False).run()
     assert not again["changed"]
-    with pytest.raises(LockError, match=r"another maintenance run holds .* run a \(daily.yml\)"):
+    with pytest.raises(ModuleError, match=r"another maintenance run holds .* run a \(daily.yml\)"):
         RunLock(params(path=path, run_id="b"), check_mode=False).run()
     # somebody else's lock is never released
     other = RunLock(params(path=path, run_id="b", state="released"), check_mode=False).run()
@@ -202,7 +202,7 @@ def test_a_waiting_run_gives_up_after_wait_seconds_naming_the_holder(tmp_path):
     clock = iter(range(0, 100, 5))
     slept = []
     lock = RunLock(params(path=path, run_id="b", wait_seconds=12, poll_seconds=5.0), check_mode=False)
-    with pytest.raises(LockError, match=r"holds .* run a \(daily.yml\).* \(waited 15 s\)$"):
+    with pytest.raises(ModuleError, match=r"holds .* run a \(daily.yml\).* \(waited 15 s\)$"):
         lock.acquire_waiting(clock=lambda: float(next(clock)), sleep=slept.append)
     assert slept == [5.0, 2.0]  # the fake clock moves 5 s a reading: 0 start, fails at 5, 10, 15
     assert json.loads(Path(path).read_text(encoding="utf-8"))["run_id"] == "a"
@@ -298,7 +298,8 @@ def test_a_killed_run_on_another_controller_is_stale_once_its_lease_expires(tmp_
     assert [f["check"] for f in over["findings"]] == ["run_lock_taken_over"]
     assert json.loads(Path(path).read_text())["run_id"] == "b"
     with pytest.raises(
-        LockError, match=r"held by run b .* not by run a: another run took the lock over after this run's lease expired"
+        ModuleError,
+        match=r"held by run b .* not by run a: another run took the lock over after this run's lease expired",
     ):
         RunLock({**a, "state": "renewed"}, check_mode=False, now=at(16)).run()
     assert json.loads(Path(path).read_text())["run_id"] == "b"
@@ -306,7 +307,7 @@ def test_a_killed_run_on_another_controller_is_stale_once_its_lease_expires(tmp_
 
 def test_renewing_a_lock_that_is_gone_fails_and_check_mode_never_fails(tmp_path):
     path = str(tmp_path / "maintenance.lock")
-    with pytest.raises(LockError, match=r"^Cannot renew the lock path=.*: the lock is gone"):
+    with pytest.raises(ModuleError, match=r"^Cannot renew the lock path=.*: the lock is gone"):
         RunLock(params(path=path, state="renewed"), check_mode=False).run()
     planned = RunLock(params(path=path, state="renewed"), check_mode=True).run()
     assert not planned["changed"] and not os.path.exists(path)
@@ -330,7 +331,7 @@ def test_odd_paths_are_refused_naming_path(tmp_path, state):
         str(tmp_path / "missing" / "deeper" / "x.lock"): "the lock directory's parent",
     }
     for path, cause in cases.items():
-        with pytest.raises(LockError, match=rf"^Cannot \w+ the lock path={re.escape(path)}: .*{cause}"):
+        with pytest.raises(ModuleError, match=rf"^Cannot \w+ the lock path={re.escape(path)}: .*{cause}"):
             RunLock(params(path=path, state=state), check_mode=False).run()
 
 
@@ -339,7 +340,7 @@ def test_a_symlinked_lock_file_is_refused_and_not_followed(tmp_path):
     target.write_text(json.dumps(holder()))
     (tmp_path / "maintenance.lock").symlink_to(target)
     for state in ("acquired", "status", "released"):
-        with pytest.raises(LockError, match=r"the lock .*/maintenance.lock is a symlink: refused"):
+        with pytest.raises(ModuleError, match=r"the lock .*/maintenance.lock is a symlink: refused"):
             RunLock(params(path=str(tmp_path / "maintenance.lock"), state=state), check_mode=False).run()
     assert json.loads(target.read_text()) == holder()
 
@@ -347,7 +348,7 @@ def test_a_symlinked_lock_file_is_refused_and_not_followed(tmp_path):
 def test_break_removes_only_the_named_runs_lock(tmp_path):
     path = str(tmp_path / "maintenance.lock")
     RunLock(params(path=path, run_id="a", holder_pid=os.getpid(), awx_job_id="17"), check_mode=False).run()
-    with pytest.raises(LockError, match=r"^Cannot break the lock path=.*: it is held by run a .* not by run b"):
+    with pytest.raises(ModuleError, match=r"^Cannot break the lock path=.*: it is held by run a .* not by run b"):
         RunLock(params(path=path, run_id="b", state="broken"), check_mode=False).run()
     planned = RunLock(params(path=path, run_id="a", state="broken"), check_mode=True).run()
     assert planned["changed"] and not planned["broken"] and os.path.exists(path)
@@ -414,7 +415,7 @@ ODD_VALUES = st.one_of(
 )
 def test_any_arguments_give_a_result_or_a_message_and_check_mode_changes_nothing(tmp_path, state, odd):
     """Issue 21 item 13: whatever the arguments (one to three odd ones on valid others), check mode
-    gives a result or a LockError naming what is wrong (never another exception) and creates
+    gives a result or a ModuleError naming what is wrong (never another exception) and creates
     nothing. An odd path is also tried under tmp_path."""
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     values = params(**{"path": str(tmp_path / "maintenance.lock"), "state": state, **dict(odd)})
@@ -424,7 +425,7 @@ def test_any_arguments_give_a_result_or_a_message_and_check_mode_changes_nothing
     for candidate in candidates:
         try:
             result = RunLock({**values, "path": candidate}, check_mode=True).run()
-        except LockError as exc:
+        except ModuleError as exc:
             assert str(exc).startswith(("Cannot ", "another maintenance run holds")), exc
         else:
             assert isinstance(result, dict)

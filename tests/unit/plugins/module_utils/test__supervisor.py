@@ -10,6 +10,7 @@ import stat
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._supervisor import (
     SupervisorStatus,
     client_config,
@@ -99,10 +100,6 @@ def test_select(names, expected):
 CTL = shutil.which("true")
 
 
-class Failed(Exception):
-    pass
-
-
 class FakeModule:
     """Records supervisorctl's argv and the private configuration file as it is during the call."""
 
@@ -130,13 +127,10 @@ class FakeModule:
         self.calls.append(seen)
         return 0, STATUS, ""
 
-    def fail_json(self, **kwargs):
-        raise Failed(kwargs["msg"])
-
 
 def test_the_password_is_never_on_the_command_line():
     module = FakeModule(server_url="unix:///run/s.sock", username="ops", password="pa%ss-Secret")
-    result = SupervisorStatus(module).run()
+    result = SupervisorStatus(module.params, False, module).run()
     call = module.calls[0]
     assert "pa%ss-Secret" not in " ".join(call["argv"])
     assert "-p" not in call["argv"] and "-u" not in call["argv"]
@@ -150,7 +144,7 @@ def test_the_password_is_never_on_the_command_line():
 
 def test_without_a_password_the_options_stay_flags():
     module = FakeModule(config="/etc/supervisor/supervisord.conf", server_url="unix:///run/s.sock", username="ops")
-    SupervisorStatus(module).run()
+    SupervisorStatus(module.params, False, module).run()
     assert module.calls[0]["argv"] == [
         CTL, "-c", "/etc/supervisor/supervisord.conf", "-s", "unix:///run/s.sock", "-u", "ops",
         "status",
@@ -169,8 +163,8 @@ def test_without_a_password_the_options_stay_flags():
 )
 def test_refusals_name_the_parameter(params, message):
     module = FakeModule(**params)
-    with pytest.raises(Failed, match=message):
-        SupervisorStatus(module).run()
+    with pytest.raises(ModuleError, match=message):
+        SupervisorStatus(module.params, False, module).run()
     assert module.calls == []
 
 
@@ -197,6 +191,6 @@ def test_a_supervisorctl_path_that_is_not_an_executable_file_is_refused_before_r
     elif kind == "directory":
         path.mkdir()
     module = FakeModule(supervisorctl_path=str(path))
-    with pytest.raises(Failed, match=f"supervisorctl_path {path} is not an executable file"):
-        SupervisorStatus(module).run()
+    with pytest.raises(ModuleError, match=f"supervisorctl_path {path} is not an executable file"):
+        SupervisorStatus(module.params, False, module).run()
     assert module.calls == []

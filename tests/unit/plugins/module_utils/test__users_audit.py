@@ -9,14 +9,14 @@ import json
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import fingerprint
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import parse_iso as parse_time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._users_audit import (
-    AuditError,
     audit,
     audit_api_keys,
     audit_users,
     check_params,
-    parse_time,
 )
 
 UTC = datetime.timezone.utc
@@ -136,7 +136,7 @@ def test_audit_wrong_sections(document, entry):
 
 @pytest.mark.parametrize("document", [[], "users", 3, None])
 def test_audit_refuses_a_file_that_is_not_an_object(document):
-    with pytest.raises(AuditError, match="must hold a JSON object"):
+    with pytest.raises(ModuleError, match="must hold a JSON object"):
         audit(document, NOW, 90, 90)
 
 
