@@ -32,9 +32,10 @@ import threading
 import time
 from typing import Any, NamedTuple
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import iso, utcnow
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_fs import (
     DIR_FLAGS,
     UnsafePath,
@@ -47,11 +48,19 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_f
     walk,
     writable_by_others,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso, now
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, margin_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
-    connect,
+    client_argument_spec,
+    client_command,
     connection_kwargs,
+    conninfo_dbname,
+    count_rows,
     describe_target,
+    libpq_env,
+    open_connection,
+    pg_reason,
+    postgres_argument_spec,
 )
 
 DATABASES_SQL = """
@@ -59,19 +68,6 @@ SELECT datname, pg_database_size(oid) FROM pg_database
 WHERE datallowconn AND NOT datistemplate ORDER BY datname
 """
 
-# Tables whose rows pg_dump dumps: ordinary and partition tables, not temporary, not in
-# system schemas, not members of an extension.
-TABLES_SQL = """
-SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
-  AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                  AND d.deptype = 'e')
-ORDER BY 1, 2
-"""
-
-COUNT_BATCH = 100
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 PARTIAL = ".partial"
 CHUNK = 1024 * 1024
@@ -99,77 +95,30 @@ GLOBALS = {
     "none": ("postgres-globals.sql", "sql"),
 }
 
+ARGUMENT_SPEC = {
+    **postgres_argument_spec(),
+    **client_argument_spec(),
+    "dest": {"type": "path", "required": True},
+    "databases": {"type": "list", "elements": "str", "default": []},
+    "exclude_databases": {"type": "list", "elements": "str", "default": []},
+    "format": {"type": "str", "choices": ["custom", "directory"], "default": "custom"},
+    "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
+    "compression_level": {"type": "int", "default": 3},
+    "compression_threads": {"type": "int", "default": 0},
+    "jobs": {"type": "int", "default": 2},
+    "concurrency": {"type": "int", "default": 2},
+    "globals": {"type": "bool", "default": True},
+    "count_rows": {"type": "bool", "default": True},
+    "lock_wait_timeout": {"type": "str", "default": "60s"},
+    "timeout": {"type": "int", "default": 3600},
+    "expected_size_ratio": {"type": "float"},
+    "free_space_margin": {"type": "str", "default": "5%"},
+}
+
 
 def file_stem(database: str) -> str:
     """A file name for a database name (any byte is legal in one): unsafe bytes as %XX."""
     return "postgres-" + _SAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), database)
-
-
-def client_argument_spec() -> dict[str, dict[str, Any]]:
-    """Where pg_dump / pg_restore run; documented in doc_fragments/postgres.py (CLIENT)."""
-    return {
-        "client": {"type": "str", "choices": ["host", "docker"], "default": "host"},
-        "bin_dir": {"type": "path"},
-        "docker_container": {"type": "str"},
-        "docker_binary": {"type": "str", "default": "docker"},
-        "docker_login_host": {"type": "str"},
-        "docker_login_port": {"type": "int"},
-    }
-
-
-def libpq_env(params: dict[str, Any], base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for pg_dump / pg_restore / pg_dumpall from the connection options (pure).
-
-    Without base, only the variables to set (for run_command's environ_update); with base, a
-    copy of base with them applied and the connection variables not set removed. The password
-    travels in PGPASSWORD, never on a command line.
-    """
-    env = dict(base) if base is not None else {}
-    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "PGSSLROOTCERT"):
-        env.pop(key, None)
-    host = params.get("login_unix_socket") or params.get("login_host")
-    pairs = {
-        "PGHOST": host,
-        "PGPORT": params.get("login_port"),
-        "PGUSER": params.get("login_user") or "postgres",
-        "PGPASSWORD": params.get("login_password"),
-        "PGSSLMODE": params.get("ssl_mode"),
-        "PGSSLROOTCERT": params.get("ca_cert"),
-        "PGCONNECT_TIMEOUT": params.get("connect_timeout"),
-        "PGAPPNAME": "jarvis.maintenance",
-    }
-    env.update({key: str(value) for key, value in pairs.items() if value not in (None, "")})
-    return env
-
-
-def client_command(params: dict[str, Any], program: str, args: list[str], stdin: bool = False) -> list[str]:
-    """argv for a PostgreSQL client program on this host or inside the PostgreSQL container (pure).
-
-    In the container the program connects over the container's own socket (or
-    docker_login_host / docker_login_port) as login_user; PGPASSWORD is passed by name with
-    ``-e`` so its value stays off the command line.
-    """
-    if params.get("client") == "docker":
-        command = [params.get("docker_binary") or "docker", "exec"]
-        if stdin:
-            command.append("-i")
-        if params.get("login_password"):
-            command += ["-e", "PGPASSWORD"]
-        command += [
-            "-e",
-            "PGAPPNAME",
-            params["docker_container"],
-            program,
-            "--username",
-            params.get("login_user") or "postgres",
-        ]
-        if params.get("docker_login_host"):
-            command += ["--host", params["docker_login_host"]]
-        if params.get("docker_login_port"):
-            command += ["--port", str(params["docker_login_port"])]
-        return command + args
-    binary = os.path.join(params["bin_dir"], program) if params.get("bin_dir") else program
-    return [binary, *args]
 
 
 def dump_args(
@@ -191,13 +140,6 @@ def dump_args(
         args += [f"--jobs={jobs}", f"--file={target}"]
     args += ["--dbname", conninfo_dbname(database)]
     return args
-
-
-def conninfo_dbname(database: str) -> str:
-    """A database name as a libpq connection string (pure): a name containing '=' or starting
-    with postgresql:// would otherwise be read as connection settings."""
-    escaped = database.replace("\\", "\\\\").replace("'", "\\'")
-    return f"dbname='{escaped}'"
 
 
 def compressor(compression: str, level: int) -> list[str] | None:
@@ -361,31 +303,6 @@ def entry_problem(dest: str, name: str, st: os.stat_result | None, directory: bo
     return None
 
 
-def count_sql(tables: list[tuple[str, str]], sql: Any) -> Any:
-    """One query counting the rows of each table (ONLY: inheritance children are dumped on their own)."""
-    parts = [
-        sql.SQL("SELECT {}::int, count(*) FROM ONLY {}.{}").format(
-            sql.Literal(index), sql.Identifier(schema), sql.Identifier(table)
-        )
-        for index, (schema, table) in enumerate(tables)
-    ]
-    return sql.SQL(" UNION ALL ").join(parts)
-
-
-def count_rows(cursor: Any, sql: Any) -> dict[str, int]:
-    """Exact row counts of every dumped table, as {"schema.table": rows}, in the cursor's snapshot."""
-    cursor.execute(TABLES_SQL)
-    tables = list(cursor.fetchall())
-    counts: dict[str, int] = {}
-    for start in range(0, len(tables), COUNT_BATCH):
-        batch = tables[start : start + COUNT_BATCH]
-        cursor.execute(count_sql(batch, sql))
-        for index, rows in cursor.fetchall():
-            schema, table = batch[index]
-            counts[f"{schema}.{table}"] = rows
-    return dict(sorted(counts.items()))
-
-
 class BackupError(Exception):
     """A dump that failed; its message is the module's failure message."""
 
@@ -404,24 +321,20 @@ class Partial(NamedTuple):
     directory: bool
 
 
-class PgBackup:
+class PgBackup(Backend):
     """Backend of the pg_backup module."""
 
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
-        self.psycopg2 = require(module, "psycopg2", "psycopg2-binary")
-        self.sql = require(module, "psycopg2.sql", "psycopg2-binary")
+    def __init__(self, params: Any, check_mode: bool, host: Any) -> None:
+        super().__init__(params, check_mode, host)
         self.env = libpq_env(self.params)
         self.stop = threading.Event()
         self.created: list[Partial] = []
         self.lock = threading.Lock()
         self.dest_fd: int | None = None
 
-    def fail(self, msg: str, **extra: Any) -> None:
-        self.module.fail_json(msg=msg, **extra)
-
     def run(self) -> dict[str, Any]:
+        self.psycopg2 = need("psycopg2", "psycopg2-binary")
+        self.sql = need("psycopg2.sql", "psycopg2-binary")
         try:
             return self._run()
         finally:
@@ -434,8 +347,8 @@ class PgBackup:
     def _run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            self.fail(f"Cannot back up PostgreSQL: {problem}")
-        conn = connect(self.module)
+            raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
+        conn = open_connection(self.params)
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT current_setting('server_version'), current_setting('server_version_num')::int")
@@ -461,13 +374,13 @@ class PgBackup:
         }
         self.open_dest()
         result["space"] = self.check_space(sum(sizes[name] for name in databases))
-        if self.module.check_mode:
+        if self.check_mode:
             return result
         self.check_entries([(entry["file"], entry["database"] is not None and fmt == "directory") for entry in planned])
-        started, began = utcnow(), time.monotonic()
+        started, began = now(), time.monotonic()
         deadline = began + self.params["timeout"]
         threads = self.params["compression_threads"] or os.cpu_count() or 1
-        pzstd = self.module.get_bin_path("pzstd") if compression == "zstd" and threads > 1 else None
+        pzstd = self.host.get_bin_path("pzstd") if compression == "zstd" and threads > 1 else None
         self.squeeze = compress_stages(compression, self.params["compression_level"], threads, pzstd)
         tasks: list[str | None] = list(dump_order(sizes, databases))
         if self.params["globals"]:
@@ -481,7 +394,7 @@ class PgBackup:
             files += entries
         if self.params["globals"]:
             files += done[None][1]
-        finished = utcnow()
+        finished = now()
         result.update(
             files=files,
             databases=details,
@@ -503,12 +416,12 @@ class PgBackup:
         euid = os.geteuid()
         problem = link_problem(dest, path_links(dest), euid)
         if problem:
-            self.fail(problem)
+            raise ModuleError(problem)
         try:
             try:
                 self.dest_fd = open_dir(dest)
             except FileNotFoundError:
-                if self.module.check_mode:
+                if self.check_mode:
                     return
                 parent = os.path.dirname(os.path.abspath(dest))
                 os.makedirs(parent, exist_ok=True)
@@ -517,13 +430,15 @@ class PgBackup:
                 self.dest_fd = open_dir(dest)
             st = os.fstat(self.dest_fd)
         except UnsafePath as exc:
-            self.fail(f"Cannot back up PostgreSQL to dest {dest}: {exc}")
+            raise ModuleError(f"Cannot back up PostgreSQL to dest {dest}: {exc}") from None
         except OSError as exc:
-            self.fail(f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}")
+            raise ModuleError(
+                f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}"
+            ) from None
         # The links again, now that dest is open: one swapped in meanwhile is refused as well.
         problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
         if problem:
-            self.fail(problem)
+            raise ModuleError(problem)
 
     def check_space(self, database_bytes: int) -> dict[str, Any]:
         """Refuse, before any dump starts, a backup that would leave less than free_space_margin free."""
@@ -541,7 +456,7 @@ class PgBackup:
         margin = margin_bytes(margin_text, vfs.f_blocks * vfs.f_frsize)
         problem = space_problem(dest, database_bytes, ratio, margin_text, margin, available)
         if problem:
-            self.fail(problem)
+            raise ModuleError(problem)
         return {
             "database_bytes": database_bytes,
             "expected_size_ratio": ratio,
@@ -561,21 +476,27 @@ class PgBackup:
                 except FileNotFoundError:
                     st = None
                 except OSError as exc:
-                    self.fail(f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}")
+                    raise ModuleError(
+                        f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}"
+                    ) from None
                 problem = entry_problem(dest, name, st, directory)
                 if problem:
-                    self.fail(f"Cannot back up PostgreSQL: {problem}")
+                    raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
 
-    def create_partial(self, final: str, directory: bool) -> Partial:
+    def create_partial(self, final: str, directory: bool, what: str) -> Partial:
         """Create <final>.partial in dest, never through a link and never over an existing entry,
-        and remember it: it is the only thing a failure removes."""
+        and remember it: it is the only thing a failure removes. BackupError starting with what
+        when it cannot be created."""
         name = final + PARTIAL
-        if directory:
-            os.mkdir(name, 0o700, dir_fd=self.dest_fd)
-            fd = os.open(name, DIR_FLAGS, dir_fd=self.dest_fd)
-        else:
-            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(name, flags, 0o600, dir_fd=self.dest_fd)
+        try:
+            if directory:
+                os.mkdir(name, 0o700, dir_fd=self.dest_fd)
+                fd = os.open(name, DIR_FLAGS, dir_fd=self.dest_fd)
+            else:
+                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(name, flags, 0o600, dir_fd=self.dest_fd)
+        except OSError as exc:
+            raise BackupError(f"{what}: cannot create {name} in dest {self.params['dest']}: {exc}") from None
         partial = Partial(final, name, fd, identity(os.fstat(fd)), directory)
         with self.lock:
             self.created.append(partial)
@@ -609,10 +530,10 @@ class PgBackup:
                 self.created = [item for item in self.created if item.final not in done]
                 self.remove_partials()
                 replaced = f" (already in place: {', '.join(done)})" if done else ""
-                self.fail(
+                raise ModuleError(
                     f"Cannot back up PostgreSQL: cannot move {partial.name} to {partial.final} in dest "
                     f"{self.params['dest']}: {exc}{replaced}"
-                )
+                ) from None
             done.append(partial.final)
         os.fsync(self.dest_fd)
 
@@ -643,7 +564,7 @@ class PgBackup:
             self.remove_partials()
             first = next((exc for exc in failures if not isinstance(exc, NotStarted)), failures[0])
             if isinstance(first, BackupError):
-                self.fail(str(first))
+                raise ModuleError(str(first))
             raise first
         return {name: future.result() for name, future in zip(tasks, futures)}
 
@@ -651,13 +572,13 @@ class PgBackup:
         wanted = self.params["databases"] or list(sizes)
         unknown = [name for name in wanted if name not in sizes]
         if unknown:
-            self.fail(
+            raise ModuleError(
                 f"Cannot back up PostgreSQL: databases lists {', '.join(unknown)}, not on the server "
                 f"(it has {', '.join(sizes)})"
             )
         chosen = [name for name in wanted if name not in self.params["exclude_databases"]]
         if not chosen:
-            self.fail("Cannot back up PostgreSQL: no database left after exclude_databases")
+            raise ModuleError("Cannot back up PostgreSQL: no database left after exclude_databases")
         return chosen
 
     def remaining(self, deadline: float, what: str) -> float:
@@ -703,16 +624,11 @@ class PgBackup:
         timeout = self.remaining(deadline, f"database {name}")
         began = time.monotonic()
         directory = params["format"] == "directory"
-        try:
-            partial = self.create_partial(relative, directory)
-        except OSError as exc:
-            raise BackupError(
-                f"Cannot back up database {name}: cannot create {relative}{PARTIAL} in dest {params['dest']}: {exc}"
-            ) from None
+        partial = self.create_partial(relative, directory, f"Cannot back up database {name}")
         try:
             conn = self.psycopg2.connect(**connection_kwargs(params, name))
         except self.psycopg2.Error as exc:
-            reason = str(exc).strip().replace("\n", " ")
+            reason = pg_reason(exc)
             raise BackupError(
                 f"Cannot back up database {name}: cannot connect to {describe_target(params)}: {reason}"
             ) from None
@@ -738,7 +654,7 @@ class PgBackup:
             if params["format"] == "custom" and params["compression"] == "zstd":
                 stages += self.squeeze
             counts = run_pipeline(
-                self.module,
+                self.host,
                 stages,
                 env=self.env,
                 stdout_path=None if directory else fd_path(partial.fd),
@@ -749,7 +665,7 @@ class PgBackup:
         except PipelineError as exc:
             raise BackupError(f"Cannot back up database {name}: {self.timed_out(str(exc))}") from None
         except self.psycopg2.Error as exc:
-            reason = str(exc).strip().replace("\n", " ")
+            reason = pg_reason(exc)
             if getattr(exc, "pgcode", None) == "57014":  # query_canceled: our statement_timeout
                 reason = (
                     f"counting rows ran past the whole backup's timeout={params['timeout']} s "
@@ -777,19 +693,14 @@ class PgBackup:
     def dump_globals(self, deadline: float) -> dict[str, Any]:
         relative, label = GLOBALS[self.params["compression"]]
         what = "Cannot back up PostgreSQL globals (roles, tablespaces)"
-        try:
-            partial = self.create_partial(relative, False)
-        except OSError as exc:
-            raise BackupError(
-                f"{what}: cannot create {relative}{PARTIAL} in dest {self.params['dest']}: {exc}"
-            ) from None
+        partial = self.create_partial(relative, False, what)
         stages = [client_command(self.params, "pg_dumpall", ["--no-password", "--globals-only"])]
         squeeze = compressor(self.params["compression"], self.params["compression_level"])
         if squeeze:
             stages.append(squeeze)
         try:
             run_pipeline(
-                self.module,
+                self.host,
                 stages,
                 env=self.env,
                 stdout_path=fd_path(partial.fd),

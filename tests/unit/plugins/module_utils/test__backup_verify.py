@@ -17,19 +17,21 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import compress_stages, compressor
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._restore import (
     _SCRATCH,
     SCRATCH_PREFIX,
-    check_params,
-    comparable,
     compare_counts,
-    decoders,
-    entry_problems,
     is_stale_scratch,
     parse_df,
     postmaster_matches,
     restore_need,
     scratch_name,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
+    check_params,
+    comparable,
+    decoders,
+    entry_problems,
     section_problems,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
@@ -412,23 +414,23 @@ def test_postmaster_matches(text, directory, port, started, match):
 
 def test_a_file_replaced_after_its_check_is_not_opened(tmp_path):
     """Hashing, decoding and restoring re-open each file beneath the set and compare it with what was checked."""
-    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import BackupVerify
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import open_planned
     from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 
     (tmp_path / "a.dump").write_bytes(b"checked")
     planned = os.lstat(tmp_path / "a.dump")
     set_fd = fs.open_dir(str(tmp_path))
     try:
-        fd = BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+        fd = open_planned(set_fd, "a.dump", planned)
         os.close(fd)
         (tmp_path / "other").write_bytes(b"swapped in")
         os.rename(tmp_path / "other", tmp_path / "a.dump")
         with pytest.raises(fs.UnsafePath, match="replaced"):
-            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+            open_planned(set_fd, "a.dump", planned)
         os.unlink(tmp_path / "a.dump")
         os.symlink("/etc/hostname", tmp_path / "a.dump")
         with pytest.raises(fs.UnsafePath, match="symlink"):
-            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+            open_planned(set_fd, "a.dump", planned)
     finally:
         os.close(set_fd)
 

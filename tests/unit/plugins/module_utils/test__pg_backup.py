@@ -18,16 +18,13 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_bac
     FORMATS,
     GLOBALS,
     check_params,
-    client_command,
     compress_stages,
     compressor,
-    conninfo_dbname,
     dest_problem,
     dump_args,
     dump_order,
     entry_problem,
     file_stem,
-    libpq_env,
     link_problem,
     path_links,
     size_ratio,
@@ -36,6 +33,11 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_bac
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
+    client_command,
+    conninfo_dbname,
+    libpq_env,
+)
 
 PASSWORD = "s3cret pass'word"
 
