@@ -321,6 +321,173 @@ class Partial(NamedTuple):
     directory: bool
 
 
+class Dest:
+    """The dest directory of one run: opened once (never through another user's link), checked for
+    room and for what is at the dumps' names, and the .partial entries this run creates in it, which
+    are either all renamed over their final names (commit) or all removed."""
+
+    def __init__(self, params: Any, check_mode: bool) -> None:
+        self.params, self.check_mode = params, check_mode
+        self.fd: int | None = None
+        self.created: list[Partial] = []
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        for partial in self.created:
+            with contextlib.suppress(OSError):
+                os.close(partial.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def open(self) -> None:
+        """Open dest (creating it with mode 0700 when missing, not in check mode) and refuse it when
+        another user can write to it. In check mode a missing dest is left missing."""
+        dest = self.params["dest"]
+        euid = os.geteuid()
+        problem = link_problem(dest, path_links(dest), euid)
+        if problem:
+            raise ModuleError(problem)
+        try:
+            try:
+                self.fd = open_dir(dest)
+            except FileNotFoundError:
+                if self.check_mode:
+                    return
+                parent = os.path.dirname(os.path.abspath(dest))
+                os.makedirs(parent, exist_ok=True)
+                with contextlib.suppress(FileExistsError):  # made meanwhile: checked below like any other
+                    os.mkdir(dest, 0o700)
+                self.fd = open_dir(dest)
+            st = os.fstat(self.fd)
+        except UnsafePath as exc:
+            raise ModuleError(f"Cannot back up PostgreSQL to dest {dest}: {exc}") from None
+        except OSError as exc:
+            raise ModuleError(
+                f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}"
+            ) from None
+        # The links again, now that dest is open: one swapped in meanwhile is refused as well.
+        problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
+        if problem:
+            raise ModuleError(problem)
+
+    def check_space(self, database_bytes: int) -> dict[str, Any]:
+        """Refuse, before any dump starts, a backup that would leave less than free_space_margin free."""
+        dest = self.params["dest"]
+        if self.fd is not None:
+            vfs = os.fstatvfs(self.fd)
+        else:  # check mode, dest still to be made: the filesystem it would be made on
+            existing = os.path.abspath(dest)
+            while not os.path.isdir(existing):
+                existing = os.path.dirname(existing)
+            vfs = os.statvfs(existing)
+        available = vfs.f_bavail * vfs.f_frsize
+        ratio = size_ratio(self.params)
+        margin_text = str(self.params["free_space_margin"])
+        margin = margin_bytes(margin_text, vfs.f_blocks * vfs.f_frsize)
+        problem = space_problem(dest, database_bytes, ratio, margin_text, margin, available)
+        if problem:
+            raise ModuleError(problem)
+        return {
+            "database_bytes": database_bytes,
+            "expected_size_ratio": ratio,
+            "margin": margin,
+            "needed": space_needed(database_bytes, ratio, margin),
+            "available": available,
+        }
+
+    def check_entries(self, targets: list[tuple[str, bool]]) -> None:
+        """Refuse, before any dump starts, (name, is a directory dump) targets in dest that a dump
+        cannot be put at, or whose .partial exists (see entry_problem)."""
+        dest = self.params["dest"]
+        for final, directory in targets:
+            for name in (final + PARTIAL, final):
+                try:
+                    st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    st = None
+                except OSError as exc:
+                    raise ModuleError(
+                        f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}"
+                    ) from None
+                problem = entry_problem(dest, name, st, directory)
+                if problem:
+                    raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
+
+    def create_partial(self, final: str, directory: bool, what: str) -> Partial:
+        """Create <final>.partial in dest, never through a link and never over an existing entry,
+        and remember it: it is the only thing a failure removes. BackupError starting with what
+        when it cannot be created."""
+        name = final + PARTIAL
+        try:
+            if directory:
+                os.mkdir(name, 0o700, dir_fd=self.fd)
+                fd = os.open(name, DIR_FLAGS, dir_fd=self.fd)
+            else:
+                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(name, flags, 0o600, dir_fd=self.fd)
+        except OSError as exc:
+            raise BackupError(f"{what}: cannot create {name} in dest {self.params['dest']}: {exc}") from None
+        partial = Partial(final, name, fd, identity(os.fstat(fd)), directory)
+        with self.lock:
+            self.created.append(partial)
+        return partial
+
+    def remove_partials(self) -> None:
+        """Remove the .partial entries this run created, each only while it is still the same entry."""
+        for partial in self.created:
+            try:
+                st = os.stat(partial.name, dir_fd=self.fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if identity(st) != partial.identity:
+                continue
+            with contextlib.suppress(OSError):
+                if partial.directory:
+                    remove_tree(self.fd, partial.name)
+                else:
+                    os.unlink(partial.name, dir_fd=self.fd)
+
+    def commit(self) -> None:
+        """Every dump succeeded: rename each .partial over its final name, then fsync dest."""
+        done: list[str] = []
+        for partial in self.created:
+            try:
+                st = os.stat(partial.name, dir_fd=self.fd, follow_symlinks=False)
+                if identity(st) != partial.identity:
+                    raise OSError(f"{partial.name} was replaced during the backup")
+                os.rename(partial.name, partial.final, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            except OSError as exc:
+                self.created = [item for item in self.created if item.final not in done]
+                self.remove_partials()
+                replaced = f" (already in place: {', '.join(done)})" if done else ""
+                raise ModuleError(
+                    f"Cannot back up PostgreSQL: cannot move {partial.name} to {partial.final} in dest "
+                    f"{self.params['dest']}: {exc}{replaced}"
+                ) from None
+            done.append(partial.final)
+        os.fsync(self.fd)
+
+    def entries(self, partial: Partial) -> list[dict[str, Any]]:
+        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
+        read through the .partial's fd."""
+        if not partial.directory:
+            os.fsync(partial.fd)
+            size, digest = sha256_fd(partial.fd)
+            return [{"path": partial.final, "size": size, "sha256": digest}]
+        found = []
+        for entry in walk(partial.fd):
+            if not stat.S_ISREG(entry.stat.st_mode):
+                continue
+            fd = open_beneath(partial.fd, entry.relative)
+            try:
+                size, digest = sha256_fd(fd)
+            finally:
+                os.close(fd)
+            found.append({"path": f"{partial.final}/{entry.relative}", "size": size, "sha256": digest})
+        os.fsync(partial.fd)
+        return found
+
+
 class PgBackup(Backend):
     """Backend of the pg_backup module."""
 
@@ -328,9 +495,7 @@ class PgBackup(Backend):
         super().__init__(params, check_mode, host)
         self.env = libpq_env(self.params)
         self.stop = threading.Event()
-        self.created: list[Partial] = []
-        self.lock = threading.Lock()
-        self.dest_fd: int | None = None
+        self.dest = Dest(params, check_mode)
 
     def run(self) -> dict[str, Any]:
         self.psycopg2 = need("psycopg2", "psycopg2-binary")
@@ -338,11 +503,7 @@ class PgBackup(Backend):
         try:
             return self._run()
         finally:
-            for partial in self.created:
-                with contextlib.suppress(OSError):
-                    os.close(partial.fd)
-            if self.dest_fd is not None:
-                os.close(self.dest_fd)
+            self.dest.close()
 
     def _run(self) -> dict[str, Any]:
         problem = check_params(self.params)
@@ -372,11 +533,13 @@ class PgBackup(Backend):
             "server_version_num": version_num,
             "planned": planned,
         }
-        self.open_dest()
-        result["space"] = self.check_space(sum(sizes[name] for name in databases))
+        self.dest.open()
+        result["space"] = self.dest.check_space(sum(sizes[name] for name in databases))
         if self.check_mode:
             return result
-        self.check_entries([(entry["file"], entry["database"] is not None and fmt == "directory") for entry in planned])
+        self.dest.check_entries(
+            [(entry["file"], entry["database"] is not None and fmt == "directory") for entry in planned]
+        )
         started, began = now(), time.monotonic()
         deadline = began + self.params["timeout"]
         threads = self.params["compression_threads"] or os.cpu_count() or 1
@@ -386,7 +549,7 @@ class PgBackup(Backend):
         if self.params["globals"]:
             tasks.append(None)
         done = self.dump_all(tasks, suffix, label, deadline)
-        self.commit()
+        self.dest.commit()
         files: list[dict[str, Any]] = []
         details: dict[str, Any] = {}
         for name in databases:
@@ -408,134 +571,6 @@ class PgBackup(Backend):
         elif self.squeeze:
             result["compressor"] = self.squeeze[0][0]
         return result
-
-    def open_dest(self) -> None:
-        """Open dest (creating it with mode 0700 when missing, not in check mode) and refuse it when
-        another user can write to it. In check mode a missing dest is left missing."""
-        dest = self.params["dest"]
-        euid = os.geteuid()
-        problem = link_problem(dest, path_links(dest), euid)
-        if problem:
-            raise ModuleError(problem)
-        try:
-            try:
-                self.dest_fd = open_dir(dest)
-            except FileNotFoundError:
-                if self.check_mode:
-                    return
-                parent = os.path.dirname(os.path.abspath(dest))
-                os.makedirs(parent, exist_ok=True)
-                with contextlib.suppress(FileExistsError):  # made meanwhile: checked below like any other
-                    os.mkdir(dest, 0o700)
-                self.dest_fd = open_dir(dest)
-            st = os.fstat(self.dest_fd)
-        except UnsafePath as exc:
-            raise ModuleError(f"Cannot back up PostgreSQL to dest {dest}: {exc}") from None
-        except OSError as exc:
-            raise ModuleError(
-                f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}"
-            ) from None
-        # The links again, now that dest is open: one swapped in meanwhile is refused as well.
-        problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
-        if problem:
-            raise ModuleError(problem)
-
-    def check_space(self, database_bytes: int) -> dict[str, Any]:
-        """Refuse, before any dump starts, a backup that would leave less than free_space_margin free."""
-        dest = self.params["dest"]
-        if self.dest_fd is not None:
-            vfs = os.fstatvfs(self.dest_fd)
-        else:  # check mode, dest still to be made: the filesystem it would be made on
-            existing = os.path.abspath(dest)
-            while not os.path.isdir(existing):
-                existing = os.path.dirname(existing)
-            vfs = os.statvfs(existing)
-        available = vfs.f_bavail * vfs.f_frsize
-        ratio = size_ratio(self.params)
-        margin_text = str(self.params["free_space_margin"])
-        margin = margin_bytes(margin_text, vfs.f_blocks * vfs.f_frsize)
-        problem = space_problem(dest, database_bytes, ratio, margin_text, margin, available)
-        if problem:
-            raise ModuleError(problem)
-        return {
-            "database_bytes": database_bytes,
-            "expected_size_ratio": ratio,
-            "margin": margin,
-            "needed": space_needed(database_bytes, ratio, margin),
-            "available": available,
-        }
-
-    def check_entries(self, targets: list[tuple[str, bool]]) -> None:
-        """Refuse, before any dump starts, (name, is a directory dump) targets in dest that a dump
-        cannot be put at, or whose .partial exists (see entry_problem)."""
-        dest = self.params["dest"]
-        for final, directory in targets:
-            for name in (final + PARTIAL, final):
-                try:
-                    st = os.stat(name, dir_fd=self.dest_fd, follow_symlinks=False)
-                except FileNotFoundError:
-                    st = None
-                except OSError as exc:
-                    raise ModuleError(
-                        f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}"
-                    ) from None
-                problem = entry_problem(dest, name, st, directory)
-                if problem:
-                    raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
-
-    def create_partial(self, final: str, directory: bool, what: str) -> Partial:
-        """Create <final>.partial in dest, never through a link and never over an existing entry,
-        and remember it: it is the only thing a failure removes. BackupError starting with what
-        when it cannot be created."""
-        name = final + PARTIAL
-        try:
-            if directory:
-                os.mkdir(name, 0o700, dir_fd=self.dest_fd)
-                fd = os.open(name, DIR_FLAGS, dir_fd=self.dest_fd)
-            else:
-                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-                fd = os.open(name, flags, 0o600, dir_fd=self.dest_fd)
-        except OSError as exc:
-            raise BackupError(f"{what}: cannot create {name} in dest {self.params['dest']}: {exc}") from None
-        partial = Partial(final, name, fd, identity(os.fstat(fd)), directory)
-        with self.lock:
-            self.created.append(partial)
-        return partial
-
-    def remove_partials(self) -> None:
-        """Remove the .partial entries this run created, each only while it is still the same entry."""
-        for partial in self.created:
-            try:
-                st = os.stat(partial.name, dir_fd=self.dest_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if identity(st) != partial.identity:
-                continue
-            with contextlib.suppress(OSError):
-                if partial.directory:
-                    remove_tree(self.dest_fd, partial.name)
-                else:
-                    os.unlink(partial.name, dir_fd=self.dest_fd)
-
-    def commit(self) -> None:
-        """Every dump succeeded: rename each .partial over its final name, then fsync dest."""
-        done: list[str] = []
-        for partial in self.created:
-            try:
-                st = os.stat(partial.name, dir_fd=self.dest_fd, follow_symlinks=False)
-                if identity(st) != partial.identity:
-                    raise OSError(f"{partial.name} was replaced during the backup")
-                os.rename(partial.name, partial.final, src_dir_fd=self.dest_fd, dst_dir_fd=self.dest_fd)
-            except OSError as exc:
-                self.created = [item for item in self.created if item.final not in done]
-                self.remove_partials()
-                replaced = f" (already in place: {', '.join(done)})" if done else ""
-                raise ModuleError(
-                    f"Cannot back up PostgreSQL: cannot move {partial.name} to {partial.final} in dest "
-                    f"{self.params['dest']}: {exc}{replaced}"
-                ) from None
-            done.append(partial.final)
-        os.fsync(self.dest_fd)
 
     def dump_all(
         self, tasks: list[str | None], suffix: str, label: str, deadline: float
@@ -561,7 +596,7 @@ class PgBackup(Backend):
             concurrent.futures.wait(futures)
         failures = [future.exception() for future in futures if future.exception() is not None]
         if failures:
-            self.remove_partials()
+            self.dest.remove_partials()
             first = next((exc for exc in failures if not isinstance(exc, NotStarted)), failures[0])
             if isinstance(first, BackupError):
                 raise ModuleError(str(first))
@@ -596,26 +631,6 @@ class PgBackup(Backend):
             return f"{reason}: the whole backup may take timeout={self.params['timeout']} s"
         return reason
 
-    def entries(self, partial: Partial) -> list[dict[str, Any]]:
-        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
-        read through the .partial's fd."""
-        if not partial.directory:
-            os.fsync(partial.fd)
-            size, digest = sha256_fd(partial.fd)
-            return [{"path": partial.final, "size": size, "sha256": digest}]
-        found = []
-        for entry in walk(partial.fd):
-            if not stat.S_ISREG(entry.stat.st_mode):
-                continue
-            fd = open_beneath(partial.fd, entry.relative)
-            try:
-                size, digest = sha256_fd(fd)
-            finally:
-                os.close(fd)
-            found.append({"path": f"{partial.final}/{entry.relative}", "size": size, "sha256": digest})
-        os.fsync(partial.fd)
-        return found
-
     def dump_database(
         self, name: str, suffix: str, label: str, deadline: float
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -624,7 +639,7 @@ class PgBackup(Backend):
         timeout = self.remaining(deadline, f"database {name}")
         began = time.monotonic()
         directory = params["format"] == "directory"
-        partial = self.create_partial(relative, directory, f"Cannot back up database {name}")
+        partial = self.dest.create_partial(relative, directory, f"Cannot back up database {name}")
         try:
             conn = self.psycopg2.connect(**connection_kwargs(params, name))
         except self.psycopg2.Error as exc:
@@ -661,7 +676,7 @@ class PgBackup(Backend):
                 timeout=timeout,
                 while_running=(lambda: count_rows(cursor, sql)) if params["count_rows"] else None,
             )
-            entries = self.entries(partial)
+            entries = self.dest.entries(partial)
         except PipelineError as exc:
             raise BackupError(f"Cannot back up database {name}: {self.timed_out(str(exc))}") from None
         except self.psycopg2.Error as exc:
@@ -693,7 +708,7 @@ class PgBackup(Backend):
     def dump_globals(self, deadline: float) -> dict[str, Any]:
         relative, label = GLOBALS[self.params["compression"]]
         what = "Cannot back up PostgreSQL globals (roles, tablespaces)"
-        partial = self.create_partial(relative, False, what)
+        partial = self.dest.create_partial(relative, False, what)
         stages = [client_command(self.params, "pg_dumpall", ["--no-password", "--globals-only"])]
         squeeze = compressor(self.params["compression"], self.params["compression_level"])
         if squeeze:
@@ -706,7 +721,7 @@ class PgBackup(Backend):
                 stdout_path=fd_path(partial.fd),
                 timeout=self.remaining(deadline, "globals"),
             )
-            (entry,) = self.entries(partial)
+            (entry,) = self.dest.entries(partial)
         except PipelineError as exc:
             raise BackupError(f"{what}: {self.timed_out(str(exc))}") from None
         except OSError as exc:
