@@ -459,3 +459,41 @@ def test_parse_df(text, expected):
 def test_parse_df_refuses_what_it_cannot_read(text):
     with pytest.raises(ValueError):
         parse_df(text)
+
+
+class FakeHost:
+    """The Host interface without a machine behind it: no pzstd, warnings dropped."""
+
+    check_mode = False
+    diff = False
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return None
+
+    def warn(self, text):
+        pass
+
+
+def test_what_stops_the_module_is_not_a_finding_of_the_set(tmp_path):
+    """A connection that cannot be opened for the restore test fails the module (as fail_json did),
+    rather than being reported as a broken set."""
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
+        ARGUMENT_SPEC,
+        BackupVerify,
+    )
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import now
+
+    name = "jarvis-" + now().strftime("%Y%m%dT%H%M%SZ")
+    (tmp_path / name).mkdir()
+    manifest = {
+        "schema": "jarvis.maintenance/backup/1",
+        "files": [],
+        "size": 0,
+        "postgres": {"databases": {"app": {"file": "postgres-app.dump.zst", "format": "pg_custom+zstd"}}},
+    }
+    (tmp_path / name / "MANIFEST.json").write_text(json.dumps(manifest))
+    params = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
+    params.update(path=str(tmp_path), restore_test=True, login_port=0)
+    with pytest.raises(ModuleError, match=r"^Cannot connect to PostgreSQL: login_port must be between"):
+        BackupVerify(params, False, FakeHost()).run()
