@@ -4,15 +4,15 @@
 
 """Proving backups: the backend of backup_verify.
 
-The work is split along its seams: BackupVerify finds the sets and judges each set's manifest, age
-and size; SetFiles checks the files of one set (presence, size, sha256, decoding); RestoreTest
-(_restore.py) restores the dumps into scratch databases and compares the row counts; SetResult
-(_result.py) collects what is found.
-
 Per set: the manifest, every file's presence, size and sha256, unlisted files, full decoding
 of every file by its format, the set's age and its size against the previous set, and a
 restore test of each database dump into a scratch database whose tables and exact row
 counts must equal the manifest's. The scratch database is dropped in ``finally``.
+
+The work is split along its seams: BackupVerify finds the sets and judges each set's manifest, age
+and size; SetFiles checks the files of one set (presence, size, sha256, decoding); RestoreTest
+(_restore.py) restores the dumps into scratch databases and compares the row counts; SetResult
+(_result.py) collects what is found.
 
 Sets live where other users may write. Every file is reached through the set's directory fd with
 ``O_NOFOLLOW`` on each component (``_safe_fs.open_beneath``) and must be a regular file: a manifest
@@ -409,7 +409,7 @@ class SetFiles:
 class BackupVerify(Backend):
     """Backend of the backup_verify module: finds the sets, verifies each, reports."""
 
-    def tools(self) -> dict[str, Any]:
+    def decoding_tools(self) -> dict[str, Any]:
         """The decoding programs; pg_restore an argv prefix, on this host or in the PostgreSQL container
         reading stdin."""
         tools: dict[str, Any] = {
@@ -429,7 +429,7 @@ class BackupVerify(Backend):
         free_path = self.params.get("restore_free_space_path")
         if free_path and not os.path.isdir(free_path):
             raise ModuleError(f"Cannot verify backups: restore_free_space_path {free_path} is not a directory")
-        self.files = SetFiles(self.params, self.host, self.tools())
+        self.files = SetFiles(self.params, self.host, self.decoding_tools())
         sets = self.find_sets()
         results = []
         verified = sets if self.params["sets"] == "all" else sets[:1]
