@@ -62,7 +62,7 @@ notes:
 """
 
     # Where the PostgreSQL client programs (pg_dump, pg_dumpall, pg_restore) run. The argument
-    # spec that matches it is client_argument_spec() in module_utils/_backup/_pg_backup.py.
+    # spec that matches it is client_argument_spec() in module_utils/_postgres/_client.py.
     CLIENT = r"""
 options:
   client:

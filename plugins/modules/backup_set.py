@@ -201,34 +201,16 @@ without_manifest:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import BackupSet
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    BackupSet,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "root": {"type": "path", "required": True},
-            "state": {"type": "str", "choices": ["started", "completed", "aborted", "pruned"], "default": "started"},
-            "name": {"type": "str"},
-            "min_interval_hours": {"type": "float", "default": 0},
-            "files": {"type": "list", "elements": "dict", "default": []},
-            "parts": {"type": "dict", "default": {}},
-            "started": {"type": "str"},
-            "host": {"type": "str"},
-            "keep_daily": {"type": "int", "default": 7},
-            "keep_weekly": {"type": "int", "default": 4},
-            "keep_monthly": {"type": "int", "default": 6},
-            "stale_hours": {"type": "float", "default": 24},
-        },
-        required_if=[("state", "completed", ["name"]), ("state", "aborted", ["name"])],
-        supports_check_mode=True,
-    )
-    result = BackupSet(module).run()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, BackupSet, required_if=REQUIRED_IF)
 
 
 if __name__ == "__main__":

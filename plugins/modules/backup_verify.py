@@ -209,41 +209,12 @@ restore_test:
   type: raw
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import client_argument_spec
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
-    RESTORE_SIZE_FACTOR,
-    BackupVerify,
-)
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import ARGUMENT_SPEC, BackupVerify
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 
 
 def main() -> None:
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(client_argument_spec())
-    argument_spec.update(
-        path={"type": "path", "required": True},
-        sets={"type": "str", "choices": ["latest", "all"], "default": "latest"},
-        max_age_hours={"type": "float", "default": 26},
-        min_size_ratio={"type": "float", "default": 0.5},
-        checksums={"type": "bool", "default": True},
-        decode={"type": "bool", "default": True},
-        restore_test={"type": "bool", "default": False},
-        restore_jobs={"type": "int", "default": 1},
-        restore_timeout={"type": "int", "default": 3600},
-        restore_owner={"type": "bool", "default": False},
-        amcheck={"type": "bool", "default": False},
-        keep_scratch={"type": "bool", "default": False},
-        scratch_dir={"type": "path"},
-        redis_check_rdb={"type": "str", "default": "redis-check-rdb"},
-        fail_on_critical={"type": "bool", "default": True},
-        restore_space_margin={"type": "str", "default": "10%"},
-        restore_free_space_path={"type": "path"},
-        restore_size_factor={"type": "float", "default": RESTORE_SIZE_FACTOR},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**BackupVerify(module).run())
+    run_module(ARGUMENT_SPEC, BackupVerify)
 
 
 if __name__ == "__main__":

@@ -232,37 +232,12 @@ compressor:
   sample: pzstd
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import (
-    PgBackup,
-    client_argument_spec,
-)
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import ARGUMENT_SPEC, PgBackup
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 
 
 def main() -> None:
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(client_argument_spec())
-    argument_spec.update(
-        dest={"type": "path", "required": True},
-        databases={"type": "list", "elements": "str", "default": []},
-        exclude_databases={"type": "list", "elements": "str", "default": []},
-        format={"type": "str", "choices": ["custom", "directory"], "default": "custom"},
-        compression={"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
-        compression_level={"type": "int", "default": 3},
-        compression_threads={"type": "int", "default": 0},
-        jobs={"type": "int", "default": 2},
-        concurrency={"type": "int", "default": 2},
-        globals={"type": "bool", "default": True},
-        count_rows={"type": "bool", "default": True},
-        lock_wait_timeout={"type": "str", "default": "60s"},
-        timeout={"type": "int", "default": 3600},
-        expected_size_ratio={"type": "float"},
-        free_space_margin={"type": "str", "default": "5%"},
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**PgBackup(module).run())
+    run_module(ARGUMENT_SPEC, PgBackup)
 
 
 if __name__ == "__main__":

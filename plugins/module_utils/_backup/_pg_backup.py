@@ -32,9 +32,10 @@ import threading
 import time
 from typing import Any, NamedTuple
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import iso, utcnow
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_fs import (
     DIR_FLAGS,
     UnsafePath,
@@ -47,11 +48,19 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_f
     walk,
     writable_by_others,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso, now
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, margin_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
-    connect,
+    client_argument_spec,
+    client_command,
     connection_kwargs,
+    conninfo_dbname,
+    count_rows,
     describe_target,
+    libpq_env,
+    open_connection,
+    pg_reason,
+    postgres_argument_spec,
 )
 
 DATABASES_SQL = """
@@ -59,19 +68,6 @@ SELECT datname, pg_database_size(oid) FROM pg_database
 WHERE datallowconn AND NOT datistemplate ORDER BY datname
 """
 
-# Tables whose rows pg_dump dumps: ordinary and partition tables, not temporary, not in
-# system schemas, not members of an extension.
-TABLES_SQL = """
-SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
-  AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                  AND d.deptype = 'e')
-ORDER BY 1, 2
-"""
-
-COUNT_BATCH = 100
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 PARTIAL = ".partial"
 CHUNK = 1024 * 1024
@@ -99,77 +95,30 @@ GLOBALS = {
     "none": ("postgres-globals.sql", "sql"),
 }
 
+ARGUMENT_SPEC = {
+    **postgres_argument_spec(),
+    **client_argument_spec(),
+    "dest": {"type": "path", "required": True},
+    "databases": {"type": "list", "elements": "str", "default": []},
+    "exclude_databases": {"type": "list", "elements": "str", "default": []},
+    "format": {"type": "str", "choices": ["custom", "directory"], "default": "custom"},
+    "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
+    "compression_level": {"type": "int", "default": 3},
+    "compression_threads": {"type": "int", "default": 0},
+    "jobs": {"type": "int", "default": 2},
+    "concurrency": {"type": "int", "default": 2},
+    "globals": {"type": "bool", "default": True},
+    "count_rows": {"type": "bool", "default": True},
+    "lock_wait_timeout": {"type": "str", "default": "60s"},
+    "timeout": {"type": "int", "default": 3600},
+    "expected_size_ratio": {"type": "float"},
+    "free_space_margin": {"type": "str", "default": "5%"},
+}
+
 
 def file_stem(database: str) -> str:
     """A file name for a database name (any byte is legal in one): unsafe bytes as %XX."""
     return "postgres-" + _SAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), database)
-
-
-def client_argument_spec() -> dict[str, dict[str, Any]]:
-    """Where pg_dump / pg_restore run; documented in doc_fragments/postgres.py (CLIENT)."""
-    return {
-        "client": {"type": "str", "choices": ["host", "docker"], "default": "host"},
-        "bin_dir": {"type": "path"},
-        "docker_container": {"type": "str"},
-        "docker_binary": {"type": "str", "default": "docker"},
-        "docker_login_host": {"type": "str"},
-        "docker_login_port": {"type": "int"},
-    }
-
-
-def libpq_env(params: dict[str, Any], base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for pg_dump / pg_restore / pg_dumpall from the connection options (pure).
-
-    Without base, only the variables to set (for run_command's environ_update); with base, a
-    copy of base with them applied and the connection variables not set removed. The password
-    travels in PGPASSWORD, never on a command line.
-    """
-    env = dict(base) if base is not None else {}
-    for key in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "PGSSLROOTCERT"):
-        env.pop(key, None)
-    host = params.get("login_unix_socket") or params.get("login_host")
-    pairs = {
-        "PGHOST": host,
-        "PGPORT": params.get("login_port"),
-        "PGUSER": params.get("login_user") or "postgres",
-        "PGPASSWORD": params.get("login_password"),
-        "PGSSLMODE": params.get("ssl_mode"),
-        "PGSSLROOTCERT": params.get("ca_cert"),
-        "PGCONNECT_TIMEOUT": params.get("connect_timeout"),
-        "PGAPPNAME": "jarvis.maintenance",
-    }
-    env.update({key: str(value) for key, value in pairs.items() if value not in (None, "")})
-    return env
-
-
-def client_command(params: dict[str, Any], program: str, args: list[str], stdin: bool = False) -> list[str]:
-    """argv for a PostgreSQL client program on this host or inside the PostgreSQL container (pure).
-
-    In the container the program connects over the container's own socket (or
-    docker_login_host / docker_login_port) as login_user; PGPASSWORD is passed by name with
-    ``-e`` so its value stays off the command line.
-    """
-    if params.get("client") == "docker":
-        command = [params.get("docker_binary") or "docker", "exec"]
-        if stdin:
-            command.append("-i")
-        if params.get("login_password"):
-            command += ["-e", "PGPASSWORD"]
-        command += [
-            "-e",
-            "PGAPPNAME",
-            params["docker_container"],
-            program,
-            "--username",
-            params.get("login_user") or "postgres",
-        ]
-        if params.get("docker_login_host"):
-            command += ["--host", params["docker_login_host"]]
-        if params.get("docker_login_port"):
-            command += ["--port", str(params["docker_login_port"])]
-        return command + args
-    binary = os.path.join(params["bin_dir"], program) if params.get("bin_dir") else program
-    return [binary, *args]
 
 
 def dump_args(
@@ -191,13 +140,6 @@ def dump_args(
         args += [f"--jobs={jobs}", f"--file={target}"]
     args += ["--dbname", conninfo_dbname(database)]
     return args
-
-
-def conninfo_dbname(database: str) -> str:
-    """A database name as a libpq connection string (pure): a name containing '=' or starting
-    with postgresql:// would otherwise be read as connection settings."""
-    escaped = database.replace("\\", "\\\\").replace("'", "\\'")
-    return f"dbname='{escaped}'"
 
 
 def compressor(compression: str, level: int) -> list[str] | None:
@@ -361,31 +303,6 @@ def entry_problem(dest: str, name: str, st: os.stat_result | None, directory: bo
     return None
 
 
-def count_sql(tables: list[tuple[str, str]], sql: Any) -> Any:
-    """One query counting the rows of each table (ONLY: inheritance children are dumped on their own)."""
-    parts = [
-        sql.SQL("SELECT {}::int, count(*) FROM ONLY {}.{}").format(
-            sql.Literal(index), sql.Identifier(schema), sql.Identifier(table)
-        )
-        for index, (schema, table) in enumerate(tables)
-    ]
-    return sql.SQL(" UNION ALL ").join(parts)
-
-
-def count_rows(cursor: Any, sql: Any) -> dict[str, int]:
-    """Exact row counts of every dumped table, as {"schema.table": rows}, in the cursor's snapshot."""
-    cursor.execute(TABLES_SQL)
-    tables = list(cursor.fetchall())
-    counts: dict[str, int] = {}
-    for start in range(0, len(tables), COUNT_BATCH):
-        batch = tables[start : start + COUNT_BATCH]
-        cursor.execute(count_sql(batch, sql))
-        for index, rows in cursor.fetchall():
-            schema, table = batch[index]
-            counts[f"{schema}.{table}"] = rows
-    return dict(sorted(counts.items()))
-
-
 class BackupError(Exception):
     """A dump that failed; its message is the module's failure message."""
 
@@ -404,38 +321,195 @@ class Partial(NamedTuple):
     directory: bool
 
 
-class PgBackup:
-    """Backend of the pg_backup module."""
+class Dest:
+    """The dest directory of one run: opened once (never through another user's link), checked for
+    room and for what is at the dumps' names, and the .partial entries this run creates in it, which
+    are either all renamed over their final names (commit) or all removed."""
 
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
-        self.psycopg2 = require(module, "psycopg2", "psycopg2-binary")
-        self.sql = require(module, "psycopg2.sql", "psycopg2-binary")
-        self.env = libpq_env(self.params)
-        self.stop = threading.Event()
+    def __init__(self, params: Any, check_mode: bool) -> None:
+        self.params, self.check_mode = params, check_mode
+        self.fd: int | None = None
         self.created: list[Partial] = []
         self.lock = threading.Lock()
-        self.dest_fd: int | None = None
 
-    def fail(self, msg: str, **extra: Any) -> None:
-        self.module.fail_json(msg=msg, **extra)
+    def close(self) -> None:
+        for partial in self.created:
+            with contextlib.suppress(OSError):
+                os.close(partial.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def open(self) -> None:
+        """Open dest (creating it with mode 0700 when missing, not in check mode) and refuse it when
+        another user can write to it. In check mode a missing dest is left missing."""
+        dest = self.params["dest"]
+        euid = os.geteuid()
+        problem = link_problem(dest, path_links(dest), euid)
+        if problem:
+            raise ModuleError(problem)
+        try:
+            try:
+                self.fd = open_dir(dest)
+            except FileNotFoundError:
+                if self.check_mode:
+                    return
+                parent = os.path.dirname(os.path.abspath(dest))
+                os.makedirs(parent, exist_ok=True)
+                with contextlib.suppress(FileExistsError):  # made meanwhile: checked below like any other
+                    os.mkdir(dest, 0o700)
+                self.fd = open_dir(dest)
+            st = os.fstat(self.fd)
+        except UnsafePath as exc:
+            raise ModuleError(f"Cannot back up PostgreSQL to dest {dest}: {exc}") from None
+        except OSError as exc:
+            raise ModuleError(
+                f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}"
+            ) from None
+        # The links again, now that dest is open: one swapped in meanwhile is refused as well.
+        problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
+        if problem:
+            raise ModuleError(problem)
+
+    def check_space(self, database_bytes: int) -> dict[str, Any]:
+        """Refuse, before any dump starts, a backup that would leave less than free_space_margin free."""
+        dest = self.params["dest"]
+        if self.fd is not None:
+            vfs = os.fstatvfs(self.fd)
+        else:  # check mode, dest still to be made: the filesystem it would be made on
+            existing = os.path.abspath(dest)
+            while not os.path.isdir(existing):
+                existing = os.path.dirname(existing)
+            vfs = os.statvfs(existing)
+        available = vfs.f_bavail * vfs.f_frsize
+        ratio = size_ratio(self.params)
+        margin_text = str(self.params["free_space_margin"])
+        margin = margin_bytes(margin_text, vfs.f_blocks * vfs.f_frsize)
+        problem = space_problem(dest, database_bytes, ratio, margin_text, margin, available)
+        if problem:
+            raise ModuleError(problem)
+        return {
+            "database_bytes": database_bytes,
+            "expected_size_ratio": ratio,
+            "margin": margin,
+            "needed": space_needed(database_bytes, ratio, margin),
+            "available": available,
+        }
+
+    def check_entries(self, targets: list[tuple[str, bool]]) -> None:
+        """Refuse, before any dump starts, (name, is a directory dump) targets in dest that a dump
+        cannot be put at, or whose .partial exists (see entry_problem)."""
+        dest = self.params["dest"]
+        for final, directory in targets:
+            for name in (final + PARTIAL, final):
+                try:
+                    st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    st = None
+                except OSError as exc:
+                    raise ModuleError(
+                        f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}"
+                    ) from None
+                problem = entry_problem(dest, name, st, directory)
+                if problem:
+                    raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
+
+    def create_partial(self, final: str, directory: bool, what: str) -> Partial:
+        """Create <final>.partial in dest, never through a link and never over an existing entry,
+        and remember it: it is the only thing a failure removes. BackupError starting with what
+        when it cannot be created."""
+        name = final + PARTIAL
+        try:
+            if directory:
+                os.mkdir(name, 0o700, dir_fd=self.fd)
+                fd = os.open(name, DIR_FLAGS, dir_fd=self.fd)
+            else:
+                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(name, flags, 0o600, dir_fd=self.fd)
+        except OSError as exc:
+            raise BackupError(f"{what}: cannot create {name} in dest {self.params['dest']}: {exc}") from None
+        partial = Partial(final, name, fd, identity(os.fstat(fd)), directory)
+        with self.lock:
+            self.created.append(partial)
+        return partial
+
+    def remove_partials(self) -> None:
+        """Remove the .partial entries this run created, each only while it is still the same entry."""
+        for partial in self.created:
+            try:
+                st = os.stat(partial.name, dir_fd=self.fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if identity(st) != partial.identity:
+                continue
+            with contextlib.suppress(OSError):
+                if partial.directory:
+                    remove_tree(self.fd, partial.name)
+                else:
+                    os.unlink(partial.name, dir_fd=self.fd)
+
+    def commit(self) -> None:
+        """Every dump succeeded: rename each .partial over its final name, then fsync dest."""
+        done: list[str] = []
+        for partial in self.created:
+            try:
+                st = os.stat(partial.name, dir_fd=self.fd, follow_symlinks=False)
+                if identity(st) != partial.identity:
+                    raise OSError(f"{partial.name} was replaced during the backup")
+                os.rename(partial.name, partial.final, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            except OSError as exc:
+                self.created = [item for item in self.created if item.final not in done]
+                self.remove_partials()
+                replaced = f" (already in place: {', '.join(done)})" if done else ""
+                raise ModuleError(
+                    f"Cannot back up PostgreSQL: cannot move {partial.name} to {partial.final} in dest "
+                    f"{self.params['dest']}: {exc}{replaced}"
+                ) from None
+            done.append(partial.final)
+        os.fsync(self.fd)
+
+    def entries(self, partial: Partial) -> list[dict[str, Any]]:
+        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
+        read through the .partial's fd."""
+        if not partial.directory:
+            os.fsync(partial.fd)
+            size, digest = sha256_fd(partial.fd)
+            return [{"path": partial.final, "size": size, "sha256": digest}]
+        found = []
+        for entry in walk(partial.fd):
+            if not stat.S_ISREG(entry.stat.st_mode):
+                continue
+            fd = open_beneath(partial.fd, entry.relative)
+            try:
+                size, digest = sha256_fd(fd)
+            finally:
+                os.close(fd)
+            found.append({"path": f"{partial.final}/{entry.relative}", "size": size, "sha256": digest})
+        os.fsync(partial.fd)
+        return found
+
+
+class PgBackup(Backend):
+    """Backend of the pg_backup module."""
+
+    def __init__(self, params: Any, check_mode: bool, host: Any) -> None:
+        super().__init__(params, check_mode, host)
+        self.env = libpq_env(self.params)
+        self.stop = threading.Event()
+        self.dest = Dest(params, check_mode)
 
     def run(self) -> dict[str, Any]:
+        self.psycopg2 = need("psycopg2", "psycopg2-binary")
+        self.sql = need("psycopg2.sql", "psycopg2-binary")
         try:
             return self._run()
         finally:
-            for partial in self.created:
-                with contextlib.suppress(OSError):
-                    os.close(partial.fd)
-            if self.dest_fd is not None:
-                os.close(self.dest_fd)
+            self.dest.close()
 
     def _run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            self.fail(f"Cannot back up PostgreSQL: {problem}")
-        conn = connect(self.module)
+            raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
+        conn = open_connection(self.params)
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT current_setting('server_version'), current_setting('server_version_num')::int")
@@ -459,21 +533,23 @@ class PgBackup:
             "server_version_num": version_num,
             "planned": planned,
         }
-        self.open_dest()
-        result["space"] = self.check_space(sum(sizes[name] for name in databases))
-        if self.module.check_mode:
+        self.dest.open()
+        result["space"] = self.dest.check_space(sum(sizes[name] for name in databases))
+        if self.check_mode:
             return result
-        self.check_entries([(entry["file"], entry["database"] is not None and fmt == "directory") for entry in planned])
-        started, began = utcnow(), time.monotonic()
+        self.dest.check_entries(
+            [(entry["file"], entry["database"] is not None and fmt == "directory") for entry in planned]
+        )
+        started, began = now(), time.monotonic()
         deadline = began + self.params["timeout"]
         threads = self.params["compression_threads"] or os.cpu_count() or 1
-        pzstd = self.module.get_bin_path("pzstd") if compression == "zstd" and threads > 1 else None
+        pzstd = self.host.get_bin_path("pzstd") if compression == "zstd" and threads > 1 else None
         self.squeeze = compress_stages(compression, self.params["compression_level"], threads, pzstd)
         tasks: list[str | None] = list(dump_order(sizes, databases))
         if self.params["globals"]:
             tasks.append(None)
         done = self.dump_all(tasks, suffix, label, deadline)
-        self.commit()
+        self.dest.commit()
         files: list[dict[str, Any]] = []
         details: dict[str, Any] = {}
         for name in databases:
@@ -481,7 +557,7 @@ class PgBackup:
             files += entries
         if self.params["globals"]:
             files += done[None][1]
-        finished = utcnow()
+        finished = now()
         result.update(
             files=files,
             databases=details,
@@ -495,126 +571,6 @@ class PgBackup:
         elif self.squeeze:
             result["compressor"] = self.squeeze[0][0]
         return result
-
-    def open_dest(self) -> None:
-        """Open dest (creating it with mode 0700 when missing, not in check mode) and refuse it when
-        another user can write to it. In check mode a missing dest is left missing."""
-        dest = self.params["dest"]
-        euid = os.geteuid()
-        problem = link_problem(dest, path_links(dest), euid)
-        if problem:
-            self.fail(problem)
-        try:
-            try:
-                self.dest_fd = open_dir(dest)
-            except FileNotFoundError:
-                if self.module.check_mode:
-                    return
-                parent = os.path.dirname(os.path.abspath(dest))
-                os.makedirs(parent, exist_ok=True)
-                with contextlib.suppress(FileExistsError):  # made meanwhile: checked below like any other
-                    os.mkdir(dest, 0o700)
-                self.dest_fd = open_dir(dest)
-            st = os.fstat(self.dest_fd)
-        except UnsafePath as exc:
-            self.fail(f"Cannot back up PostgreSQL to dest {dest}: {exc}")
-        except OSError as exc:
-            self.fail(f"Cannot back up PostgreSQL: cannot open or create dest {dest}: {exc.strerror or exc}")
-        # The links again, now that dest is open: one swapped in meanwhile is refused as well.
-        problem = link_problem(dest, path_links(dest), euid) or dest_problem(dest, st, euid)
-        if problem:
-            self.fail(problem)
-
-    def check_space(self, database_bytes: int) -> dict[str, Any]:
-        """Refuse, before any dump starts, a backup that would leave less than free_space_margin free."""
-        dest = self.params["dest"]
-        if self.dest_fd is not None:
-            vfs = os.fstatvfs(self.dest_fd)
-        else:  # check mode, dest still to be made: the filesystem it would be made on
-            existing = os.path.abspath(dest)
-            while not os.path.isdir(existing):
-                existing = os.path.dirname(existing)
-            vfs = os.statvfs(existing)
-        available = vfs.f_bavail * vfs.f_frsize
-        ratio = size_ratio(self.params)
-        margin_text = str(self.params["free_space_margin"])
-        margin = margin_bytes(margin_text, vfs.f_blocks * vfs.f_frsize)
-        problem = space_problem(dest, database_bytes, ratio, margin_text, margin, available)
-        if problem:
-            self.fail(problem)
-        return {
-            "database_bytes": database_bytes,
-            "expected_size_ratio": ratio,
-            "margin": margin,
-            "needed": space_needed(database_bytes, ratio, margin),
-            "available": available,
-        }
-
-    def check_entries(self, targets: list[tuple[str, bool]]) -> None:
-        """Refuse, before any dump starts, (name, is a directory dump) targets in dest that a dump
-        cannot be put at, or whose .partial exists (see entry_problem)."""
-        dest = self.params["dest"]
-        for final, directory in targets:
-            for name in (final + PARTIAL, final):
-                try:
-                    st = os.stat(name, dir_fd=self.dest_fd, follow_symlinks=False)
-                except FileNotFoundError:
-                    st = None
-                except OSError as exc:
-                    self.fail(f"Cannot back up PostgreSQL: cannot look at {name} in dest {dest}: {exc}")
-                problem = entry_problem(dest, name, st, directory)
-                if problem:
-                    self.fail(f"Cannot back up PostgreSQL: {problem}")
-
-    def create_partial(self, final: str, directory: bool) -> Partial:
-        """Create <final>.partial in dest, never through a link and never over an existing entry,
-        and remember it: it is the only thing a failure removes."""
-        name = final + PARTIAL
-        if directory:
-            os.mkdir(name, 0o700, dir_fd=self.dest_fd)
-            fd = os.open(name, DIR_FLAGS, dir_fd=self.dest_fd)
-        else:
-            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(name, flags, 0o600, dir_fd=self.dest_fd)
-        partial = Partial(final, name, fd, identity(os.fstat(fd)), directory)
-        with self.lock:
-            self.created.append(partial)
-        return partial
-
-    def remove_partials(self) -> None:
-        """Remove the .partial entries this run created, each only while it is still the same entry."""
-        for partial in self.created:
-            try:
-                st = os.stat(partial.name, dir_fd=self.dest_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if identity(st) != partial.identity:
-                continue
-            with contextlib.suppress(OSError):
-                if partial.directory:
-                    remove_tree(self.dest_fd, partial.name)
-                else:
-                    os.unlink(partial.name, dir_fd=self.dest_fd)
-
-    def commit(self) -> None:
-        """Every dump succeeded: rename each .partial over its final name, then fsync dest."""
-        done: list[str] = []
-        for partial in self.created:
-            try:
-                st = os.stat(partial.name, dir_fd=self.dest_fd, follow_symlinks=False)
-                if identity(st) != partial.identity:
-                    raise OSError(f"{partial.name} was replaced during the backup")
-                os.rename(partial.name, partial.final, src_dir_fd=self.dest_fd, dst_dir_fd=self.dest_fd)
-            except OSError as exc:
-                self.created = [item for item in self.created if item.final not in done]
-                self.remove_partials()
-                replaced = f" (already in place: {', '.join(done)})" if done else ""
-                self.fail(
-                    f"Cannot back up PostgreSQL: cannot move {partial.name} to {partial.final} in dest "
-                    f"{self.params['dest']}: {exc}{replaced}"
-                )
-            done.append(partial.final)
-        os.fsync(self.dest_fd)
 
     def dump_all(
         self, tasks: list[str | None], suffix: str, label: str, deadline: float
@@ -640,10 +596,10 @@ class PgBackup:
             concurrent.futures.wait(futures)
         failures = [future.exception() for future in futures if future.exception() is not None]
         if failures:
-            self.remove_partials()
+            self.dest.remove_partials()
             first = next((exc for exc in failures if not isinstance(exc, NotStarted)), failures[0])
             if isinstance(first, BackupError):
-                self.fail(str(first))
+                raise ModuleError(str(first))
             raise first
         return {name: future.result() for name, future in zip(tasks, futures)}
 
@@ -651,13 +607,13 @@ class PgBackup:
         wanted = self.params["databases"] or list(sizes)
         unknown = [name for name in wanted if name not in sizes]
         if unknown:
-            self.fail(
+            raise ModuleError(
                 f"Cannot back up PostgreSQL: databases lists {', '.join(unknown)}, not on the server "
                 f"(it has {', '.join(sizes)})"
             )
         chosen = [name for name in wanted if name not in self.params["exclude_databases"]]
         if not chosen:
-            self.fail("Cannot back up PostgreSQL: no database left after exclude_databases")
+            raise ModuleError("Cannot back up PostgreSQL: no database left after exclude_databases")
         return chosen
 
     def remaining(self, deadline: float, what: str) -> float:
@@ -675,26 +631,6 @@ class PgBackup:
             return f"{reason}: the whole backup may take timeout={self.params['timeout']} s"
         return reason
 
-    def entries(self, partial: Partial) -> list[dict[str, Any]]:
-        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
-        read through the .partial's fd."""
-        if not partial.directory:
-            os.fsync(partial.fd)
-            size, digest = sha256_fd(partial.fd)
-            return [{"path": partial.final, "size": size, "sha256": digest}]
-        found = []
-        for entry in walk(partial.fd):
-            if not stat.S_ISREG(entry.stat.st_mode):
-                continue
-            fd = open_beneath(partial.fd, entry.relative)
-            try:
-                size, digest = sha256_fd(fd)
-            finally:
-                os.close(fd)
-            found.append({"path": f"{partial.final}/{entry.relative}", "size": size, "sha256": digest})
-        os.fsync(partial.fd)
-        return found
-
     def dump_database(
         self, name: str, suffix: str, label: str, deadline: float
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -703,16 +639,11 @@ class PgBackup:
         timeout = self.remaining(deadline, f"database {name}")
         began = time.monotonic()
         directory = params["format"] == "directory"
-        try:
-            partial = self.create_partial(relative, directory)
-        except OSError as exc:
-            raise BackupError(
-                f"Cannot back up database {name}: cannot create {relative}{PARTIAL} in dest {params['dest']}: {exc}"
-            ) from None
+        partial = self.dest.create_partial(relative, directory, f"Cannot back up database {name}")
         try:
             conn = self.psycopg2.connect(**connection_kwargs(params, name))
         except self.psycopg2.Error as exc:
-            reason = str(exc).strip().replace("\n", " ")
+            reason = pg_reason(exc)
             raise BackupError(
                 f"Cannot back up database {name}: cannot connect to {describe_target(params)}: {reason}"
             ) from None
@@ -738,18 +669,18 @@ class PgBackup:
             if params["format"] == "custom" and params["compression"] == "zstd":
                 stages += self.squeeze
             counts = run_pipeline(
-                self.module,
+                self.host,
                 stages,
                 env=self.env,
                 stdout_path=None if directory else fd_path(partial.fd),
                 timeout=timeout,
                 while_running=(lambda: count_rows(cursor, sql)) if params["count_rows"] else None,
             )
-            entries = self.entries(partial)
+            entries = self.dest.entries(partial)
         except PipelineError as exc:
             raise BackupError(f"Cannot back up database {name}: {self.timed_out(str(exc))}") from None
         except self.psycopg2.Error as exc:
-            reason = str(exc).strip().replace("\n", " ")
+            reason = pg_reason(exc)
             if getattr(exc, "pgcode", None) == "57014":  # query_canceled: our statement_timeout
                 reason = (
                     f"counting rows ran past the whole backup's timeout={params['timeout']} s "
@@ -777,25 +708,20 @@ class PgBackup:
     def dump_globals(self, deadline: float) -> dict[str, Any]:
         relative, label = GLOBALS[self.params["compression"]]
         what = "Cannot back up PostgreSQL globals (roles, tablespaces)"
-        try:
-            partial = self.create_partial(relative, False)
-        except OSError as exc:
-            raise BackupError(
-                f"{what}: cannot create {relative}{PARTIAL} in dest {self.params['dest']}: {exc}"
-            ) from None
+        partial = self.dest.create_partial(relative, False, what)
         stages = [client_command(self.params, "pg_dumpall", ["--no-password", "--globals-only"])]
         squeeze = compressor(self.params["compression"], self.params["compression_level"])
         if squeeze:
             stages.append(squeeze)
         try:
             run_pipeline(
-                self.module,
+                self.host,
                 stages,
                 env=self.env,
                 stdout_path=fd_path(partial.fd),
                 timeout=self.remaining(deadline, "globals"),
             )
-            (entry,) = self.entries(partial)
+            (entry,) = self.dest.entries(partial)
         except PipelineError as exc:
             raise BackupError(f"{what}: {self.timed_out(str(exc))}") from None
         except OSError as exc:

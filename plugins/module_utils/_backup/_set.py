@@ -22,33 +22,44 @@ import stat
 from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import (
     file_entry,
     fsync_path,
     tree_files,
     write_atomic,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import STAMP_FORMAT, UTC, iso, now, stamp
 
 SCHEMA = "jarvis.maintenance/backup/1"
 MANIFEST = "MANIFEST.json"
 PREFIX = "jarvis-"
 INCOMPLETE = ".incomplete-"
 _NAME = re.compile(r"^jarvis-(\d{8}T\d{6}Z)$")
-_STAMP = "%Y%m%dT%H%M%SZ"
 # A manifest is a few kB per thousand files: anything this big is not one of ours.
 MANIFEST_MAX_BYTES = 64 * 1024 * 1024
 
 
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+ARGUMENT_SPEC = {
+    "root": {"type": "path", "required": True},
+    "state": {"type": "str", "choices": ["started", "completed", "aborted", "pruned"], "default": "started"},
+    "name": {"type": "str"},
+    "min_interval_hours": {"type": "float", "default": 0},
+    "files": {"type": "list", "elements": "dict", "default": []},
+    "parts": {"type": "dict", "default": {}},
+    "started": {"type": "str"},
+    "host": {"type": "str"},
+    "keep_daily": {"type": "int", "default": 7},
+    "keep_weekly": {"type": "int", "default": 4},
+    "keep_monthly": {"type": "int", "default": 6},
+    "stale_hours": {"type": "float", "default": 24},
+}
+REQUIRED_IF = [("state", "completed", ["name"]), ("state", "aborted", ["name"])]
 
 
 def set_name(moment: datetime.datetime) -> str:
-    return PREFIX + moment.astimezone(datetime.timezone.utc).strftime(_STAMP)
+    return PREFIX + stamp(moment)
 
 
 def parse_set_name(name: str) -> datetime.datetime | None:
@@ -57,7 +68,7 @@ def parse_set_name(name: str) -> datetime.datetime | None:
     if not match:
         return None
     try:
-        return datetime.datetime.strptime(match.group(1), _STAMP).replace(tzinfo=datetime.timezone.utc)
+        return datetime.datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:  # right shape, impossible date (month 13, 30 February)
         return None
 
@@ -78,17 +89,21 @@ def _is_file(path: str) -> bool:
         return False
 
 
+def _names(root: str) -> list[str]:
+    """The entries of root; none when root is missing (NotADirectoryError when it is not a directory)."""
+    try:
+        return os.listdir(root)
+    except FileNotFoundError:
+        return []
+
+
 def list_sets(root: str) -> list[dict[str, Any]]:
     """Sets under root, newest first: name, path, time, complete (has a manifest).
 
     A symlink named like a set is not a set (it is never followed, verified or removed).
     Raises NotADirectoryError when root is not a directory; a missing root has no sets."""
     sets = []
-    try:
-        names = os.listdir(root)
-    except FileNotFoundError:
-        return []
-    for name in names:
+    for name in _names(root):
         moment = parse_set_name(name)
         path = os.path.join(root, name)
         if moment is None or not _is_dir(path):
@@ -99,11 +114,7 @@ def list_sets(root: str) -> list[dict[str, Any]]:
 
 def list_incomplete(root: str) -> list[dict[str, Any]]:
     found = []
-    try:
-        names = os.listdir(root)
-    except FileNotFoundError:
-        return []
-    for name in names:
+    for name in _names(root):
         if name.startswith(INCOMPLETE) and _is_dir(os.path.join(root, name)):
             moment = parse_set_name(name[len(INCOMPLETE) :])
             found.append({"name": name, "path": os.path.join(root, name), "time": moment})
@@ -164,6 +175,17 @@ def open_set(path: str) -> int:
         return fs.open_beneath(parent, os.path.basename(path), fs.DIR_FLAGS)
     finally:
         os.close(parent)
+
+
+def open_planned(set_fd: int, relative: str, planned: os.stat_result) -> int:
+    """An fd of relative beneath the set, the very file checked before (fs.UnsafePath if not)."""
+    fd = fs.open_beneath(set_fd, relative, os.O_RDONLY)
+    try:
+        fs.check_same(fd, planned)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_manifest_at(set_fd: int) -> tuple[dict[str, Any] | None, str | None]:
@@ -285,55 +307,57 @@ def fsync_tree(root: str) -> None:
         fsync_path(directory)
 
 
-class BackupSet:
+class BackupSet(Backend):
     """Backend of the backup_set module: start, complete, abort and prune sets."""
 
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
-        self.root = module.params["root"]
-
-    def fail(self, msg: str) -> None:
-        self.module.fail_json(msg=msg)
+    def __init__(self, params: Any, check_mode: bool, host: Any) -> None:
+        super().__init__(params, check_mode, host)
+        self.root = params["root"]
 
     def run(self) -> dict[str, Any]:
+        result = self.run_state()
+        if not self.host.diff:
+            result.pop("diff", None)
+        return result
+
+    def run_state(self) -> dict[str, Any]:
         state = self.params["state"]
         if state in ("completed", "aborted") and not self.params.get("name"):
-            self.fail(f"Cannot handle backup set: name is required with state={state}")
+            raise ModuleError(f"Cannot handle backup set: name is required with state={state}")
         name = self.params.get("name")
         if name and parse_set_name(name) is None:
-            self.fail(f"Cannot handle backup set: name must look like jarvis-YYYYmmddTHHMMSSZ, got {name!r}")
+            raise ModuleError(f"Cannot handle backup set: name must look like jarvis-YYYYmmddTHHMMSSZ, got {name!r}")
         problem = root_problem(self.root, writing=state in ("started", "completed"))
         if problem:
-            self.fail(f"Cannot handle backup set: {problem}")
+            raise ModuleError(f"Cannot handle backup set: {problem}")
         return getattr(self, f"state_{state}")()
 
     def state_started(self) -> dict[str, Any]:
         interval = self.params["min_interval_hours"]
         if interval < 0:
-            self.fail(f"Cannot start backup set: min_interval_hours must be 0 or more, got {interval}")
+            raise ModuleError(f"Cannot start backup set: min_interval_hours must be 0 or more, got {interval}")
         recent = [item for item in list_sets(self.root) if item["complete"]]
-        if interval and recent and (utcnow() - recent[0]["time"]).total_seconds() < interval * 3600:
+        if interval and recent and (now() - recent[0]["time"]).total_seconds() < interval * 3600:
             return {
                 "changed": False,
                 "recent_set": recent[0]["name"],
                 "path": recent[0]["path"],
                 "msg": f"{recent[0]['name']} is less than {interval:g} hours old (min_interval_hours): no new set",
             }
-        name = self.params.get("name") or set_name(utcnow())
+        name = self.params.get("name") or set_name(now())
         final = os.path.join(self.root, name)
         path = os.path.join(self.root, INCOMPLETE + name)
         if os.path.lexists(final):
-            self.fail(f"Cannot start backup set {name}: {final} already exists")
-        result = {"changed": True, "name": name, "path": path, "final_path": final, "started": iso(utcnow())}
-        result["created"] = not self.module.check_mode
-        if self.module.check_mode:
+            raise ModuleError(f"Cannot start backup set {name}: {final} already exists")
+        result = {"changed": True, "name": name, "path": path, "final_path": final, "started": iso(now())}
+        result["created"] = not self.check_mode
+        if self.check_mode:
             return result
         try:
             os.makedirs(self.root, mode=0o750, exist_ok=True)
             os.mkdir(path, 0o700)
         except OSError as exc:
-            self.fail(f"Cannot start backup set {name} in {self.root}: {exc}")
+            raise ModuleError(f"Cannot start backup set {name} in {self.root}: {exc}") from None
         return result
 
     def state_completed(self) -> dict[str, Any]:
@@ -343,25 +367,29 @@ class BackupSet:
         if _is_dir(final) and not _is_dir(path):
             manifest, problem = read_manifest(final)
             if manifest is None:
-                self.fail(f"Cannot complete backup set {name}: {problem}")
+                raise ModuleError(f"Cannot complete backup set {name}: {problem}")
             return {"changed": False, "name": name, "path": final, "manifest": manifest}
-        if self.module.check_mode:
+        if self.check_mode:
             return {"changed": True, "name": name, "path": final}
         if not _is_dir(path):
-            self.fail(f"Cannot complete backup set {name}: {path} does not exist (was it started?)")
+            raise ModuleError(f"Cannot complete backup set {name}: {path} does not exist (was it started?)")
         for index, entry in enumerate(self.params["files"], 1):
             if not isinstance(entry.get("path"), str) or not entry["path"]:
-                self.fail(f"Cannot complete backup set {name}: files entry {index} has no path (relative to the set)")
+                raise ModuleError(
+                    f"Cannot complete backup set {name}: files entry {index} has no path (relative to the set)"
+                )
         try:
             entries, missing = merge_entries(path, self.params["files"])
             if missing:
-                self.fail(f"Cannot complete backup set {name}: files listed but not written: {', '.join(missing)}")
+                raise ModuleError(
+                    f"Cannot complete backup set {name}: files listed but not written: {', '.join(missing)}"
+                )
             if not entries:
-                self.fail(f"Cannot complete backup set {name}: it holds no file")
+                raise ModuleError(f"Cannot complete backup set {name}: it holds no file")
             manifest = build_manifest(
                 name,
                 self.params.get("started") or iso(parse_set_name(name)),
-                iso(utcnow()),
+                iso(now()),
                 self.params.get("host") or socket.getfqdn(),
                 entries,
                 self.params["parts"],
@@ -371,7 +399,7 @@ class BackupSet:
             os.rename(path, final)
             fsync_path(self.root)
         except OSError as exc:
-            self.fail(f"Cannot complete backup set {name}: {exc}")
+            raise ModuleError(f"Cannot complete backup set {name}: {exc}") from None
         return {"changed": True, "name": name, "path": final, "manifest": manifest}
 
     def state_aborted(self) -> dict[str, Any]:
@@ -379,38 +407,38 @@ class BackupSet:
         path = os.path.join(self.root, INCOMPLETE + name)
         if not os.path.lexists(path):
             return {"changed": False, "name": name, "removed": None}
-        if not self.module.check_mode:
+        if not self.check_mode:
             try:
                 shutil.rmtree(path)
             except OSError as exc:
-                self.fail(f"Cannot remove incomplete backup set {path}: {exc}")
+                raise ModuleError(f"Cannot remove incomplete backup set {path}: {exc}") from None
         return {"changed": True, "name": name, "removed": path}
 
     def state_pruned(self) -> dict[str, Any]:
         problem = check_retention(self.params)
         if problem:
-            self.fail(f"Cannot prune backup sets: {problem}")
+            raise ModuleError(f"Cannot prune backup sets: {problem}")
         sets = list_sets(self.root)
         complete = {item["name"]: item["time"] for item in sets if item["complete"]}
         full = {item["name"] for item in sets if item["complete"] and set_scope(item["path"]) == "full"}
         keep, remove = retention(
             complete, self.params["keep_daily"], self.params["keep_weekly"], self.params["keep_monthly"], full
         )
-        now = utcnow()
+        moment = now()
         stale = [
             item["name"]
             for item in list_incomplete(self.root)
-            if item["time"] is None or (now - item["time"]).total_seconds() > self.params["stale_hours"] * 3600
+            if item["time"] is None or (moment - item["time"]).total_seconds() > self.params["stale_hours"] * 3600
         ]
         unknown = sorted(item["name"] for item in sets if not item["complete"])
         removed = remove + stale
         before = sorted(complete) + sorted(item["name"] for item in list_incomplete(self.root))
-        if removed and not self.module.check_mode:
+        if removed and not self.check_mode:
             for name in removed:
                 try:
                     shutil.rmtree(os.path.join(self.root, name))
                 except OSError as exc:
-                    self.fail(f"Cannot remove backup set {name} from {self.root}: {exc}")
+                    raise ModuleError(f"Cannot remove backup set {name} from {self.root}: {exc}") from None
         return {
             "changed": bool(removed),
             "kept": [{"name": name, "why": keep[name]} for name in sorted(keep, reverse=True)],

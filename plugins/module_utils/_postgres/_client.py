@@ -5,17 +5,46 @@
 """PostgreSQL connection options and client, shared by every PostgreSQL module.
 
 The options are documented in doc_fragments/postgres.py; keep both side by side.
+
+The ``login_*`` options are translated here and nowhere else, three ways:
+
+* connection_kwargs: psycopg2.connect()'s keywords (open_connection opens one);
+* libpq_env: the libpq environment of a client program (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...);
+* client_command: the argv of a client program (pg_dump, pg_restore, psql, df, ...) on this host
+  or inside the PostgreSQL container (``docker exec -i -e PGPASSWORD <container> <program>``).
+
+Secrets never go on a command line: the password travels in PGPASSWORD, passed into the container
+by name (``-e PGPASSWORD``). Row counts (count_rows) are client-level too: the backup records
+them in the dump's snapshot and the verification compares them after a restore.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 
 SSL_MODES = ["allow", "disable", "prefer", "require", "verify-ca", "verify-full"]
+APPLICATION_NAME = "jarvis.maintenance"
+# The libpq variables libpq_env owns: inherited values of these never reach a client program.
+LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "PGSSLROOTCERT")
+
+# Tables whose rows pg_dump dumps: ordinary and partition tables, not temporary, not in
+# system schemas, not members of an extension.
+TABLES_SQL = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.deptype = 'e')
+ORDER BY 1, 2
+"""
+COUNT_BATCH = 100
 
 
 def postgres_argument_spec() -> dict[str, dict[str, Any]]:
@@ -44,7 +73,7 @@ def connection_kwargs(params: dict[str, Any], database: str | None = None) -> di
         "user": params.get("login_user") or "postgres",
         "connect_timeout": params.get("connect_timeout", 10),
         "sslmode": params.get("ssl_mode") or "prefer",
-        "application_name": "jarvis.maintenance",
+        "application_name": APPLICATION_NAME,
     }
     host = params.get("login_unix_socket") or params.get("login_host")
     if host:
@@ -80,20 +109,137 @@ def validate_connection_params(params: dict[str, Any]) -> str | None:
     return None
 
 
-def connect(module: Any, database: str | None = None, autocommit: bool = True) -> Any:
-    """Open a psycopg2 connection from the module's parameters, or fail the module.
+def client_argument_spec() -> dict[str, dict[str, Any]]:
+    """Where the client programs run; documented in doc_fragments/postgres.py (CLIENT)."""
+    return {
+        "client": {"type": "str", "choices": ["host", "docker"], "default": "host"},
+        "bin_dir": {"type": "path"},
+        "docker_container": {"type": "str"},
+        "docker_binary": {"type": "str", "default": "docker"},
+        "docker_login_host": {"type": "str"},
+        "docker_login_port": {"type": "int"},
+    }
 
-    The error names the host, port and user, and psycopg2's reason (which never
-    contains the password).
-    """
-    psycopg2 = require(module, "psycopg2", "psycopg2-binary")
-    problem = validate_connection_params(module.params)
+
+def pg_reason(exc: BaseException) -> str:
+    """psycopg2's error text on one line (it never contains the password)."""
+    return str(exc).strip().replace("\n", " ")
+
+
+def open_connection(params: dict[str, Any], database: str | None = None, autocommit: bool = True) -> Any:
+    """A psycopg2 connection from the connection options; ModuleError naming the host, port, user
+    and psycopg2's reason when it cannot be opened."""
+    psycopg2 = need("psycopg2", "psycopg2-binary")
+    problem = validate_connection_params(params)
     if problem:
-        module.fail_json(msg=f"Cannot connect to PostgreSQL: {problem}")
+        raise ModuleError(f"Cannot connect to PostgreSQL: {problem}")
     try:
-        conn = psycopg2.connect(**connection_kwargs(module.params, database))
+        conn = psycopg2.connect(**connection_kwargs(params, database))
     except psycopg2.Error as exc:
-        reason = str(exc).strip().replace("\n", " ")
-        module.fail_json(msg=f"Cannot connect to PostgreSQL at {describe_target(module.params)}: {reason}")
+        raise ModuleError(f"Cannot connect to PostgreSQL at {describe_target(params)}: {pg_reason(exc)}") from None
     conn.autocommit = autocommit
     return conn
+
+
+def connect(module: Any, database: str | None = None, autocommit: bool = True) -> Any:
+    """open_connection for a module not on the backend contract yet: fails the module instead."""
+    try:
+        return open_connection(module.params, database, autocommit)
+    except ModuleError as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+
+
+def libpq_env(params: dict[str, Any], base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a client program (pg_dump, pg_restore, psql) from the connection options (pure).
+
+    Without base, only the variables to set (for run_command's environ_update); with base, a
+    copy of base with them applied and the connection variables not set removed. The password
+    travels in PGPASSWORD, never on a command line.
+    """
+    env = dict(base) if base is not None else {}
+    for key in LIBPQ_VARIABLES:
+        env.pop(key, None)
+    pairs = {
+        "PGHOST": params.get("login_unix_socket") or params.get("login_host"),
+        "PGPORT": params.get("login_port"),
+        "PGUSER": params.get("login_user") or "postgres",
+        "PGPASSWORD": params.get("login_password"),
+        "PGSSLMODE": params.get("ssl_mode"),
+        "PGSSLROOTCERT": params.get("ca_cert"),
+        "PGCONNECT_TIMEOUT": params.get("connect_timeout"),
+        "PGAPPNAME": APPLICATION_NAME,
+    }
+    env.update({key: str(value) for key, value in pairs.items() if value not in (None, "")})
+    return env
+
+
+def in_container(params: dict[str, Any]) -> bool:
+    """Whether the client programs run inside the PostgreSQL container (client=docker)."""
+    return params.get("client") == "docker"
+
+
+def docker_exec(params: dict[str, Any], stdin: bool = False, env_names: tuple[str, ...] = ()) -> list[str]:
+    """``docker exec [-i] [-e NAME]... <container>``: the prefix of every command run in the PostgreSQL
+    container (pure). Variables are passed by name, so their values stay off the command line."""
+    command = [params.get("docker_binary") or "docker", "exec"]
+    if stdin:
+        command.append("-i")
+    for name in env_names:
+        command += ["-e", name]
+    return [*command, params["docker_container"]]
+
+
+def client_command(
+    params: dict[str, Any], program: str, args: list[str], stdin: bool = False, connects: bool = True
+) -> list[str]:
+    """argv for a PostgreSQL client program on this host or inside the PostgreSQL container (pure).
+
+    In the container the program connects over the container's own socket (or
+    docker_login_host / docker_login_port) as login_user; PGPASSWORD is passed by name with
+    ``-e`` so its value stays off the command line. With connects=False (``pg_restore --list`` of
+    an archive on stdin) no connection option is passed at all.
+    """
+    if not in_container(params):
+        binary = os.path.join(params["bin_dir"], program) if params.get("bin_dir") else program
+        return [binary, *args]
+    if not connects:
+        return [*docker_exec(params, stdin), program, *args]
+    names = ("PGPASSWORD", "PGAPPNAME") if params.get("login_password") else ("PGAPPNAME",)
+    command = [*docker_exec(params, stdin, names), program, "--username", params.get("login_user") or "postgres"]
+    if params.get("docker_login_host"):
+        command += ["--host", params["docker_login_host"]]
+    if params.get("docker_login_port"):
+        command += ["--port", str(params["docker_login_port"])]
+    return command + args
+
+
+def conninfo_dbname(database: str) -> str:
+    """A database name as a libpq connection string (pure): a name containing '=' or starting
+    with postgresql:// would otherwise be read as connection settings."""
+    escaped = database.replace("\\", "\\\\").replace("'", "\\'")
+    return f"dbname='{escaped}'"
+
+
+def count_sql(tables: list[tuple[str, str]], sql: Any) -> Any:
+    """One query counting the rows of each table (ONLY: inheritance children are dumped on their own)."""
+    parts = [
+        sql.SQL("SELECT {}::int, count(*) FROM ONLY {}.{}").format(
+            sql.Literal(index), sql.Identifier(schema), sql.Identifier(table)
+        )
+        for index, (schema, table) in enumerate(tables)
+    ]
+    return sql.SQL(" UNION ALL ").join(parts)
+
+
+def count_rows(cursor: Any, sql: Any) -> dict[str, int]:
+    """Exact row counts of every dumped table, as {"schema.table": rows}, in the cursor's snapshot."""
+    cursor.execute(TABLES_SQL)
+    tables = list(cursor.fetchall())
+    counts: dict[str, int] = {}
+    for start in range(0, len(tables), COUNT_BATCH):
+        batch = tables[start : start + COUNT_BATCH]
+        cursor.execute(count_sql(batch, sql))
+        for index, rows in cursor.fetchall():
+            schema, table = batch[index]
+            counts[f"{schema}.{table}"] = rows
+    return dict(sorted(counts.items()))

@@ -15,7 +15,6 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set im
     SCHEMA,
     build_manifest,
     check_retention,
-    iso,
     list_incomplete,
     list_sets,
     merge_entries,
@@ -26,6 +25,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set im
     set_name,
     set_scope,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso
 
 UTC = datetime.timezone.utc
 

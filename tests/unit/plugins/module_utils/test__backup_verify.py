@@ -17,19 +17,21 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import compress_stages, compressor
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._restore import (
     _SCRATCH,
     SCRATCH_PREFIX,
-    check_params,
-    comparable,
     compare_counts,
-    decoders,
-    entry_problems,
     is_stale_scratch,
     parse_df,
     postmaster_matches,
     restore_need,
     scratch_name,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
+    check_params,
+    comparable,
+    decoders,
+    entry_problems,
     section_problems,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
@@ -412,23 +414,23 @@ def test_postmaster_matches(text, directory, port, started, match):
 
 def test_a_file_replaced_after_its_check_is_not_opened(tmp_path):
     """Hashing, decoding and restoring re-open each file beneath the set and compare it with what was checked."""
-    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import BackupVerify
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import open_planned
     from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 
     (tmp_path / "a.dump").write_bytes(b"checked")
     planned = os.lstat(tmp_path / "a.dump")
     set_fd = fs.open_dir(str(tmp_path))
     try:
-        fd = BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+        fd = open_planned(set_fd, "a.dump", planned)
         os.close(fd)
         (tmp_path / "other").write_bytes(b"swapped in")
         os.rename(tmp_path / "other", tmp_path / "a.dump")
         with pytest.raises(fs.UnsafePath, match="replaced"):
-            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+            open_planned(set_fd, "a.dump", planned)
         os.unlink(tmp_path / "a.dump")
         os.symlink("/etc/hostname", tmp_path / "a.dump")
         with pytest.raises(fs.UnsafePath, match="symlink"):
-            BackupVerify.open_planned(None, set_fd, "a.dump", planned)
+            open_planned(set_fd, "a.dump", planned)
     finally:
         os.close(set_fd)
 
@@ -457,3 +459,41 @@ def test_parse_df(text, expected):
 def test_parse_df_refuses_what_it_cannot_read(text):
     with pytest.raises(ValueError):
         parse_df(text)
+
+
+class FakeHost:
+    """The Host interface without a machine behind it: no pzstd, warnings dropped."""
+
+    check_mode = False
+    diff = False
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return None
+
+    def warn(self, text):
+        pass
+
+
+def test_what_stops_the_module_is_not_a_finding_of_the_set(tmp_path):
+    """A connection that cannot be opened for the restore test fails the module (as fail_json did),
+    rather than being reported as a broken set."""
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._verify import (
+        ARGUMENT_SPEC,
+        BackupVerify,
+    )
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+    from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import now
+
+    name = "jarvis-" + now().strftime("%Y%m%dT%H%M%SZ")
+    (tmp_path / name).mkdir()
+    manifest = {
+        "schema": "jarvis.maintenance/backup/1",
+        "files": [],
+        "size": 0,
+        "postgres": {"databases": {"app": {"file": "postgres-app.dump.zst", "format": "pg_custom+zstd"}}},
+    }
+    (tmp_path / name / "MANIFEST.json").write_text(json.dumps(manifest))
+    params = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
+    params.update(path=str(tmp_path), restore_test=True, login_port=0)
+    with pytest.raises(ModuleError, match=r"^Cannot connect to PostgreSQL: login_port must be between"):
+        BackupVerify(params, False, FakeHost()).run()

@@ -18,16 +18,13 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_bac
     FORMATS,
     GLOBALS,
     check_params,
-    client_command,
     compress_stages,
     compressor,
-    conninfo_dbname,
     dest_problem,
     dump_args,
     dump_order,
     entry_problem,
     file_stem,
-    libpq_env,
     link_problem,
     path_links,
     size_ratio,
@@ -35,7 +32,15 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_bac
     space_problem,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
+    client_command,
+    conninfo_dbname,
+    docker_exec,
+    libpq_env,
+    open_connection,
+)
 
 PASSWORD = "s3cret pass'word"
 
@@ -230,6 +235,39 @@ def test_password_travels_only_in_the_environment():
     assert PASSWORD not in " ".join(command)
     assert command[command.index("PGPASSWORD") - 1] == "-e"
     assert libpq_env(params, {})["PGPASSWORD"] == PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("params", "argv"),
+    [
+        (client(bin_dir="/usr/lib/postgresql/15/bin"), ["/usr/lib/postgresql/15/bin/pg_restore", "--list"]),
+        # an archive read from stdin: no connection option, no variable passed into the container
+        (
+            client(client="docker", docker_container="pg", login_password=PASSWORD, docker_login_port=5433),
+            ["docker", "exec", "-i", "pg", "pg_restore", "--list"],
+        ),
+    ],
+)
+def test_client_command_without_a_connection(params, argv):
+    assert client_command(params, "pg_restore", ["--list"], stdin=True, connects=False) == argv
+
+
+def test_docker_exec_passes_variables_by_name():
+    params = client(client="docker", docker_container="pg", docker_binary="podman")
+    assert docker_exec(params) == ["podman", "exec", "pg"]
+    assert docker_exec(params, stdin=True, env_names=("PGPASSWORD",)) == [
+        "podman",
+        "exec",
+        "-i",
+        "-e",
+        "PGPASSWORD",
+        "pg",
+    ]
+
+
+def test_open_connection_refuses_bad_options_with_a_module_error():
+    with pytest.raises(ModuleError, match=r"^Cannot connect to PostgreSQL: login_port must be between 1 and 65535"):
+        open_connection({"login_port": 0, "connect_timeout": 10})
 
 
 @pytest.mark.parametrize(

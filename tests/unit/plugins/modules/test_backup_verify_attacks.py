@@ -20,7 +20,8 @@ import tempfile
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import SCHEMA, set_name, utcnow
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set import SCHEMA, set_name
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import now
 from ansible_collections.jarvis.maintenance.plugins.modules import backup_set, backup_verify
 
 SHADOW = "/etc/shadow"
@@ -56,7 +57,7 @@ def world_writable_set(public, files, extra=None):
     """A set directory anyone can write to (mode 1777 is what a careless backup mount looks like)."""
     root = os.path.join(public, "backups")
     os.mkdir(root, 0o755)
-    path = os.path.join(root, set_name(utcnow()))
+    path = os.path.join(root, set_name(now()))
     os.mkdir(path)
     os.chmod(path, 0o777)
     manifest = {"schema": SCHEMA, "name": os.path.basename(path), "size": 1, "files": files, **(extra or {})}
