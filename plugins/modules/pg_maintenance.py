@@ -51,10 +51,12 @@ options:
     elements: str
     choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
               wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
-              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat]
+              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat,
+              never_analyzed]
     default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
               wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
-              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat]
+              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat,
+              never_analyzed]
   actions:
     description:
       - V(analyze) runs ANALYZE on tables with at least O(thresholds.analyze_changes_min) rows changed since the last one.
@@ -262,6 +264,14 @@ options:
         description: Tables and indexes smaller than this are not judged for bloat (nor rewritten).
         type: float
         default: 10485760
+      never_analyzed_rows_warning:
+        description: Live rows of a table that was never analyzed (neither by hand nor by autovacuum).
+        type: float
+        default: 1000
+      never_analyzed_rows_critical:
+        description: Live rows of a table that was never analyzed (neither by hand nor by autovacuum).
+        type: float
+        default: 1000000
 notes:
   - Slow queries need the C(pg_stat_statements) extension (preloaded and created in the database); without it the
     check returns an V(ok) finding that says why, never a failure.
@@ -363,35 +373,12 @@ seconds:
   sample: 0.31
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._checks import CHECKS, THRESHOLDS
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ACTIONS, PgMaintenance
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ARGUMENT_SPEC, PgMaintenance
 
 
 def main() -> None:
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        databases={"type": "list", "elements": "str", "default": []},
-        checks={"type": "list", "elements": "str", "choices": list(CHECKS), "default": list(CHECKS)},
-        actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
-        allow_disruptive={"type": "bool", "default": False},
-        reindex_concurrently={"type": "bool", "default": True},
-        exact_bloat={"type": "bool", "default": False},
-        lock_timeout={"type": "str", "default": "5s"},
-        statement_timeout={"type": "str", "default": "30min"},
-        check_timeout={"type": "str", "default": "60s"},
-        vacuum_cost_delay={"type": "float", "default": 2.0},
-        vacuum_cost_limit={"type": "int", "default": 200},
-        thresholds={
-            "type": "dict",
-            "default": {},
-            "options": {name: {"type": "float", "default": value} for name, value in THRESHOLDS.items()},
-        },
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**PgMaintenance(module).run())
+    run_module(ARGUMENT_SPEC, PgMaintenance)
 
 
 if __name__ == "__main__":
