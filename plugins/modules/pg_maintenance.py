@@ -374,7 +374,10 @@ seconds:
 """
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ARGUMENT_SPEC, PgMaintenance
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import (
+    ARGUMENT_SPEC,
+    PgMaintenance,
+)
 
 
 def main() -> None:
