@@ -46,7 +46,27 @@ options:
     elements: str
     default: []
   checks:
-    description: Checks to run. Defaults to all of them.
+    description:
+      - Checks to run. Defaults to all of them. Cluster-wide checks run once, the others in each database.
+      - V(connections) - Client connections against max_connections. Cluster-wide.
+      - V(long_transactions) - Transactions open for long. Cluster-wide.
+      - V(idle_in_transaction) - Sessions idle inside a transaction. Cluster-wide.
+      - V(prepared_transactions) - Old prepared (two-phase) transactions. Cluster-wide.
+      - V(blocking_locks) - Sessions waiting on another session's lock. Cluster-wide.
+      - V(wraparound) - Transaction and multixact ID age of each database. Cluster-wide.
+      - V(replication_slots) - WAL retained by replication slots; inactive slots. Cluster-wide.
+      - V(database_size) - Size of the database and its largest tables.
+      - V(slow_queries) - Statements of pg_stat_statements slow on average.
+      - V(dead_tuples) - Share of dead tuples of each table.
+      - V(maintenance_age) - Days since much-changed tables were last analyzed.
+      - V(seq_scans) - Large tables read mostly by sequential scans.
+      - V(unused_indexes) - Indexes never scanned since the statistics were reset.
+      - V(invalid_indexes) - Indexes left invalid by a failed concurrent build.
+      - V(duplicate_indexes) - Identical indexes on one table.
+      - V(sequences) - Share of each sequence's range used.
+      - V(table_bloat) - Wasted space of tables (estimated, or measured with exact_bloat).
+      - V(index_bloat) - Wasted space of B-tree indexes (estimated, or measured with exact_bloat).
+      - V(never_analyzed) - Tables with live rows never analyzed (no planner statistics).
     type: list
     elements: str
     choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,

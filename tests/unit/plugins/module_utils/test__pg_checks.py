@@ -24,6 +24,11 @@ def test_the_documentation_lists_exactly_the_registry():
     options = yaml.safe_load(pg_maintenance.DOCUMENTATION)["options"]
     assert options["checks"]["choices"] == checks.NAMES
     assert options["checks"]["default"] == checks.NAMES
+    described = [
+        f"V({check.name}) - {check.description}{' Cluster-wide.' if check.scope == checks.CLUSTER else ''}"
+        for check in checks.CHECKS
+    ]
+    assert options["checks"]["description"][1:] == described
     documented = {name: option["default"] for name, option in options["thresholds"]["suboptions"].items()}
     expected = {}
     for check in checks.CHECKS:
@@ -128,7 +133,8 @@ def test_mask_literals_shortens():
         ({"dead_tuples_min": -1}, "thresholds.dead_tuples_min must not be negative, got -1"),
         (
             {"sequence_percent_warning": 95},
-            "thresholds.sequence_percent_warning/sequence_percent_critical: warning (95) must not be above critical (90)",
+            "thresholds.sequence_percent_warning/sequence_percent_critical: "
+            "warning (95) must not be above critical (90)",
         ),
     ],
 )
@@ -353,7 +359,10 @@ def test_never_analyzed_flags_tables_with_rows_and_no_statistics():
 
     rows = [table("big", 2_000_000), table("mid", 5000), table("small", 10), table("done", 9000, autoanalyzed="x")]
     findings, data = checks.judge_never_analyzed("jarvis", rows, T)
-    assert [(f.subject, f.severity) for f in findings] == [("jarvis.public.big", "critical"), ("jarvis.public.mid", "warning")]
+    assert [(f.subject, f.severity) for f in findings] == [
+        ("jarvis.public.big", "critical"),
+        ("jarvis.public.mid", "warning"),
+    ]
     assert findings[1].recommendation.startswith("ANALYZE public.mid")
     assert data == {"tables": [{"table": "public.big", "rows": 2_000_000}, {"table": "public.mid", "rows": 5000}]}
     (clear,), _data = checks.judge_never_analyzed("jarvis", [table("small", 10)], T)

@@ -9,9 +9,9 @@ import yaml
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._maintenance import (
     THRESHOLDS,
-    defaults,
     ActionError,
     check_params,
+    defaults,
     delete_matching,
     error_cause,
     glob_regex,
