@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 import yaml
 
@@ -38,20 +41,11 @@ def test_the_documentation_lists_exactly_the_registry():
     assert documented == expected == checks.defaults()
 
 
-def test_every_check_reads_only_what_it_needs():
-    class Strict:
-        database, thresholds, block_size = "db", T, 8192
-
-        def __init__(self, needs):
-            self.needs = needs
-
-        def __getitem__(self, name):
-            assert name in self.needs, name
-            raise LookupError(name)
-
+def test_every_check_reads_exactly_what_it_needs():
+    # each judge is a one-line lambda over its facts: the f["..."] it reads are its needs
     for check in checks.CHECKS:
-        with pytest.raises(LookupError):
-            check.judge(Strict(check.needs))
+        reads = re.findall(r'f\["(\w+)"\]', inspect.getsource(check.judge))
+        assert sorted(set(reads)) == sorted(check.needs), check.name
 
 
 @pytest.mark.parametrize(
