@@ -69,14 +69,12 @@ options:
       - V(never_analyzed) - Tables with live rows never analyzed (no planner statistics).
     type: list
     elements: str
-    choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
-              wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
-              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat,
-              never_analyzed]
-    default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
-              wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
-              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat,
-              never_analyzed]
+    choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
+              replication_slots, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
+              unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
+    default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
+              replication_slots, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
+              unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
   actions:
     description:
       - V(analyze) runs ANALYZE on tables with at least O(thresholds.analyze_changes_min) rows changed since the last one.
