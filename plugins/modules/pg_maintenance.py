@@ -46,15 +46,35 @@ options:
     elements: str
     default: []
   checks:
-    description: Checks to run. Defaults to all of them.
+    description:
+      - Checks to run. Defaults to all of them. Cluster-wide checks run once, the others in each database.
+      - V(connections) - Client connections against max_connections. Cluster-wide.
+      - V(long_transactions) - Transactions open for long. Cluster-wide.
+      - V(idle_in_transaction) - Sessions idle inside a transaction. Cluster-wide.
+      - V(prepared_transactions) - Old prepared (two-phase) transactions. Cluster-wide.
+      - V(blocking_locks) - Sessions waiting on another session's lock. Cluster-wide.
+      - V(wraparound) - Transaction and multixact ID age of each database. Cluster-wide.
+      - V(replication_slots) - WAL retained by replication slots; inactive slots. Cluster-wide.
+      - V(database_size) - Size of the database and its largest tables.
+      - V(slow_queries) - Statements of pg_stat_statements slow on average.
+      - V(dead_tuples) - Share of dead tuples of each table.
+      - V(maintenance_age) - Days since much-changed tables were last analyzed.
+      - V(seq_scans) - Large tables read mostly by sequential scans.
+      - V(unused_indexes) - Indexes never scanned since the statistics were reset.
+      - V(invalid_indexes) - Indexes left invalid by a failed concurrent build.
+      - V(duplicate_indexes) - Identical indexes on one table.
+      - V(sequences) - Share of each sequence's range used.
+      - V(table_bloat) - Wasted space of tables (estimated, or measured with exact_bloat).
+      - V(index_bloat) - Wasted space of B-tree indexes (estimated, or measured with exact_bloat).
+      - V(never_analyzed) - Tables with live rows never analyzed (no planner statistics).
     type: list
     elements: str
-    choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
-              wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
-              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat]
-    default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks,
-              wraparound, replication_slots, database_size, slow_queries, dead_tuples, maintenance_age,
-              seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat]
+    choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
+              replication_slots, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
+              unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
+    default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
+              replication_slots, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
+              unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
   actions:
     description:
       - V(analyze) runs ANALYZE on tables with at least O(thresholds.analyze_changes_min) rows changed since the last one.
@@ -262,6 +282,14 @@ options:
         description: Tables and indexes smaller than this are not judged for bloat (nor rewritten).
         type: float
         default: 10485760
+      never_analyzed_rows_warning:
+        description: Live rows of a table that was never analyzed (neither by hand nor by autovacuum).
+        type: float
+        default: 1000
+      never_analyzed_rows_critical:
+        description: Live rows of a table that was never analyzed (neither by hand nor by autovacuum).
+        type: float
+        default: 1000000
 notes:
   - Slow queries need the C(pg_stat_statements) extension (preloaded and created in the database); without it the
     check returns an V(ok) finding that says why, never a failure.
@@ -363,35 +391,15 @@ seconds:
   sample: 0.31
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._checks import CHECKS, THRESHOLDS
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import postgres_argument_spec
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ACTIONS, PgMaintenance
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import (
+    ARGUMENT_SPEC,
+    PgMaintenance,
+)
 
 
 def main() -> None:
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        databases={"type": "list", "elements": "str", "default": []},
-        checks={"type": "list", "elements": "str", "choices": list(CHECKS), "default": list(CHECKS)},
-        actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
-        allow_disruptive={"type": "bool", "default": False},
-        reindex_concurrently={"type": "bool", "default": True},
-        exact_bloat={"type": "bool", "default": False},
-        lock_timeout={"type": "str", "default": "5s"},
-        statement_timeout={"type": "str", "default": "30min"},
-        check_timeout={"type": "str", "default": "60s"},
-        vacuum_cost_delay={"type": "float", "default": 2.0},
-        vacuum_cost_limit={"type": "int", "default": 200},
-        thresholds={
-            "type": "dict",
-            "default": {},
-            "options": {name: {"type": "float", "default": value} for name, value in THRESHOLDS.items()},
-        },
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**PgMaintenance(module).run())
+    run_module(ARGUMENT_SPEC, PgMaintenance)
 
 
 if __name__ == "__main__":

@@ -197,40 +197,15 @@ actions:
                         sample_keys: ["session:expired:17", "session:expired:\\xff\\xfe"]}}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._client import redis_argument_spec
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._maintenance import (
-    ACTIONS,
-    THRESHOLDS,
+    ARGUMENT_SPEC,
     RedisMaintenance,
 )
 
 
 def main() -> None:
-    argument_spec = redis_argument_spec()
-    argument_spec.update(
-        actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
-        delete_pattern={"type": "str"},
-        delete_batch_size={"type": "int", "default": 250},
-        delete_max_keys={"type": "int", "no_log": False},
-        delete_max_seconds={"type": "float"},
-        delete_rate_limit={"type": "float"},
-        delete_max_share={"type": "float", "default": 50},
-        allow_mass_delete={"type": "bool", "default": False},
-        wait_timeout={"type": "float", "default": 300},
-        rdb_path={"type": "path"},
-        thresholds={
-            "type": "dict",
-            "default": {},
-            # no_log=False: names like evicted_keys_* are counts, not secrets
-            "options": {
-                name: {"type": "float", "default": value, "no_log": False} for name, value in THRESHOLDS.items()
-            },
-        },
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**RedisMaintenance(module).run())
+    run_module(ARGUMENT_SPEC, RedisMaintenance)
 
 
 if __name__ == "__main__":

@@ -2,284 +2,50 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""PostgreSQL health checks: the SQL each runs and pure functions that judge its rows.
+"""The PostgreSQL checks: one registry (CHECKS) of records, and the pure judges they call.
 
-Every judge function takes plain rows (dicts) and the thresholds and returns
+A check is one Check record: its name, where it runs (cluster or each database), the data
+it needs (fetched only when an asked-for check needs it, see _gather.Sources), its judge,
+its thresholds (warning/critical pairs) and limits (single levels), and a description.
+The module's ``checks`` choices, its ``thresholds`` sub-options, their validation and the
+dispatch are all derived from CHECKS; a unit test keeps the module's documentation equal.
+
+Every judge function takes plain rows (dicts) and the threshold values and returns
 (findings, data), so unit tests call them without a server.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     WARNING,
     Finding,
     classify,
-    threshold_finding,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import (
+    index_bloat,
+    mask_literals,
+    qualified,
+    sequence_usage,
+    table_bloat,
 )
 
-# name -> default. Documented in the pg_maintenance module (a unit test keeps both equal).
-THRESHOLDS: dict[str, float] = {
-    "connections_percent_warning": 70,
-    "connections_percent_critical": 90,
-    "long_transaction_seconds_warning": 300,
-    "long_transaction_seconds_critical": 3600,
-    "idle_in_transaction_seconds_warning": 60,
-    "idle_in_transaction_seconds_critical": 600,
-    "prepared_transaction_seconds_warning": 300,
-    "prepared_transaction_seconds_critical": 3600,
-    "lock_wait_seconds_warning": 10,
-    "lock_wait_seconds_critical": 60,
-    "slow_query_mean_ms_warning": 500,
-    "slow_query_mean_ms_critical": 2000,
-    "slow_query_min_calls": 5,
-    "database_size_gb_warning": 100,
-    "database_size_gb_critical": 500,
-    "dead_tuples_min": 1000,
-    "dead_tuples_percent_warning": 10,
-    "dead_tuples_percent_critical": 30,
-    "analyze_changes_min": 1000,
-    "analyze_age_days_warning": 7,
-    "analyze_age_days_critical": 30,
-    "seq_scan_min": 1000,
-    "seq_scan_min_rows": 10000,
-    "seq_scan_percent_warning": 90,
-    "unused_index_min_bytes": 1048576,
-    "unused_index_stats_days": 7,
-    "wraparound_age_warning": 500000000,
-    "wraparound_age_critical": 1500000000,
-    "sequence_percent_warning": 75,
-    "sequence_percent_critical": 90,
-    "replication_slot_retained_bytes_warning": 1073741824,
-    "replication_slot_retained_bytes_critical": 10737418240,
-    "table_bloat_percent_warning": 30,
-    "table_bloat_percent_critical": 50,
-    "index_bloat_percent_warning": 30,
-    "index_bloat_percent_critical": 50,
-    "bloat_min_bytes": 10485760,
-}
-
-# check name -> "cluster" (run once) or "database" (run in each database)
-CHECKS: dict[str, str] = {
-    "connections": "cluster",
-    "long_transactions": "cluster",
-    "idle_in_transaction": "cluster",
-    "prepared_transactions": "cluster",
-    "blocking_locks": "cluster",
-    "wraparound": "cluster",
-    "replication_slots": "cluster",
-    "database_size": "database",
-    "slow_queries": "database",
-    "dead_tuples": "database",
-    "maintenance_age": "database",
-    "seq_scans": "database",
-    "unused_indexes": "database",
-    "invalid_indexes": "database",
-    "duplicate_indexes": "database",
-    "sequences": "database",
-    "table_bloat": "database",
-    "index_bloat": "database",
-}
-
-PAIRS = [
-    "connections_percent",
-    "long_transaction_seconds",
-    "idle_in_transaction_seconds",
-    "prepared_transaction_seconds",
-    "lock_wait_seconds",
-    "slow_query_mean_ms",
-    "database_size_gb",
-    "dead_tuples_percent",
-    "analyze_age_days",
-    "wraparound_age",
-    "sequence_percent",
-    "replication_slot_retained_bytes",
-    "table_bloat_percent",
-    "index_bloat_percent",
-]
-
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
+CLUSTER, DATABASE = "cluster", "database"
 
 
-def check_thresholds(thresholds: dict[str, float]) -> str | None:
-    """Why the thresholds are unusable (naming the key), or None."""
-    for name, value in thresholds.items():
-        if value is not None and value < 0:
-            return f"thresholds.{name} must not be negative, got {value}"
-    for pair in PAIRS:
-        warning, critical = thresholds[f"{pair}_warning"], thresholds[f"{pair}_critical"]
-        if warning > critical:
-            return f"thresholds.{pair}_warning ({warning}) must not be above thresholds.{pair}_critical ({critical})"
-    return None
-
-
-def redact(query: str | None, limit: int = 200) -> str:
-    """A query's text with string literals replaced (they may hold secrets), shortened."""
-    text = _LITERAL.sub("'?'", query or "")
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def pair(check: str, subject: str, value: float, thresholds: dict[str, float], name: str, **kwargs: Any) -> Finding:
-    return threshold_finding(
-        check, subject, value, thresholds[f"{name}_warning"], thresholds[f"{name}_critical"], **kwargs
-    )
+def pair(check: str, subject: str, value: float, thresholds: Mapping[str, float], name: str, **kwargs: Any) -> Finding:
+    """A finding for value against the named threshold of the registry (its unit and direction)."""
+    return _thresholds.judge(THRESHOLDS, thresholds, name, subject, value, check=check, **kwargs)
 
 
 def all_clear(check: str, subject: str, message: str) -> Finding:
     return Finding(check=check, severity=OK, subject=subject, message=message)
-
-
-# -- SQL ---------------------------------------------------------------------------------
-SQL = {
-    "databases": """
-        SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname""",
-    "activity": """
-        SELECT pid, datname, usename, application_name, state, wait_event_type,
-               EXTRACT(EPOCH FROM now() - xact_start)::float AS xact_seconds,
-               EXTRACT(EPOCH FROM now() - state_change)::float AS state_seconds,
-               EXTRACT(EPOCH FROM now() - query_start)::float AS query_seconds,
-               query, pg_blocking_pids(pid) AS blocked_by
-          FROM pg_stat_activity
-         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()""",
-    "max_connections": "SELECT current_setting('max_connections')::int AS max_connections",
-    "prepared_transactions": """
-        SELECT gid, database, owner, EXTRACT(EPOCH FROM now() - prepared)::float AS seconds
-          FROM pg_prepared_xacts""",
-    "wraparound": """
-        SELECT datname, age(datfrozenxid) AS xid_age, mxid_age(datminmxid) AS mxid_age
-          FROM pg_database ORDER BY datname""",
-    "replication_slots": """
-        SELECT slot_name, slot_type, database, active,
-               CASE WHEN restart_lsn IS NULL THEN NULL
-                    WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), restart_lsn)
-                    ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END::bigint AS retained_bytes
-          FROM pg_replication_slots""",
-    "database_size": "SELECT pg_database_size(current_database())::bigint AS bytes",
-    "stats_age": """
-        SELECT EXTRACT(EPOCH FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float / 86400
-               AS days
-          FROM pg_stat_database WHERE datname = current_database()""",
-    "tables": """
-        SELECT s.relid, s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
-               s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan,
-               s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
-               EXTRACT(EPOCH FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float / 86400
-                   AS analyze_age_days,
-               -- sizes from the catalog (as of the last VACUUM/ANALYZE): no lock on the table, so a
-               -- table locked by another session cannot stall the checks
-               (c.relpages + coalesce(tc.relpages, 0))::bigint * current_setting('block_size')::int AS table_bytes,
-               (c.relpages + coalesce(tc.relpages, 0)
-                + coalesce((SELECT sum(ic.relpages) FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid
-                             WHERE ix.indrelid = s.relid), 0))::bigint * current_setting('block_size')::int
-                   AS total_bytes,
-               c.reltuples::float AS reltuples, c.relpages::bigint AS relpages,
-               coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) AS o
-                          WHERE o LIKE 'fillfactor=%'), 100) AS fillfactor,
-               (SELECT sum(st.avg_width) FROM pg_stats st
-                 WHERE st.schemaname = s.schemaname AND st.tablename = s.relname)::float AS row_width
-          FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-          LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid""",
-    "indexes": """
-        SELECT i.indexrelid, n.nspname AS schemaname, t.relname AS tablename, c.relname AS indexname,
-               am.amname, i.indisvalid, i.indisunique, i.indisprimary, i.indisready,
-               coalesce(s.idx_scan, 0) AS idx_scan,
-               c.relpages::bigint * current_setting('block_size')::int AS bytes,
-               c.reltuples::float AS reltuples, c.relpages::bigint AS relpages,
-               i.indrelid::bigint AS table_oid, i.indkey::text AS indkey, i.indclass::text AS indclass,
-               coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
-               coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
-               (SELECT sum(st.avg_width) FROM pg_attribute a
-                  JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = t.relname
-                                   AND st.attname = a.attname
-                 WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))::float AS key_width,
-               NOT (0 = ANY (i.indkey::int2[])) AND i.indexprs IS NULL AS plain_columns,
-               pg_get_indexdef(i.indexrelid) AS definition
-          FROM pg_index i
-          JOIN pg_class c ON c.oid = i.indexrelid
-          JOIN pg_class t ON t.oid = i.indrelid
-          JOIN pg_namespace n ON n.oid = c.relnamespace
-          JOIN pg_am am ON am.oid = c.relam
-          LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'""",
-    "sequences": """
-        SELECT s.schemaname, s.sequencename, s.last_value, s.min_value, s.max_value, s.increment_by,
-               s.data_type::text AS data_type,
-               (SELECT format_type(a.atttypid, NULL) FROM pg_depend d
-                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                 WHERE d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
-                   AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1) AS column_type
-          FROM pg_sequences s""",
-    "has_extension": "SELECT extname FROM pg_extension WHERE extname IN ('pg_stat_statements', 'pgstattuple')",
-    "slow_queries": """
-        SELECT d.datname, s.queryid::text AS queryid, s.calls, s.mean_exec_time::float AS mean_ms,
-               s.total_exec_time::float AS total_ms, s.rows, s.query
-          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-         WHERE d.datname = current_database() AND s.calls >= %(min_calls)s
-         ORDER BY s.mean_exec_time DESC LIMIT 20""",
-    "pgstattuple": """
-        SELECT (t).table_len::bigint AS table_len, (t).free_percent + (t).dead_tuple_percent AS waste_percent
-          FROM (SELECT pgstattuple(%(oid)s::regclass) AS t) AS x""",
-    "pgstatindex": "SELECT avg_leaf_density::float AS density FROM pgstatindex(%(oid)s::regclass)",
-}
-
-TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
-
-
-# -- pure estimates ----------------------------------------------------------------------
-def _align(value: float, to: int = 8) -> float:
-    return math.ceil(value / to) * to
-
-
-def table_bloat(
-    reltuples: float, relpages: int, row_width: float | None, block_size: int, fillfactor: int
-) -> float | None:
-    """Estimated % of a table's pages that hold no live row, or None when it cannot be told.
-
-    Each row costs its 23-byte header (aligned to 24), its data (pg_stats' average
-    width, aligned) and a 4-byte line pointer; a page has 24 header bytes and is filled
-    to fillfactor. An estimate: off for wide, TOASTed or very skewed rows.
-    """
-    if relpages <= 0 or row_width is None or reltuples < 0:
-        return None
-    row_bytes = 24 + _align(row_width) + 4
-    usable = (block_size - 24) * fillfactor / 100.0
-    expected_pages = math.ceil(reltuples * row_bytes / usable) if reltuples else 0
-    return round(max(0.0, 100.0 * (relpages - expected_pages) / relpages), 1)
-
-
-def index_bloat(reltuples: float, relpages: int, key_width: float | None, block_size: int) -> float | None:
-    """Estimated % of a B-tree index's pages beyond what its entries need (90 % leaf fill)."""
-    if relpages <= 1 or key_width is None or reltuples < 0:
-        return None
-    entry_bytes = 8 + _align(key_width) + 4
-    usable = (block_size - 24 - 16) * 0.9
-    expected_pages = 1 + (math.ceil(reltuples * entry_bytes / usable) if reltuples else 1)
-    return round(max(0.0, 100.0 * (relpages - expected_pages) / relpages), 1)
-
-
-def sequence_usage(row: dict[str, Any]) -> float | None:
-    """% of a sequence's range used, bounded by the type of the column it feeds."""
-    if row["last_value"] is None:
-        return 0.0
-    increment = row["increment_by"]
-    max_value, min_value = row["max_value"], row["min_value"]
-    if row.get("column_type") in TYPE_MAX:
-        limit = TYPE_MAX[row["column_type"]]
-        max_value, min_value = min(max_value, limit), max(min_value, -limit - 1)
-    span = max_value - min_value
-    if span <= 0:
-        return None
-    used = row["last_value"] - min_value if increment > 0 else max_value - row["last_value"]
-    return round(100.0 * used / span, 2)
-
-
-def qualified(schema: str, name: str) -> str:
-    return f"{schema}.{name}"
 
 
 # -- judges: rows -> (findings, data) -----------------------------------------------------
@@ -300,7 +66,6 @@ def judge_connections(
         percent,
         thresholds,
         "connections_percent",
-        unit="%",
         label=f"Client connections ({total} of max_connections {max_connections})",
         recommendation="Use a connection pooler (PgBouncer) or find the clients holding idle connections.",
     )
@@ -325,7 +90,6 @@ def judge_sessions(
             round(row[clock]),
             thresholds,
             threshold,
-            unit=" s",
             label=describe(row),
             recommendation=recommendation,
         )
@@ -388,7 +152,6 @@ def judge_blocking_locks(
                 round(row["query_seconds"] or 0, 1),
                 thresholds,
                 "lock_wait_seconds",
-                unit=" s",
                 label=f"pid {row['pid']} ({row['datname']}) waiting on pid(s) {blockers}",
                 recommendation=f"Look at what pid(s) {blockers} run; end them if they are stuck.",
             )
@@ -406,7 +169,7 @@ def activity_summary(row: dict[str, Any]) -> dict[str, Any]:
         "state": row["state"],
         "transaction_seconds": round(row["xact_seconds"] or 0, 1),
         "state_seconds": round(row["state_seconds"] or 0, 1),
-        "query": redact(row["query"]),
+        "query": mask_literals(row["query"]),
     }
 
 
@@ -420,7 +183,6 @@ def judge_prepared_transactions(
             round(row["seconds"]),
             thresholds,
             "prepared_transaction_seconds",
-            unit=" s",
             label=f"Prepared transaction {row['gid']!r} in {row['database']}",
             recommendation="An orphaned prepared transaction holds locks and blocks VACUUM: "
             "COMMIT PREPARED or ROLLBACK PREPARED it.",
@@ -496,7 +258,6 @@ def judge_database_size(
         round(size_bytes / 1024**3, 2),
         thresholds,
         "database_size_gb",
-        unit=" GB",
         label=f"Size of database {database}",
         recommendation="Archive or partition the largest tables; plan disk growth.",
     )
@@ -526,7 +287,6 @@ def judge_dead_tuples(
             percent,
             thresholds,
             "dead_tuples_percent",
-            unit="%",
             label=f"Dead tuples in {database}.{name} ({dead} dead, {live} live)",
             recommendation=f"VACUUM (ANALYZE) {name}; check autovacuum keeps up (its scale factor, long transactions).",
         )
@@ -568,7 +328,6 @@ def judge_maintenance_age(
                 round(age, 1),
                 thresholds,
                 "analyze_age_days",
-                unit=" days",
                 label=f"Days since {database}.{name} was last analyzed ({changes} rows changed since)",
                 recommendation=f"ANALYZE {name}; check autovacuum runs.",
             )
@@ -722,7 +481,6 @@ def judge_sequences(
             percent,
             thresholds,
             "sequence_percent",
-            unit="%",
             label=f"Range used by sequence {database}.{name}",
             recommendation="Move the column and sequence to bigint before the sequence runs out.",
         )
@@ -760,7 +518,6 @@ def judge_table_bloat(
             percent,
             thresholds,
             "table_bloat_percent",
-            unit="%",
             label=f"Bloat of {database}.{name} ({method}, {row['table_bytes']} bytes)",
             recommendation=f"VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack.",
         )
@@ -807,7 +564,6 @@ def judge_index_bloat(
             percent,
             thresholds,
             "index_bloat_percent",
-            unit="%",
             label=f"Bloat of index {database}.{name} ({method}, {row['bytes']} bytes)",
             recommendation=f"REINDEX INDEX CONCURRENTLY {name} (action reindex).",
         )
@@ -850,7 +606,6 @@ def judge_slow_queries(
             round(row["mean_ms"], 1),
             thresholds,
             "slow_query_mean_ms",
-            unit=" ms",
             label=f"Mean time of query {row['queryid']} in {database} ({row['calls']} calls)",
             recommendation="EXPLAIN (ANALYZE, BUFFERS) it and add the index or rewrite it.",
         )
@@ -863,7 +618,7 @@ def judge_slow_queries(
             "mean_ms": round(row["mean_ms"], 2),
             "total_ms": round(row["total_ms"], 1),
             "rows": row["rows"],
-            "query": redact(row["query"]),
+            "query": mask_literals(row["query"]),
         }
         for row in rows[:10]
     ]
@@ -871,3 +626,249 @@ def judge_slow_queries(
         "available": True,
         "queries": queries,
     }
+
+
+def judge_never_analyzed(
+    database: str, tables: list[dict[str, Any]], thresholds: Mapping[str, float]
+) -> tuple[list[Finding], dict[str, Any]]:
+    """Tables with live rows that were never analyzed, by hand or by autovacuum: no planner statistics."""
+    findings, never = [], []
+    for row in tables:
+        if row["last_analyze"] is not None or row["last_autoanalyze"] is not None:
+            continue
+        name = qualified(row["schemaname"], row["relname"])
+        finding = pair(
+            "never_analyzed",
+            f"{database}.{name}",
+            row["n_live_tup"] or 0,
+            thresholds,
+            "never_analyzed_rows",
+            label=f"Live rows of {database}.{name}, never analyzed",
+            recommendation=f"ANALYZE {name}; check autovacuum is on for it (autovacuum_enabled).",
+        )
+        if finding.severity != OK:
+            findings.append(finding)
+            never.append({"table": name, "rows": row["n_live_tup"]})
+    return findings or [
+        all_clear("never_analyzed", database, f"Every table of {database} with many rows was analyzed")
+    ], {"tables": never}
+
+
+# -- the registry -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Check:
+    """One check. judge(facts) -> (findings, data); facts holds the data named in needs.
+
+    needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
+    wraparound, replication_slots (cluster); tables, indexes, database_size, stats_age,
+    sequences, slow_queries, exact_tables, exact_indexes (database).
+    thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
+    limits: single levels, such as the least rows a table needs to be judged (option <name>).
+    """
+
+    name: str
+    scope: str
+    needs: tuple[str, ...]
+    judge: Callable[[Any], tuple[list[Finding], dict[str, Any]]]
+    description: str
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    limits: Mapping[str, float] = field(default_factory=dict)
+
+
+CHECKS: list[Check] = [
+    Check(
+        "connections",
+        CLUSTER,
+        ("activity", "max_connections"),
+        lambda f: judge_connections(f["activity"], f["max_connections"], f.thresholds),
+        "Client connections against max_connections.",
+        {"connections_percent": Threshold(70, 90, "%")},
+    ),
+    Check(
+        "long_transactions",
+        CLUSTER,
+        ("activity",),
+        lambda f: judge_long_transactions(f["activity"], f.thresholds),
+        "Transactions open for long.",
+        {"long_transaction_seconds": Threshold(300, 3600, " s")},
+    ),
+    Check(
+        "idle_in_transaction",
+        CLUSTER,
+        ("activity",),
+        lambda f: judge_idle_in_transaction(f["activity"], f.thresholds),
+        "Sessions idle inside a transaction.",
+        {"idle_in_transaction_seconds": Threshold(60, 600, " s")},
+    ),
+    Check(
+        "prepared_transactions",
+        CLUSTER,
+        ("prepared_transactions",),
+        lambda f: judge_prepared_transactions(f["prepared_transactions"], f.thresholds),
+        "Old prepared (two-phase) transactions.",
+        {"prepared_transaction_seconds": Threshold(300, 3600, " s")},
+    ),
+    Check(
+        "blocking_locks",
+        CLUSTER,
+        ("activity",),
+        lambda f: judge_blocking_locks(f["activity"], f.thresholds),
+        "Sessions waiting on another session's lock.",
+        {"lock_wait_seconds": Threshold(10, 60, " s")},
+    ),
+    Check(
+        "wraparound",
+        CLUSTER,
+        ("wraparound",),
+        lambda f: judge_wraparound(f["wraparound"], f.thresholds),
+        "Transaction and multixact ID age of each database.",
+        {"wraparound_age": Threshold(500000000, 1500000000)},
+    ),
+    Check(
+        "replication_slots",
+        CLUSTER,
+        ("replication_slots",),
+        lambda f: judge_replication_slots(f["replication_slots"], f.thresholds),
+        "WAL retained by replication slots; inactive slots.",
+        {"replication_slot_retained_bytes": Threshold(1073741824, 10737418240, " bytes")},
+    ),
+    Check(
+        "database_size",
+        DATABASE,
+        ("database_size", "tables"),
+        lambda f: judge_database_size(f.database, f["database_size"], f["tables"], f.thresholds),
+        "Size of the database and its largest tables.",
+        {"database_size_gb": Threshold(100, 500, " GB")},
+    ),
+    Check(
+        "slow_queries",
+        DATABASE,
+        ("slow_queries",),
+        lambda f: judge_slow_queries(f.database, *f["slow_queries"], f.thresholds),
+        "Statements of pg_stat_statements slow on average.",
+        {"slow_query_mean_ms": Threshold(500, 2000, " ms")},
+        {"slow_query_min_calls": 5},
+    ),
+    Check(
+        "dead_tuples",
+        DATABASE,
+        ("tables",),
+        lambda f: judge_dead_tuples(f.database, f["tables"], f.thresholds),
+        "Share of dead tuples of each table.",
+        {"dead_tuples_percent": Threshold(10, 30, "%")},
+        {"dead_tuples_min": 1000},
+    ),
+    Check(
+        "maintenance_age",
+        DATABASE,
+        ("tables",),
+        lambda f: judge_maintenance_age(f.database, f["tables"], f.thresholds),
+        "Days since much-changed tables were last analyzed.",
+        {"analyze_age_days": Threshold(7, 30, " days")},
+        {"analyze_changes_min": 1000},
+    ),
+    Check(
+        "seq_scans",
+        DATABASE,
+        ("tables",),
+        lambda f: judge_seq_scans(f.database, f["tables"], f.thresholds),
+        "Large tables read mostly by sequential scans.",
+        {},
+        {"seq_scan_min": 1000, "seq_scan_min_rows": 10000, "seq_scan_percent_warning": 90},
+    ),
+    Check(
+        "unused_indexes",
+        DATABASE,
+        ("indexes", "stats_age"),
+        lambda f: judge_unused_indexes(f.database, f["indexes"], f["stats_age"], f.thresholds),
+        "Indexes never scanned since the statistics were reset.",
+        {},
+        {"unused_index_min_bytes": 1048576, "unused_index_stats_days": 7},
+    ),
+    Check(
+        "invalid_indexes",
+        DATABASE,
+        ("indexes",),
+        lambda f: judge_invalid_indexes(f.database, f["indexes"]),
+        "Indexes left invalid by a failed concurrent build.",
+    ),
+    Check(
+        "duplicate_indexes",
+        DATABASE,
+        ("indexes",),
+        lambda f: judge_duplicate_indexes(f.database, f["indexes"]),
+        "Identical indexes on one table.",
+    ),
+    Check(
+        "sequences",
+        DATABASE,
+        ("sequences",),
+        lambda f: judge_sequences(f.database, f["sequences"], f.thresholds),
+        "Share of each sequence's range used.",
+        {"sequence_percent": Threshold(75, 90, "%")},
+    ),
+    Check(
+        "table_bloat",
+        DATABASE,
+        ("tables", "exact_tables"),
+        lambda f: judge_table_bloat(f.database, f["tables"], f.block_size, f.thresholds, f["exact_tables"]),
+        "Wasted space of tables (estimated, or measured with exact_bloat).",
+        {"table_bloat_percent": Threshold(30, 50, "%")},
+        {"bloat_min_bytes": 10485760},
+    ),
+    Check(
+        "index_bloat",
+        DATABASE,
+        ("indexes", "exact_indexes"),
+        lambda f: judge_index_bloat(f.database, f["indexes"], f.block_size, f.thresholds, f["exact_indexes"]),
+        "Wasted space of B-tree indexes (estimated, or measured with exact_bloat).",
+        {"index_bloat_percent": Threshold(30, 50, "%")},
+        {"bloat_min_bytes": 10485760},
+    ),
+    Check(
+        "never_analyzed",
+        DATABASE,
+        ("tables",),
+        lambda f: judge_never_analyzed(f.database, f["tables"], f.thresholds),
+        "Tables with live rows never analyzed (no planner statistics).",
+        {"never_analyzed_rows": Threshold(1000, 1000000, " rows")},
+    ),
+]
+
+BY_NAME: dict[str, Check] = {check.name: check for check in CHECKS}
+NAMES: list[str] = [check.name for check in CHECKS]
+
+
+def _merged(tables: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """One table from the checks' tables; a name two checks share must have one value."""
+    merged: dict[str, Any] = {}
+    for table in tables:
+        for name, value in table.items():
+            if merged.setdefault(name, value) != value:
+                raise ValueError(f"checks disagree on threshold {name}: {merged[name]} and {value}")
+    return merged
+
+
+# The module's one table of warning/critical pairs, and its single levels.
+THRESHOLDS: dict[str, Threshold] = _merged([check.thresholds for check in CHECKS])
+LIMITS: dict[str, float] = _merged([check.limits for check in CHECKS])
+
+
+def thresholds_option() -> dict[str, Any]:
+    """The module's ``thresholds`` option: the pairs' sub-options and one per limit."""
+    option = _thresholds.option(THRESHOLDS)
+    option["options"].update({name: {"type": "float", "default": value} for name, value in LIMITS.items()})
+    return option
+
+
+def defaults() -> dict[str, float]:
+    """Every threshold value at its default, as the module's thresholds option gives them."""
+    return {name: spec["default"] for name, spec in thresholds_option()["options"].items()}
+
+
+def validate_thresholds(values: Mapping[str, float], what: str = "run PostgreSQL maintenance") -> None:
+    """Raise ModuleError for a negative limit or an unusable warning/critical pair."""
+    for name in LIMITS:
+        if values[name] < 0:
+            raise ModuleError(f"Cannot {what}: thresholds.{name} must not be negative, got {values[name]:g}")
+    _thresholds.validate(THRESHOLDS, values, what)

@@ -14,7 +14,8 @@ from typing import Any
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 
 
 def redis_argument_spec() -> dict[str, dict[str, Any]]:
@@ -113,21 +114,21 @@ def describe_error(exc: BaseException, params: dict[str, Any]) -> str:
     return explain_error(type(exc).__name__, str(exc), params)
 
 
-def connect(module: Any, decode_responses: bool = True) -> Any:
-    """A connected redis.Redis client (INFO answered), or fail the module.
+def connect(params: dict[str, Any], decode_responses: bool = True) -> Any:
+    """A connected redis.Redis client (INFO answered), or ModuleError.
 
     decode_responses=False: a client that returns bytes (see client_kwargs()).
     """
-    redis = require(module, "redis")
-    problem = validate_connection_params(module.params)
+    redis = need("redis")
+    problem = validate_connection_params(params)
     if problem:
-        module.fail_json(msg=f"Cannot connect to Redis: {problem}")
-    backoff = require(module, "redis.backoff")
-    retry = require(module, "redis.retry")
+        raise ModuleError(f"Cannot connect to Redis: {problem}")
+    backoff = need("redis.backoff")
+    retry = need("redis.retry")
     # Two quick retries: ride out a blip, but fail fast (not after redis-py's default
     # backoff of seconds) when the server is down.
     client = redis.Redis(
-        **client_kwargs(module.params, decode_responses),
+        **client_kwargs(params, decode_responses),
         retry=retry.Retry(backoff.ExponentialBackoff(cap=0.5, base=0.1), 2),
     )
     try:
@@ -135,7 +136,7 @@ def connect(module: Any, decode_responses: bool = True) -> Any:
         # refuses PING too, and maintenance must still reach it to report and fix that.
         client.info("server")
     except redis.RedisError as exc:
-        module.fail_json(
-            msg=f"Cannot connect to Redis at {describe_target(module.params)}: {describe_error(exc, module.params)}"
-        )
+        raise ModuleError(
+            f"Cannot connect to Redis at {describe_target(params)}: {describe_error(exc, params)}"
+        ) from exc
     return client

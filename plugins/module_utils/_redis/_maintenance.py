@@ -12,32 +12,60 @@ import time
 from functools import partial
 from typing import Any, Callable
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import require
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
-    OK,
-    Finding,
-    threshold_finding,
-    validate_thresholds,
-    worst,
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._client import (
+    connect,
+    describe_error,
+    redis_argument_spec,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._client import connect, describe_error
 
 ACTIONS = ["delete_keys", "save", "rewrite_aof", "purge_memory", "reset_stats"]
 
-# name -> default; documented in the module (a unit test keeps both equal).
-THRESHOLDS: dict[str, float] = {
-    "fragmentation_ratio_warning": 1.5,
-    "fragmentation_ratio_critical": 2.0,
-    "maxmemory_percent_warning": 80,
-    "maxmemory_percent_critical": 95,
-    "evicted_keys_warning": 1,
-    "evicted_keys_critical": 10000,
-    "rejected_connections_warning": 1,
-    "rejected_connections_critical": 100,
-    "fragmentation_min_bytes": 104857600,
+# The one table of warning/critical pairs; documented in the module (a unit test keeps both equal).
+THRESHOLDS: dict[str, Threshold] = {
+    "fragmentation_ratio": Threshold(1.5, 2.0),
+    "maxmemory_percent": Threshold(80, 95, "%"),
+    "evicted_keys": Threshold(1, 10000),
+    "rejected_connections": Threshold(1, 100),
 }
-PAIRS = ["fragmentation_ratio", "maxmemory_percent", "evicted_keys", "rejected_connections"]
-SAMPLE_KEYS = 10  # key names returned by delete_keys, in printable form
+# Single levels (not pairs): name -> default.
+LIMITS: dict[str, float] = {"fragmentation_min_bytes": 104857600}
+SAMPLE_KEYS = 10
+
+
+def thresholds_option() -> dict[str, Any]:
+    """The thresholds option: the pairs' sub-options and one per limit."""
+    option = _thresholds.option(THRESHOLDS)
+    option["options"].update({name: {"type": "float", "default": value} for name, value in LIMITS.items()})
+    for sub in option["options"].values():
+        sub["no_log"] = False  # names like evicted_keys_* are counts, not secrets
+    return option
+
+
+def defaults() -> dict[str, float]:
+    """Every threshold value at its default, as the thresholds option gives them."""
+    return {name: spec["default"] for name, spec in thresholds_option()["options"].items()}
+
+
+ARGUMENT_SPEC: dict[str, Any] = dict(
+    redis_argument_spec(),
+    actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
+    delete_pattern={"type": "str"},
+    delete_batch_size={"type": "int", "default": 250},
+    delete_max_keys={"type": "int", "no_log": False},
+    delete_max_seconds={"type": "float"},
+    delete_rate_limit={"type": "float"},
+    delete_max_share={"type": "float", "default": 50},
+    allow_mass_delete={"type": "bool", "default": False},
+    wait_timeout={"type": "float", "default": 300},
+    rdb_path={"type": "path"},
+    thresholds=thresholds_option(),
+)  # key names returned by delete_keys, in printable form
 
 
 class ActionError(Exception):
@@ -54,13 +82,12 @@ class ActionError(Exception):
 def check_params(params: dict[str, Any]) -> str | None:
     """Why the parameters cannot work (naming the parameter), or None."""
     thresholds = params["thresholds"]
-    for name, value in thresholds.items():
-        if value < 0:
-            return f"thresholds.{name} must not be negative, got {value}"
-    for pair in PAIRS:
-        problem = validate_thresholds(thresholds[f"{pair}_warning"], thresholds[f"{pair}_critical"])
-        if problem:
-            return f"thresholds.{pair}_warning/{pair}_critical: {problem}"
+    for name in LIMITS:
+        if thresholds[name] < 0:
+            return f"thresholds.{name} must not be negative, got {thresholds[name]}"
+    problem = _thresholds.problem(THRESHOLDS, thresholds)
+    if problem:
+        return problem
     if "delete_keys" in params["actions"]:
         pattern = params["delete_pattern"]
         if not pattern or not pattern.strip():
@@ -232,12 +259,13 @@ def judge(info: dict[str, Any], thresholds: dict[str, float]) -> list[Finding]:
     rss = info.get("used_memory_rss") or 0
     if rss >= thresholds["fragmentation_min_bytes"]:
         findings.append(
-            threshold_finding(
-                "fragmentation",
+            _thresholds.judge(
+                THRESHOLDS,
+                thresholds,
+                "fragmentation_ratio",
                 "redis",
                 ratio,
-                thresholds["fragmentation_ratio_warning"],
-                thresholds["fragmentation_ratio_critical"],
+                check="fragmentation",
                 label="Memory fragmentation ratio (RSS / used)",
                 recommendation="Run the purge_memory action (jemalloc), or enable activedefrag.",
             )
@@ -258,13 +286,13 @@ def judge(info: dict[str, Any], thresholds: dict[str, float]) -> list[Finding]:
     if maxmemory:
         percent = round(100.0 * (info.get("used_memory") or 0) / maxmemory, 1)
         findings.append(
-            threshold_finding(
-                "maxmemory",
+            _thresholds.judge(
+                THRESHOLDS,
+                thresholds,
+                "maxmemory_percent",
                 "redis",
                 percent,
-                thresholds["maxmemory_percent_warning"],
-                thresholds["maxmemory_percent_critical"],
-                unit="%",
+                check="maxmemory",
                 label=f"Memory used of maxmemory (policy {info.get('maxmemory_policy')})",
                 recommendation="Raise maxmemory, expire more keys, or shard.",
             )
@@ -286,12 +314,13 @@ def judge(info: dict[str, Any], thresholds: dict[str, float]) -> list[Finding]:
         ("rejected_connections", "rejected_connections", "rejected_connections", "Connections rejected (maxclients)"),
     ):
         findings.append(
-            threshold_finding(
-                check,
+            _thresholds.judge(
+                THRESHOLDS,
+                thresholds,
+                pair,
                 "redis",
                 info.get(key) or 0,
-                thresholds[f"{pair}_warning"],
-                thresholds[f"{pair}_critical"],
+                check=check,
                 label=what,
                 recommendation="Raise maxmemory or maxclients, or find the cause (INFO stats).",
             )
@@ -438,10 +467,11 @@ def error_cause(log_lines: list[str]) -> str:
 
 
 # -- the module's backend --------------------------------------------------------------------
-class RedisMaintenance:
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
+class RedisMaintenance(Backend):
+    """Backend of the redis_maintenance module."""
+
+    def __init__(self, params: Any, check_mode: bool, host: Any) -> None:
+        super().__init__(params, check_mode, host)
         self.findings: list[Finding] = []
         self.results: dict[str, Any] = {}
         self.changed = False
@@ -449,9 +479,9 @@ class RedisMaintenance:
     def run(self) -> dict[str, Any]:
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot run Redis maintenance: {problem}")
-        self.client = connect(self.module)
-        self.redis = require(self.module, "redis")
+            raise ModuleError(f"Cannot run Redis maintenance: {problem}")
+        self.client = connect(self.params)
+        self.redis = need("redis")
         redis = self.redis
         info = self.client.info("all")
         result: dict[str, Any] = {}
@@ -490,7 +520,7 @@ class RedisMaintenance:
 
     def fail(self, action: str, reason: str, actions: dict[str, Any]) -> None:
         """Fail naming the action; actions: what the actions so far did (and the failed one had done)."""
-        self.module.fail_json(msg=f"Cannot {action.replace('_', ' ')}: {reason}", changed=self.changed, actions=actions)
+        raise ModuleError(f"Cannot {action.replace('_', ' ')}: {reason}", changed=self.changed, actions=actions)
 
     def doctor(self) -> dict[str, str | None]:
         texts: dict[str, str | None] = {}
@@ -510,7 +540,7 @@ class RedisMaintenance:
         delete itself stops at that share (keys written meanwhile cannot push it over).
         """
         params = self.params
-        raw = connect(self.module, decode_responses=False)
+        raw = connect(self.params, decode_responses=False)
         pattern = params["delete_pattern"]
         explain = partial(describe_error, params=params)
         limits = {"batch_size": params["delete_batch_size"], "explain": explain}
@@ -536,7 +566,7 @@ class RedisMaintenance:
                 max_keys=max_keys,
                 max_seconds=params["delete_max_seconds"],
                 rate_limit=params["delete_rate_limit"],
-                dry_run=self.module.check_mode,
+                dry_run=self.check_mode,
                 **limits,
             )
         except ActionError as exc:  # half-way: what is gone is a change
@@ -545,7 +575,7 @@ class RedisMaintenance:
         if outcome["stopped_by"] == "max_keys" and max_keys == share_cap != params["delete_max_keys"]:
             outcome["stopped_by"] = "delete_max_share"
         outcome["pattern"] = pattern
-        if self.module.check_mode:
+        if self.check_mode:
             outcome["would_delete_keys"] = outcome["matched_keys"]
             self.changed = self.changed or outcome["matched_keys"] > 0
         else:
@@ -564,7 +594,7 @@ class RedisMaintenance:
 
     def action_save(self, info: dict[str, Any]) -> dict[str, Any]:
         path = self.rdb_path()
-        if self.module.check_mode:
+        if self.check_mode:
             self.changed = True
             return {"planned": "BGSAVE", "rdb_path": path}
         before = self.client.lastsave()
@@ -613,7 +643,7 @@ class RedisMaintenance:
         if not info.get("aof_enabled"):
             self.findings.append(Finding("rewrite_aof", OK, "redis", False, True, "AOF is off: nothing to rewrite", ""))
             return {"skipped": "appendonly is off"}
-        if self.module.check_mode:
+        if self.check_mode:
             self.changed = True
             return {"planned": "BGREWRITEAOF"}
         waited = 0.0
@@ -646,7 +676,7 @@ class RedisMaintenance:
                 )
             )
             return {"skipped": f"allocator is {allocator}"}
-        if self.module.check_mode:
+        if self.check_mode:
             self.changed = True
             return {"planned": "MEMORY PURGE"}
         before = info.get("used_memory_rss")
@@ -665,7 +695,7 @@ class RedisMaintenance:
             "rejected_connections",
         )
         before = {key: info.get(key) for key in keys}
-        if self.module.check_mode:
+        if self.check_mode:
             self.changed = True
             return {"planned": "CONFIG RESETSTAT", "stats_before": before}
         self.client.config_resetstat()

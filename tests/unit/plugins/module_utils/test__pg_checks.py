@@ -4,10 +4,15 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 import yaml
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _checks as checks
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _sql as sql
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import (
     check_disruptive,
     check_duration,
@@ -15,13 +20,32 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._main
 )
 from ansible_collections.jarvis.maintenance.plugins.modules import pg_maintenance
 
-T = dict(checks.THRESHOLDS)
+T = checks.defaults()
 
 
-def test_documented_thresholds_match_the_code():
-    documented = yaml.safe_load(pg_maintenance.DOCUMENTATION)["options"]["thresholds"]["suboptions"]
-    assert {name: option["default"] for name, option in documented.items()} == checks.THRESHOLDS
-    assert set(yaml.safe_load(pg_maintenance.DOCUMENTATION)["options"]["checks"]["choices"]) == set(checks.CHECKS)
+def test_the_documentation_lists_exactly_the_registry():
+    options = yaml.safe_load(pg_maintenance.DOCUMENTATION)["options"]
+    assert options["checks"]["choices"] == checks.NAMES
+    assert options["checks"]["default"] == checks.NAMES
+    described = [
+        f"V({check.name}) - {check.description}{' Cluster-wide.' if check.scope == checks.CLUSTER else ''}"
+        for check in checks.CHECKS
+    ]
+    assert options["checks"]["description"][1:] == described
+    documented = {name: option["default"] for name, option in options["thresholds"]["suboptions"].items()}
+    expected = {}
+    for check in checks.CHECKS:
+        for name, threshold in check.thresholds.items():
+            expected[f"{name}_warning"], expected[f"{name}_critical"] = threshold.warning, threshold.critical
+        expected.update(check.limits)
+    assert documented == expected == checks.defaults()
+
+
+def test_every_check_reads_exactly_what_it_needs():
+    # each judge is a one-line lambda over its facts: the f["..."] it reads are its needs
+    for check in checks.CHECKS:
+        reads = re.findall(r'f\["(\w+)"\]', inspect.getsource(check.judge))
+        assert sorted(set(reads)) == sorted(check.needs), check.name
 
 
 @pytest.mark.parametrize(
@@ -37,12 +61,12 @@ def test_documented_thresholds_match_the_code():
     ],
 )
 def test_table_bloat_estimate(reltuples, relpages, width, expected):
-    assert checks.table_bloat(reltuples, relpages, width, 8192, 100) == expected
+    assert sql.table_bloat(reltuples, relpages, width, 8192, 100) == expected
 
 
 def test_fillfactor_counts_as_expected_free_space():
     # a 50 % fillfactor table legitimately needs twice the pages
-    assert checks.table_bloat(10000, 324, 100.0, 8192, 50) == 0.0
+    assert sql.table_bloat(10000, 324, 100.0, 8192, 50) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -54,7 +78,7 @@ def test_fillfactor_counts_as_expected_free_space():
     ],
 )
 def test_index_bloat_estimate(reltuples, relpages, width, expected):
-    assert checks.index_bloat(reltuples, relpages, width, 8192) == expected
+    assert sql.index_bloat(reltuples, relpages, width, 8192) == expected
 
 
 @pytest.mark.parametrize(
@@ -77,7 +101,7 @@ def test_index_bloat_estimate(reltuples, relpages, width, expected):
     ],
 )
 def test_sequence_usage(row, percent):
-    assert checks.sequence_usage(row) == percent
+    assert sql.sequence_usage(row) == percent
 
 
 @pytest.mark.parametrize(
@@ -88,12 +112,12 @@ def test_sequence_usage(row, percent):
         (None, ""),
     ],
 )
-def test_redact_hides_literals(query, expected):
-    assert checks.redact(query) == expected
+def test_mask_literals_hides_literals(query, expected):
+    assert sql.mask_literals(query) == expected
 
 
-def test_redact_shortens():
-    assert len(checks.redact("SELECT " + "x, " * 200)) == 200
+def test_mask_literals_shortens():
+    assert len(sql.mask_literals("SELECT " + "x, " * 200)) == 200
 
 
 @pytest.mark.parametrize(
@@ -103,12 +127,18 @@ def test_redact_shortens():
         ({"dead_tuples_min": -1}, "thresholds.dead_tuples_min must not be negative, got -1"),
         (
             {"sequence_percent_warning": 95},
-            "thresholds.sequence_percent_warning (95) must not be above thresholds.sequence_percent_critical (90)",
+            "thresholds.sequence_percent_warning/sequence_percent_critical: "
+            "warning (95) must not be above critical (90)",
         ),
     ],
 )
-def test_check_thresholds(overrides, problem):
-    assert checks.check_thresholds(dict(T, **overrides)) == problem
+def test_validate_thresholds(overrides, problem):
+    if problem is None:
+        checks.validate_thresholds(dict(T, **overrides))
+    else:
+        with pytest.raises(ModuleError) as caught:
+            checks.validate_thresholds(dict(T, **overrides))
+        assert caught.value.msg == f"Cannot run PostgreSQL maintenance: {problem}"
 
 
 @pytest.mark.parametrize(
@@ -311,6 +341,23 @@ def test_a_bloated_index_names_its_table():
         "reltuples": 100000, "relpages": 1500, "key_width": 8, "schemaname": "public", "indexname": "orders_amount",
         "tablename": "orders",
     }  # fmt: skip
-    findings, data = checks.judge_index_bloat("app", [row], 8192, checks.THRESHOLDS)
+    findings, data = checks.judge_index_bloat("app", [row], 8192, T)
     assert [finding.severity for finding in findings] == ["critical"]
     assert data["indexes"][0]["table"] == "public.orders" and data["indexes"][0]["index"] == "public.orders_amount"
+
+
+def test_never_analyzed_flags_tables_with_rows_and_no_statistics():
+    def table(name, rows, analyzed=None, autoanalyzed=None):
+        return {"schemaname": "public", "relname": name, "n_live_tup": rows,
+                "last_analyze": analyzed, "last_autoanalyze": autoanalyzed}  # fmt: skip
+
+    rows = [table("big", 2_000_000), table("mid", 5000), table("small", 10), table("done", 9000, autoanalyzed="x")]
+    findings, data = checks.judge_never_analyzed("jarvis", rows, T)
+    assert [(f.subject, f.severity) for f in findings] == [
+        ("jarvis.public.big", "critical"),
+        ("jarvis.public.mid", "warning"),
+    ]
+    assert findings[1].recommendation.startswith("ANALYZE public.mid")
+    assert data == {"tables": [{"table": "public.big", "rows": 2_000_000}, {"table": "public.mid", "rows": 5000}]}
+    (clear,), _data = checks.judge_never_analyzed("jarvis", [table("small", 10)], T)
+    assert clear.severity == "ok"

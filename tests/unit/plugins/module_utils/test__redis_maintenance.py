@@ -11,6 +11,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._redis._mainten
     THRESHOLDS,
     ActionError,
     check_params,
+    defaults,
     delete_matching,
     error_cause,
     glob_regex,
@@ -24,7 +25,7 @@ from ansible_collections.jarvis.maintenance.plugins.modules import redis_mainten
 
 def params(**overrides):
     values = {
-        "thresholds": dict(THRESHOLDS),
+        "thresholds": defaults(),
         "actions": ["delete_keys"],
         "delete_pattern": "*expired*",
         "delete_batch_size": 250,
@@ -41,7 +42,8 @@ def params(**overrides):
 
 def test_documented_thresholds_match_the_code():
     documented = yaml.safe_load(redis_maintenance.DOCUMENTATION)["options"]["thresholds"]["suboptions"]
-    assert {name: option["default"] for name, option in documented.items()} == THRESHOLDS
+    assert {name: option["default"] for name, option in documented.items()} == defaults()
+    assert {name[: -len("_warning")] for name in documented if name.endswith("_warning")} == set(THRESHOLDS)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +70,7 @@ def test_documented_thresholds_match_the_code():
         ({"delete_max_keys": 0}, "delete_max_keys must be positive, got 0"),
         ({"wait_timeout": 0}, "wait_timeout must be a positive number of seconds, got 0"),
         (
-            {"thresholds": dict(THRESHOLDS, fragmentation_ratio_warning=3.0)},
+            {"thresholds": dict(defaults(), fragmentation_ratio_warning=3.0)},
             "thresholds.fragmentation_ratio_warning/fragmentation_ratio_critical: "
             "warning (3.0) must not be above critical (2.0)",
         ),
@@ -93,7 +95,7 @@ INFO = {
 
 
 def test_judge_reads_every_problem_from_info():
-    findings = {f.check: f for f in judge(INFO, THRESHOLDS)}
+    findings = {f.check: f for f in judge(INFO, defaults())}
     assert findings["fragmentation"].severity == "critical"
     assert (findings["maxmemory"].severity, findings["maxmemory"].value) == ("warning", 80.0)
     assert findings["evictions"].severity == "warning"
@@ -103,7 +105,7 @@ def test_judge_reads_every_problem_from_info():
 
 
 def test_small_servers_are_not_judged_on_fragmentation():
-    findings = {f.check: f for f in judge(dict(INFO, used_memory_rss=1024), THRESHOLDS)}
+    findings = {f.check: f for f in judge(dict(INFO, used_memory_rss=1024), defaults())}
     assert findings["fragmentation"].severity == "ok"
     assert "not judged" in findings["fragmentation"].message
 

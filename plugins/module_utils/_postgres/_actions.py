@@ -1,0 +1,176 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Acting for pg_maintenance: plan the actions from the judged data, and run the plan.
+
+Each action reads the data of the check that flags its targets (ACTION_CHECKS); the
+checks run once per database whether they feed the report, the plan, or both.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Session
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import qualified
+
+ACTIONS = ["analyze", "vacuum", "vacuum_full", "reindex"]
+# action -> the checks whose data names its targets (judged for the plan even when not asked for)
+ACTION_CHECKS: dict[str, tuple[str, ...]] = {
+    "analyze": (),
+    "vacuum": ("dead_tuples",),
+    "vacuum_full": ("table_bloat",),
+    "reindex": ("invalid_indexes", "index_bloat"),
+}
+# action -> the sources it reads itself
+ACTION_SOURCES: dict[str, tuple[str, ...]] = {"analyze": ("tables",)}
+
+
+def plan(
+    database: str,
+    params: Mapping[str, Any],
+    data: Callable[[str], dict[str, Any]],
+    tables: Callable[[], list[dict[str, Any]]],
+    sql: Any,
+    render: Callable[[Any], str],
+) -> list[dict[str, Any]]:
+    """The actions to run in one database: (action, database, target, sql, reason) each.
+
+    data(check) is the data of a judged check, tables() the tables source, sql psycopg2.sql,
+    render(statement) its text.
+    """
+    actions, thresholds = params["actions"], params["thresholds"]
+    planned: list[dict[str, Any]] = []
+
+    def add(action: str, target: str, statement: Any, reason: str) -> None:
+        planned.append(
+            {"action": action, "database": database, "target": target, "sql": render(statement), "reason": reason}
+        )
+
+    vacuumed = set()
+    if "vacuum" in actions:
+        for item in data("dead_tuples")["tables"]:
+            vacuumed.add(item["table"])
+            statement = sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(item["schema"], item["name"]))
+            add("vacuum", item["table"], statement, f"{item['dead']} dead tuples ({item['percent']}%)")
+    if "analyze" in actions:
+        for row in tables():
+            name = qualified(row["schemaname"], row["relname"])
+            changes = row["n_mod_since_analyze"] or 0
+            if changes >= thresholds["analyze_changes_min"] and name not in vacuumed:
+                statement = sql.SQL("ANALYZE {}").format(sql.Identifier(row["schemaname"], row["relname"]))
+                add("analyze", name, statement, f"{changes} rows changed since the last analyze")
+    rewritten = set()
+    if "vacuum_full" in actions:
+        for item in data("table_bloat")["tables"]:
+            rewritten.add(item["table"])
+            statement = sql.SQL("VACUUM (FULL, ANALYZE) {}").format(sql.Identifier(item["schema"], item["name"]))
+            reason = f"bloat {item['percent']}% ({item['method']}); its indexes are rebuilt with it"
+            add("vacuum_full", item["table"], statement, reason)
+    if "reindex" in actions:
+        keyword = "REINDEX INDEX CONCURRENTLY {}" if params["reindex_concurrently"] else "REINDEX INDEX {}"
+        targets = [(item, "invalid") for item in data("invalid_indexes")["indexes"]]
+        # a bloated index of a table VACUUM FULL rewrites is rebuilt by it: not twice
+        targets += [
+            (item, f"bloat {item['percent']}% ({item['method']})")
+            for item in data("index_bloat")["indexes"]
+            if item.get("table") not in rewritten
+        ]
+        for item, reason in targets:
+            statement = sql.SQL(keyword).format(sql.Identifier(item["schema"], item["name"]))
+            add("reindex", qualified(item["schema"], item["name"]), statement, reason)
+    return planned
+
+
+class Executor:
+    """Runs planned statements in one session with the action timeouts and throttle set."""
+
+    def __init__(self, params: Mapping[str, Any], psycopg2: Any, errors: Any, sql: Any) -> None:
+        self.params = params
+        self.psycopg2 = psycopg2
+        self.errors = errors
+        self.sql = sql
+        self.findings: list[Finding] = []
+        self.actions_taken: list[dict[str, Any]] = []
+
+    def run(self, session: Session, planned: list[dict[str, Any]]) -> None:
+        self.execute(session, planned)
+        if "reindex" in self.params["actions"]:
+            self.drop_reindex_leftovers(session, session.database)
+
+    def execute(self, session: Session, planned: list[dict[str, Any]]) -> None:
+        # VACUUM and ANALYZE pause as autovacuum does (cost-based delay), so that the load keeps
+        # its CPU and disk: a manual VACUUM is unthrottled by default
+        session.execute(
+            "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false),"
+            " set_config('vacuum_cost_delay', %s, false), set_config('vacuum_cost_limit', %s, false)",
+            (
+                self.params["lock_timeout"],
+                self.params["statement_timeout"],
+                f"{self.params['vacuum_cost_delay']:g}ms",
+                str(self.params["vacuum_cost_limit"]),
+            ),
+        )
+        for item in planned:
+            started = time.monotonic()
+            entry = dict(item, status="done", error=None)
+            try:
+                session.execute(item["sql"])
+            except self.errors.LockNotAvailable:
+                self.skipped(
+                    entry,
+                    "lock_timeout",
+                    "another session held a conflicting lock for longer than",
+                    "Run it again later, or find the lock holder (blocking_locks check).",
+                )
+            except self.errors.QueryCanceled:
+                self.skipped(
+                    entry,
+                    "statement_timeout",
+                    "it ran longer than",
+                    "Raise statement_timeout for this run, inside a maintenance window.",
+                )
+            except self.psycopg2.Error as exc:
+                entry.update(status="failed", error=str(exc).strip().splitlines()[0])
+            entry["seconds"] = round(time.monotonic() - started, 3)
+            self.actions_taken.append(entry)
+
+    def skipped(self, entry: dict[str, Any], setting: str, cause: str, recommendation: str) -> None:
+        """Mark an action skipped by a timeout setting, with a warning finding that says so."""
+        value = self.params[setting]
+        target = f"{entry['database']}.{entry['target']}"
+        entry.update(status="skipped", error=f"{setting} {value} reached")
+        self.findings.append(
+            Finding(
+                check=setting,
+                severity=WARNING,
+                subject=target,
+                value=value,
+                threshold=value,
+                message=f"Cannot {entry['action']} {target}: {cause} {setting} ({value}); skipped",
+                recommendation=recommendation,
+            )
+        )
+
+    def drop_reindex_leftovers(self, session: Session, database: str) -> None:
+        """A failed REINDEX CONCURRENTLY leaves an invalid *_ccnew (or *_ccold) index: drop it."""
+        rows = session.rows(
+            """SELECT n.nspname AS schema, c.relname AS name FROM pg_index i
+                 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$'"""
+        )
+        for row in rows:
+            statement = self.sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                self.sql.Identifier(row["schema"], row["name"])
+            )
+            item = {
+                "action": "drop_reindex_leftover",
+                "database": database,
+                "target": qualified(row["schema"], row["name"]),
+                "sql": statement.as_string(session.conn),
+                "reason": "invalid index left by a failed REINDEX CONCURRENTLY",
+            }
+            self.execute(session, [item])

@@ -1,0 +1,180 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Gathering for pg_maintenance: sessions, and the data the checks need, each fetched once.
+
+Sources holds what a scope (the cluster, or one database) knows; a source is fetched the
+first time an asked-for check (or action) needs it, and kept for the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
+    connection_kwargs,
+    describe_target,
+    validate_connection_params,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL
+
+
+class Session:
+    """One connection, counting round trips; rows come back as dicts."""
+
+    def __init__(self, psycopg2: Any, params: Mapping[str, Any], database: str | None, counter: list[int]) -> None:
+        problem = validate_connection_params(dict(params))
+        if problem:
+            raise ModuleError(f"Cannot connect to PostgreSQL: {problem}")
+        try:
+            self.conn = psycopg2.connect(**connection_kwargs(dict(params), database))
+        except psycopg2.Error as exc:
+            reason = str(exc).strip().replace("\n", " ")
+            raise ModuleError(f"Cannot connect to PostgreSQL at {describe_target(dict(params))}: {reason}") from exc
+        self.conn.autocommit = True
+        self.counter = counter
+        self.database = self.conn.get_dsn_parameters()["dbname"]
+
+    def rows(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.counter[0] += 1
+        with self.conn.cursor() as cur:
+            cur.execute(query, params)
+            if cur.description is None:
+                return []
+            names = [column.name for column in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def execute(self, statement: Any, params: Any = None) -> None:
+        self.counter[0] += 1
+        with self.conn.cursor() as cur:
+            cur.execute(statement, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# sources that are one value: the column of the query's one row
+SINGLE = {"max_connections": "max_connections", "database_size": "bytes", "stats_age": "days"}
+
+
+class Facts:
+    """What a judge sees: its scope, the threshold values, and only the sources it needs."""
+
+    def __init__(self, sources: Sources, needs: tuple[str, ...]) -> None:
+        self.database = sources.database
+        self.thresholds = sources.params["thresholds"]
+        self.block_size = sources.block_size
+        self._data = {name: sources.get(name) for name in needs}
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+
+class Sources:
+    """The data of one scope, fetched on first use.
+
+    A source is a plain query of SQL (its first column of its first row when single) or a
+    fetch_<name> method; notes collects findings about how data was gathered (exact bloat
+    not available, say).
+    """
+
+    def __init__(
+        self, session: Session, params: Mapping[str, Any], block_size: int, database: str | None, error: type
+    ) -> None:
+        self.session = session
+        self.params = params
+        self.block_size = block_size
+        self.database = database
+        self.error = error  # psycopg2.Error
+        self.notes: list[Finding] = []
+        self._cache: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._cache:
+            fetch: Callable[[], Any] | None = getattr(self, f"fetch_{name}", None)
+            if fetch is not None:
+                self._cache[name] = fetch()
+            elif name in SINGLE:
+                self._cache[name] = self.session.rows(SQL[name])[0][SINGLE[name]]
+            else:
+                self._cache[name] = self.session.rows(SQL[name])
+        return self._cache[name]
+
+    def fetch_extensions(self) -> set[str]:
+        return {row["extname"] for row in self.session.rows(SQL["has_extension"])}
+
+    def fetch_slow_queries(self) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """(rows, None), or (None, why they cannot be read)."""
+        if "pg_stat_statements" not in self.get("extensions"):
+            return None, f"the pg_stat_statements extension is not installed in {self.database}"
+        min_calls = self.params["thresholds"]["slow_query_min_calls"]
+        try:
+            return self.session.rows(SQL["slow_queries"], {"min_calls": min_calls}), None
+        except self.error as exc:  # e.g. installed but not preloaded
+            return None, str(exc).strip().splitlines()[0]
+
+    def fetch_pgstattuple(self) -> bool:
+        """Whether exact bloat is to be measured here (exact_bloat on and pgstattuple installed)."""
+        if not self.params["exact_bloat"]:
+            return False
+        if "pgstattuple" in self.get("extensions"):
+            return True
+        self.notes.append(
+            Finding(
+                check="table_bloat",
+                severity=OK,
+                subject=str(self.database),
+                message=f"exact_bloat is on, but pgstattuple is not installed in {self.database}: bloat is estimated",
+                recommendation=f"CREATE EXTENSION pgstattuple in {self.database}.",
+            )
+        )
+        return False
+
+    def fetch_exact_tables(self) -> dict[int, float] | None:
+        if not self.get("pgstattuple"):
+            return None
+        minimum = self.params["thresholds"]["bloat_min_bytes"]
+        measured: dict[int, float] = {}
+        for row in self.get("tables"):
+            if row["table_bytes"] >= minimum and not self.measure(
+                measured, row["relid"], "pgstattuple", lambda found: round(found["waste_percent"], 1)
+            ):
+                break
+        return measured
+
+    def fetch_exact_indexes(self) -> dict[int, float] | None:
+        if not self.get("pgstattuple"):
+            return None
+        minimum = self.params["thresholds"]["bloat_min_bytes"]
+        measured: dict[int, float] = {}
+        for row in self.get("indexes"):
+            if row["amname"] != "btree" or not row["indisvalid"] or row["bytes"] < minimum:
+                continue
+            if not self.measure(
+                measured,
+                row["indexrelid"],
+                "pgstatindex",
+                lambda found: round(max(0.0, 90.0 - found["density"]) / 90.0 * 100, 1),
+            ):
+                break
+        return measured
+
+    def measure(self, measured: dict[int, float], oid: int, query: str, percent: Callable[[dict], float]) -> bool:
+        """Measure one relation's bloat; on an error note it once and stop (False)."""
+        try:
+            measured[oid] = percent(self.session.rows(SQL[query], {"oid": oid})[0])
+        except self.error as exc:
+            self.notes.append(
+                Finding(
+                    check="table_bloat",
+                    severity=WARNING,
+                    subject=str(self.database),
+                    message=f"Cannot measure exact bloat in {self.database}: {str(exc).strip().splitlines()[0]}; "
+                    "falling back to the estimate where it was not measured",
+                )
+            )
+            return False
+        return True

@@ -1,0 +1,88 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The registry-driven dispatch: data is read once and only when needed; only the needed judges run."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _actions, _checks
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Sources
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ARGUMENT_SPEC, Judging
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL
+
+psycopg2_sql = pytest.importorskip("psycopg2.sql")
+
+TABLE = {
+    "relid": 1, "schemaname": "public", "relname": "t", "n_live_tup": 5000, "n_dead_tup": 5000,
+    "n_mod_since_analyze": 0, "seq_scan": 0, "idx_scan": 0, "last_vacuum": None, "last_autovacuum": None,
+    "last_analyze": None, "last_autoanalyze": None, "analyze_age_days": None, "table_bytes": 8192,
+    "total_bytes": 8192, "reltuples": 5000.0, "relpages": 1, "fillfactor": 100, "row_width": 8.0,
+}  # fmt: skip
+
+
+class FakeSession:
+    """Answers the checks' queries by name and records which were asked."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked = []
+        self.names = {query: name for name, query in SQL.items()}
+
+    def rows(self, query, params=None):
+        name = self.names[query]
+        self.asked.append(name)
+        return self.answers[name]
+
+
+def params(checks, actions=()):
+    return {
+        "checks": list(checks),
+        "actions": list(actions),
+        "thresholds": _checks.defaults(),
+        "exact_bloat": False,
+        "reindex_concurrently": True,
+    }
+
+
+def judged(asked, actions=()):
+    session = FakeSession({"tables": [TABLE], "indexes": []})
+    values = params(asked, actions)
+    sources = Sources(session, values, 8192, "db", Exception)
+    judging = Judging(sources, values["checks"])
+    report, findings = {}, []
+    judging.report(_checks.DATABASE, report, findings)
+    planned = _actions.plan("db", values, judging.data, lambda: sources.get("tables"), psycopg2_sql, str)
+    return session.asked, set(judging.results), report, findings, planned
+
+
+def test_only_the_data_of_asked_checks_is_read_once():
+    asked, ran, report, findings, _planned = judged(["dead_tuples", "never_analyzed", "maintenance_age"])
+    assert asked == ["tables"]
+    assert ran == {"dead_tuples", "never_analyzed", "maintenance_age"}
+    assert list(report) == ["dead_tuples", "maintenance_age", "never_analyzed"]  # the registry's order
+    assert {finding.check for finding in findings} == {"dead_tuples", "never_analyzed", "maintenance_age"}
+
+
+def test_unasked_checks_do_not_run():
+    asked, ran, report, _findings, _planned = judged(["invalid_indexes"])
+    assert asked == ["indexes"]
+    assert ran == {"invalid_indexes"} and list(report) == ["invalid_indexes"]
+
+
+def test_an_action_judges_its_check_once_without_reporting_it():
+    asked, ran, report, findings, planned = judged(["never_analyzed"], ["vacuum"])
+    assert asked == ["tables"]
+    assert ran == {"never_analyzed", "dead_tuples"}
+    assert list(report) == ["never_analyzed"]
+    assert {finding.check for finding in findings} == {"never_analyzed"}
+    assert [(item["action"], item["target"]) for item in planned] == [("vacuum", "public.t")]
+
+
+def test_the_argument_spec_comes_from_the_registry():
+    assert ARGUMENT_SPEC["checks"]["choices"] == [check.name for check in _checks.CHECKS]
+    suboptions = ARGUMENT_SPEC["thresholds"]["options"]
+    assert suboptions["never_analyzed_rows_warning"] == {"type": "float", "default": 1000}
+    assert suboptions["dead_tuples_min"] == {"type": "float", "default": 1000}
