@@ -143,20 +143,12 @@ html_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
-    CapacityReport,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import ARGUMENT_SPEC, CapacityReport
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-    )
-    module.exit_json(**CapacityReport(module).run())
+    run_module(ARGUMENT_SPEC, CapacityReport)
 
 
 if __name__ == "__main__":

@@ -130,20 +130,12 @@ html_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import (
-    MonthlyReport,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import ARGUMENT_SPEC, MonthlyReport
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-    )
-    module.exit_json(**MonthlyReport(module).run())
+    run_module(ARGUMENT_SPEC, MonthlyReport)
 
 
 if __name__ == "__main__":

@@ -172,20 +172,15 @@ markdown_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._threshold_review import (
+    ARGUMENT_SPEC,
     ThresholdReview,
-    argument_spec,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-    )
-    module.exit_json(**ThresholdReview(module).run())
+    run_module(ARGUMENT_SPEC, ThresholdReview)
 
 
 if __name__ == "__main__":

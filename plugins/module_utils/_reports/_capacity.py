@@ -19,10 +19,17 @@ import json
 import math
 import os
 import re
-from typing import Any, Callable
+from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import html_document, write_reports
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
+    Outputs,
+    ReportBackend,
+    html_document,
+    json_text,
+)
 
 METRICS_SCHEMA = "jarvis.maintenance/metrics/1"
 SCHEMA = "jarvis.maintenance/capacity_report/1"
@@ -60,21 +67,20 @@ RECOMMENDATIONS = {
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/capacity_report.py."""
-    return {
-        "metrics_dir": {"type": "path", "required": True},
-        "host": {"type": "str"},
-        "days": {"type": "int", "default": 7},
-        "end_date": {"type": "str"},
-        "thresholds": {"type": "dict", "default": {}},
-        "forecast_horizon_days": {"type": "int", "default": 30},
-        "min_r2": {"type": "float", "default": 0.6},
-        "title": {"type": "str"},
-        "json": {"type": "path"},
-        "markdown": {"type": "path"},
-        "html": {"type": "path"},
-    }
+# The module's options; documented in plugins/modules/capacity_report.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "metrics_dir": {"type": "path", "required": True},
+    "host": {"type": "str"},
+    "days": {"type": "int", "default": 7},
+    "end_date": {"type": "str"},
+    "thresholds": {"type": "dict", "default": {}},
+    "forecast_horizon_days": {"type": "int", "default": 30},
+    "min_r2": {"type": "float", "default": 0.6},
+    "title": {"type": "str"},
+    "json": {"type": "path"},
+    "markdown": {"type": "path"},
+    "html": {"type": "path"},
+}
 
 
 def finite_number(value: Any) -> bool:
@@ -111,7 +117,7 @@ def check_params(params: dict[str, Any], today: datetime.date | None = None) -> 
     for key, value in (params.get("thresholds") or {}).items():
         if not finite_number(value) or value <= 0:
             return f"thresholds.{key} must be a finite number above 0 and at most {MAX_VALUE:g}, got {value!r}"
-    end = today or datetime.datetime.now(datetime.timezone.utc).date()
+    end = today or _time.now().date()
     if params.get("end_date"):
         try:
             end = datetime.date.fromisoformat(params["end_date"])
@@ -207,16 +213,6 @@ def bad_values(document: dict[str, Any]) -> list[str]:
     return bad
 
 
-def parse_timestamp(text: Any) -> datetime.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 def date_in_name(name: str) -> datetime.date | None:
     """The date a file's name carries (metrics-2026-11-28.json, daily_metrics_20261128.json), or None."""
     match = _DATE_IN_NAME.search(name)
@@ -234,7 +230,7 @@ def document_day(document: dict[str, Any]) -> datetime.date | None:
             return datetime.date.fromisoformat(document["date"])
         except ValueError:
             return None
-    stamp = parse_timestamp(document.get("timestamp"))
+    stamp = _time.try_parse_iso(document.get("timestamp"))
     return stamp.date() if stamp else None
 
 
@@ -278,7 +274,7 @@ def load_host(
                 }
             )
             continue
-        day, stamp = document_day(document), parse_timestamp(document.get("timestamp"))
+        day, stamp = document_day(document), _time.try_parse_iso(document.get("timestamp"))
         if day is None or stamp is None:
             skipped.append({"file": path, "reason": "date or timestamp missing or not a time"})
             continue
@@ -311,7 +307,7 @@ def analyse_metric(
     for day in sorted(documents):
         document = documents[day]
         value = value_at(document, path)
-        stamp = parse_timestamp(document.get("timestamp"))
+        stamp = _time.try_parse_iso(document.get("timestamp"))
         if value is not None and stamp is not None:
             series.append({"date": day.isoformat(), "x": (stamp - start).total_seconds() / 86400, "value": value})
     values = [point["value"] for point in series]
@@ -333,11 +329,7 @@ def fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "-"
     if unit.strip() == "B":
-        size = float(value)
-        for suffix in ("B", "KiB", "MiB", "GiB", "TiB"):
-            if abs(size) < 1024 or suffix == "TiB":
-                return f"{size:.1f} {suffix}" if suffix != "B" else f"{size:.0f} B"
-            size /= 1024
+        return human_bytes(value)
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.2f}{unit}"
     return f"{value:g}{unit}"
@@ -437,7 +429,7 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
     end = datetime.date.fromisoformat(params["end_date"]) if params.get("end_date") else today
     days = params["days"]
     dates = [end - datetime.timedelta(days=days - 1 - index) for index in range(days)]
-    start = datetime.datetime.combine(dates[0], datetime.time(), tzinfo=datetime.timezone.utc)
+    start = datetime.datetime.combine(dates[0], datetime.time(), tzinfo=_time.UTC)
     thresholds = {**DEFAULT_THRESHOLDS, **{k: float(v) for k, v in (params.get("thresholds") or {}).items()}}
     root = params["metrics_dir"]
     hosts = (
@@ -678,66 +670,58 @@ Dashed red: threshold; purple: least-squares fit, dashed where it is extended to
     return html_document(report["title"], body, css)
 
 
-def run_metrics_report(
-    module: Any,
-    now: datetime.datetime,
-    what: str,
-    check_fn: Callable[[dict[str, Any], datetime.date], str | None],
-    analyse_fn: Callable[[dict[str, Any], datetime.date], dict[str, Any]],
-    renderers: dict[str, tuple[str, Callable[[dict[str, Any]], str]]],
-) -> tuple[dict[str, Any], bool, dict[str, str]]:
-    """The run of a module reporting on the daily metrics documents: the parameters checked by
-    check_fn, the report of analyse_fn (with generated_at), and each output whose
-    option is set rendered and written (not in check mode). renderers: result key -> (option,
-    render). Returns the report, whether a file changed, and the result key -> path written."""
-    params = module.params
-    problem = check_fn(params, now.date())
-    if problem:
-        module.fail_json(msg=f"Cannot {what}: {problem}")
-    # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
-    # missing. Something else at that path is an error.
-    if os.path.exists(params["metrics_dir"]) and not os.path.isdir(params["metrics_dir"]):
-        module.fail_json(msg=f"Cannot {what}: metrics_dir {params['metrics_dir']} is not a directory")
-    report = analyse_fn(params, now.date())
-    report["generated_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        contents = {
-            key: (params[option], render(report)) for key, (option, render) in renderers.items() if params.get(option)
-        }
-    except ValueError as exc:  # json.dumps(allow_nan=False): a value that is not JSON
-        module.fail_json(msg=f"Cannot {what}: a value of the report is not valid JSON ({exc})")
-    try:
-        changed = write_reports(contents, module.check_mode)
-    except OSError as exc:
-        module.fail_json(msg=f"Cannot {what}: {exc}")
-    return report, changed, {key: path for key, (path, _text) in contents.items()}
+class MetricsReport(ReportBackend):
+    """A report on the daily metrics documents (capacity_report, threshold_review): the
+    parameters checked by check_params, then the report of analyse with its generated_at."""
+
+    def check_params(self, today: datetime.date) -> str | None:  # pragma: no cover - defined by each
+        raise NotImplementedError
+
+    def analyse(self, today: datetime.date) -> dict[str, Any]:  # pragma: no cover - defined by each
+        raise NotImplementedError
+
+    def check(self) -> None:
+        problem = self.check_params(self.now.date())
+        if problem:
+            raise self.fail(problem)
+        # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
+        # missing. Something else at that path is an error.
+        directory = self.params["metrics_dir"]
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise self.fail(f"metrics_dir {directory} is not a directory")
+
+    def build(self) -> dict[str, Any]:
+        report = self.analyse(self.now.date())
+        report["generated_at"] = _time.iso(self.now)
+        return report
 
 
-class CapacityReport:
+class CapacityReport(MetricsReport):
     """Backend of the capacity_report module."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+    what = "write the capacity report"
 
-    def run(self) -> dict[str, Any]:
-        renderers = {
-            "json_path": ("json", lambda report: json.dumps(report, indent=2, allow_nan=False) + "\n"),
-            "markdown_path": ("markdown", markdown),
-            "html_path": ("html", html_page),
+    def check_params(self, today: datetime.date) -> str | None:
+        return check_params(self.params, today)
+
+    def analyse(self, today: datetime.date) -> dict[str, Any]:
+        return analyse(self.params, today)
+
+    def outputs(self, report: dict[str, Any]) -> Outputs:
+        return {
+            "json_path": (self.params.get("json"), json_text),
+            "markdown_path": (self.params.get("markdown"), markdown),
+            "html_path": (self.params.get("html"), html_page),
         }
-        report, changed, written = run_metrics_report(
-            self.module, self.now, "write the capacity report", check_params, analyse, renderers
-        )
+
+    def result(self, report: dict[str, Any]) -> dict[str, Any]:
         summary = {
             host: {
                 name: {key: value for key, value in stats.items() if key != "series"} for name, stats in metrics.items()
             }
             for host, metrics in report["hosts"].items()
         }
-        result = {
-            "changed": changed,
+        return {
             "window": report["window"],
             "hosts": summary,
             "findings": report["findings"],
@@ -746,5 +730,3 @@ class CapacityReport:
             "skipped_files": report["skipped"],
             "missing_days": report["missing_days"],
         }
-        result.update(written)
-        return result

@@ -21,8 +21,15 @@ import os
 import re
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import html_document, write_reports
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
+    Outputs,
+    ReportBackend,
+    html_document,
+    json_text,
+)
 
 SCHEMA = "jarvis.maintenance/monthly_report/1"
 # key, heading, report name prefix (as the roles name their reports)
@@ -40,19 +47,18 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/monthly_report.py."""
-    return {
-        "reports_dir": {"type": "path", "required": True},
-        "host": {"type": "str", "required": True},
-        "month": {"type": "str"},
-        "metrics_dir": {"type": "path"},
-        "sections": {"type": "dict", "default": {}},
-        "title": {"type": "str"},
-        "json": {"type": "path"},
-        "markdown": {"type": "path"},
-        "html": {"type": "path"},
-    }
+# The module's options; documented in plugins/modules/monthly_report.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "reports_dir": {"type": "path", "required": True},
+    "host": {"type": "str", "required": True},
+    "month": {"type": "str"},
+    "metrics_dir": {"type": "path"},
+    "sections": {"type": "dict", "default": {}},
+    "title": {"type": "str"},
+    "json": {"type": "path"},
+    "markdown": {"type": "path"},
+    "html": {"type": "path"},
+}
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -169,15 +175,11 @@ def newest_metrics(metrics_dir: str | None, host: str, month: str) -> dict[str, 
     return None
 
 
-def human_bytes(value: Any) -> str | None:
+def size(value: Any) -> str | None:
+    """A byte count as people read it (_units.human_bytes), or None for anything that is not one (pure)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return None
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
-        size /= 1024
-    return None
+    return human_bytes(value)
 
 
 def key_metrics(sections: list[dict[str, Any]], metrics: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -188,9 +190,9 @@ def key_metrics(sections: list[dict[str, Any]], metrics: dict[str, Any] | None) 
     rows.append(("System uptime", f"{uptime / 86400:.1f} days" if isinstance(uptime, (int, float)) else "unknown"))
     backup = next((s for s in sections if s["key"] == "backup"), {})
     sets = (backup.get("data") or {}).get("sets") or []
-    rows.append(("Newest backup set", human_bytes(sets[0].get("size")) or "unknown" if sets else "unknown"))
+    rows.append(("Newest backup set", size(sets[0].get("size")) or "unknown" if sets else "unknown"))
     postgres = metrics.get("postgres") or {}
-    rows.append(("Database size (all databases)", human_bytes(postgres.get("total_bytes")) or "unknown"))
+    rows.append(("Database size (all databases)", size(postgres.get("total_bytes")) or "unknown"))
     for label, part in (("Disk used", "disk"), ("Memory used", "memory")):
         value = (metrics.get(part) or {}).get("percent")
         rows.append((label, f"{value}%" if value is not None else "unknown"))
@@ -223,7 +225,7 @@ def build(params: dict[str, Any], now: datetime.datetime) -> dict[str, Any]:
         "title": params.get("title") or f"Monthly Maintenance Report - {host} - {month}",
         "host": host,
         "month": month,
-        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": _time.iso(now),
         "severity": worst([{"severity": s["status"]} for s in sections if s["status"] in SEVERITIES]),
         "sections": sections,
         "key_metrics": key_metrics(sections, metrics),
@@ -286,34 +288,31 @@ Overall: <strong>{esc(doc["severity"].upper())}</strong>.</p>
     return html_document(doc["title"], body, css)
 
 
-class MonthlyReport:
+class MonthlyReport(ReportBackend):
     """Backend of the monthly_report module."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+    what = "write the monthly report"
 
-    def run(self) -> dict[str, Any]:
+    def check(self) -> None:
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot write the monthly report: {problem}")
+            raise self.fail(problem)
+
+    def build(self) -> dict[str, Any]:
         try:
-            doc = build(self.params, self.now)
+            return build(self.params, self.now)
         except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write the monthly report: cannot read the reports: {exc}")
-        outputs = {
-            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
-            "markdown_path": (self.params.get("markdown"), markdown(doc)),
-            "html_path": (self.params.get("html"), html_page(doc)),
+            raise self.fail(f"cannot read the reports: {exc}") from None
+
+    def outputs(self, doc: dict[str, Any]) -> Outputs:
+        return {
+            "json_path": (self.params.get("json"), json_text),
+            "markdown_path": (self.params.get("markdown"), markdown),
+            "html_path": (self.params.get("html"), html_page),
         }
-        wanted = {key: value for key, value in outputs.items() if value[0]}
-        try:
-            changed = write_reports(wanted, self.module.check_mode)
-        except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write the monthly report: {exc}")
-        result = {
-            "changed": changed,
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {
             "month": doc["month"],
             "severity": doc["severity"],
             "sections": [
@@ -324,5 +323,3 @@ class MonthlyReport:
             "action_items": doc["action_items"],
             "next_maintenance": doc["next_maintenance"],
         }
-        result.update({key: value[0] for key, value in wanted.items()})
-        return result

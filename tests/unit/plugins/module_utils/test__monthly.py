@@ -12,9 +12,10 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Host
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import (
+    ARGUMENT_SPEC,
     MonthlyReport,
-    argument_spec,
     build,
     check_params,
     first_sunday,
@@ -25,7 +26,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._month
 )
 
 NOW = datetime.datetime(2026, 11, 28, 22, 0, tzinfo=datetime.timezone.utc)
-SPEC = argument_spec()
+SPEC = ARGUMENT_SPEC
 
 
 def finding(severity, subject="x", message="m", recommendation=""):
@@ -168,16 +169,18 @@ def test_module_writes_the_files_and_check_mode_does_not(reports):
     )
     with patch_module_args({**args, "_ansible_check_mode": True}):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    planned = MonthlyReport(module, now=NOW).run()
+    planned = MonthlyReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert planned["changed"] and not out.exists()
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    result = MonthlyReport(module, now=NOW).run()
+    result = MonthlyReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert result["changed"] and result["markdown_path"] == str(out / "m.md")
     assert json.loads((out / "m.json").read_text())["schema"] == "jarvis.maintenance/monthly_report/1"
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    assert not MonthlyReport(module, now=NOW).run()["changed"]  # same content: nothing rewritten
+    assert not MonthlyReport(module.params, module.check_mode, Host(module), now=NOW).run()[
+        "changed"
+    ]  # same content: nothing rewritten
 
 
 @pytest.mark.parametrize(
