@@ -24,6 +24,7 @@ from typing import Any
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
     Outputs,
     ReportBackend,
@@ -169,7 +170,7 @@ def newest_metrics(metrics_dir: str | None, host: str, month: str) -> dict[str, 
     except FileNotFoundError:
         return None
     for name in reversed(names):
-        data, _problem = load_json(os.path.join(directory, name))
+        data, _problem = _metrics.read(os.path.join(directory, name))
         if data is not None:
             return data
     return None

@@ -26,16 +26,18 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common import 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
     MAX_DAYS,
-    MAX_VALUE,
-    METRICS,
     MIN_SAMPLES,
     MetricsReport,
     check_window,
     describe,
-    finite_number,
     fmt,
     load_host,
     percentile,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metrics import (
+    MAX_VALUE,
+    METRICS,
+    finite_number,
     value_at,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import Outputs, json_text

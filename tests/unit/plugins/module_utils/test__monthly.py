@@ -66,7 +66,17 @@ def reports(tmp_path):
     metrics = tmp_path / "metrics" / "web1"
     metrics.mkdir(parents=True)
     (metrics / "metrics-2026-11-27.json").write_text(
-        json.dumps({"uptime_seconds": 864000, "postgres": {"total_bytes": 3 * 1024**3}, "disk": {"percent": 41.5}})
+        json.dumps(
+            {
+                # the one schema check of every reader of the metrics documents: a usable one
+                "schema": "jarvis.maintenance/metrics/1",
+                "date": "2026-11-27",
+                "timestamp": "2026-11-27T02:00:00Z",
+                "uptime_seconds": 864000,
+                "postgres": {"total_bytes": 3 * 1024**3},
+                "disk": {"percent": 41.5},
+            }
+        )
     )
     return tmp_path
 
