@@ -684,26 +684,26 @@ class CapacityReport(MetricsReport):
     def analyse(self, today: datetime.date) -> dict[str, Any]:
         return analyse(self.params, today)
 
-    def outputs(self, report: dict[str, Any]) -> Outputs:
+    def outputs(self, doc: dict[str, Any]) -> Outputs:
         return {
             "json_path": (self.params.get("json"), json_text),
             "markdown_path": (self.params.get("markdown"), markdown),
             "html_path": (self.params.get("html"), html_page),
         }
 
-    def result(self, report: dict[str, Any]) -> dict[str, Any]:
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
         summary = {
             host: {
                 name: {key: value for key, value in stats.items() if key != "series"} for name, stats in metrics.items()
             }
-            for host, metrics in report["hosts"].items()
+            for host, metrics in doc["hosts"].items()
         }
         return {
-            "window": report["window"],
+            "window": doc["window"],
             "hosts": summary,
-            "findings": report["findings"],
-            "severity": report["severity"],
+            "findings": doc["findings"],
+            "severity": doc["severity"],
             # Not `skipped`: Ansible reads that key as "the task was skipped".
-            "skipped_files": report["skipped"],
-            "missing_days": report["missing_days"],
+            "skipped_files": doc["skipped"],
+            "missing_days": doc["missing_days"],
         }

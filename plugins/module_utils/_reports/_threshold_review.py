@@ -407,19 +407,19 @@ class ThresholdReview(MetricsReport):
     def analyse(self, today: datetime.date) -> dict[str, Any]:
         return analyse(self.params, today)
 
-    def outputs(self, report: dict[str, Any]) -> Outputs:
+    def outputs(self, doc: dict[str, Any]) -> Outputs:
         return {
             "json_path": (self.params.get("json"), json_text),
             "markdown_path": (self.params.get("markdown"), markdown),
         }
 
-    def result(self, report: dict[str, Any]) -> dict[str, Any]:
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
         return {
-            "window": report["window"],
-            "rows": report["rows"],
-            "findings": report["findings"],
-            "severity": report["severity"],
-            "missing_days": report["missing_days"],
+            "window": doc["window"],
+            "rows": doc["rows"],
+            "findings": doc["findings"],
+            "severity": doc["severity"],
+            "missing_days": doc["missing_days"],
             # Not `skipped`: Ansible reads that key as "the task was skipped".
-            "skipped_files": report["skipped"],
+            "skipped_files": doc["skipped"],
         }
