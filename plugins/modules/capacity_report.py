@@ -35,17 +35,8 @@ author:
   - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Computes and returns everything; writes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - Files are written only when their content changes (the generation time is part of it).
+  - jarvis.maintenance.report_files
+  - jarvis.maintenance.report_files.html
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
@@ -121,15 +112,6 @@ options:
   title:
     description: The report's title.
     type: str
-  json:
-    description: Where to write the JSON report.
-    type: path
-  markdown:
-    description: Where to write the Markdown report.
-    type: path
-  html:
-    description: Where to write the self-contained HTML report.
-    type: path
   measured:
     description:
       - Write today's metrics document instead of a report, from the registered results of the modules that measured the

@@ -33,17 +33,7 @@ author:
   - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Computes and returns everything; writes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - Files are written only when their content changes (the generation time is part of it).
+  - jarvis.maintenance.report_files
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
@@ -91,12 +81,6 @@ options:
   title:
     description: The report's title.
     type: str
-  json:
-    description: Where to write the JSON report (schema C(jarvis.maintenance/threshold_review/1)).
-    type: path
-  markdown:
-    description: Where to write the Markdown report, a table of the thresholds and the findings.
-    type: path
 seealso:
   - module: jarvis.maintenance.capacity_report
 """

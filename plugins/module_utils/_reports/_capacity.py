@@ -19,7 +19,7 @@ import html
 import math
 import os
 import re
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
@@ -612,16 +612,14 @@ Dashed red: threshold; purple: least-squares fit, dashed where it is extended to
 
 class MetricsReport(ReportBackend):
     """A report on the daily metrics documents (capacity_report, threshold_review): the
-    parameters checked by check_params, then the report of analyse with its generated_at."""
+    parameters checked by checker(params, today), then analyser(params, today) with its
+    generated_at; the result keys both share."""
 
-    def check_params(self, today: datetime.date) -> str | None:  # pragma: no cover - defined by each
-        raise NotImplementedError
-
-    def analyse(self, today: datetime.date) -> dict[str, Any]:  # pragma: no cover - defined by each
-        raise NotImplementedError
+    checker: Callable[[Mapping[str, Any], datetime.date], str | None]
+    analyser: Callable[[Mapping[str, Any], datetime.date], dict[str, Any]]
 
     def check(self) -> None:
-        problem = self.check_params(self.now.date())
+        problem = self.checker(self.params, self.now.date())
         if problem:
             raise self.fail(problem)
         # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
@@ -631,9 +629,19 @@ class MetricsReport(ReportBackend):
             raise self.fail(f"metrics_dir {directory} is not a directory")
 
     def build(self) -> dict[str, Any]:
-        report = self.analyse(self.now.date())
+        report = self.analyser(self.params, self.now.date())
         report["generated_at"] = _time.iso(self.now)
         return report
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "window": doc["window"],
+            "findings": doc["findings"],
+            "severity": doc["severity"],
+            "missing_days": doc["missing_days"],
+            # Not `skipped`: Ansible reads that key as "the task was skipped".
+            "skipped_files": doc["skipped"],
+        }
 
 
 class MetricsDocument(ReportBackend):
@@ -672,24 +680,14 @@ class CapacityReport(MetricsReport):
     """Backend of the capacity_report module (with ``measured``: MetricsDocument)."""
 
     what = "write the capacity report"
+    checker = staticmethod(check_params)
+    analyser = staticmethod(analyse)
+    renderers = (("json", json_text), ("markdown", markdown), ("html", html_page))
 
     def run(self) -> dict[str, Any]:
         if self.params.get("measured") is not None:
             return MetricsDocument(self.params, self.check_mode, self.host, self.now).run()
         return super().run()
-
-    def check_params(self, today: datetime.date) -> str | None:
-        return check_params(self.params, today)
-
-    def analyse(self, today: datetime.date) -> dict[str, Any]:
-        return analyse(self.params, today)
-
-    def outputs(self, doc: dict[str, Any]) -> Outputs:
-        return {
-            "json_path": (self.params.get("json"), json_text),
-            "markdown_path": (self.params.get("markdown"), markdown),
-            "html_path": (self.params.get("html"), html_page),
-        }
 
     def result(self, doc: dict[str, Any]) -> dict[str, Any]:
         summary = {
@@ -698,12 +696,4 @@ class CapacityReport(MetricsReport):
             }
             for host, metrics in doc["hosts"].items()
         }
-        return {
-            "window": doc["window"],
-            "hosts": summary,
-            "findings": doc["findings"],
-            "severity": doc["severity"],
-            # Not `skipped`: Ansible reads that key as "the task was skipped".
-            "skipped_files": doc["skipped"],
-            "missing_days": doc["missing_days"],
-        }
+        return {**super().result(doc), "hosts": summary}

@@ -26,7 +26,6 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
-    Outputs,
     ReportBackend,
     html_document,
     json_text,
@@ -305,12 +304,7 @@ class MonthlyReport(ReportBackend):
         except OSError as exc:
             raise self.fail(f"cannot read the reports: {exc}") from None
 
-    def outputs(self, doc: dict[str, Any]) -> Outputs:
-        return {
-            "json_path": (self.params.get("json"), json_text),
-            "markdown_path": (self.params.get("markdown"), markdown),
-            "html_path": (self.params.get("html"), html_page),
-        }
+    renderers = (("json", json_text), ("markdown", markdown), ("html", html_page))
 
     def result(self, doc: dict[str, Any]) -> dict[str, Any]:
         return {

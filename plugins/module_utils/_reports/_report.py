@@ -223,6 +223,8 @@ class ReportBackend(Backend):
     # Options naming the directory and the base name of the files, for modules that take them.
     dir_option: str | None = None
     name_option: str | None = None
+    # For modules whose options name each file (json, markdown, html): option -> renderer.
+    renderers: tuple[tuple[str, Callable[[Any], str]], ...] = ()
 
     def __init__(
         self, params: Mapping[str, Any], check_mode: bool, host: Any, now: datetime.datetime | None = None
@@ -256,8 +258,10 @@ class ReportBackend(Backend):
     def build(self) -> Any:  # pragma: no cover - every report defines it
         raise NotImplementedError
 
-    def outputs(self, doc: Any) -> Outputs:  # pragma: no cover - every report defines it
-        raise NotImplementedError
+    def outputs(self, doc: Any) -> Outputs:
+        """By default each of ``renderers`` whose option names a file, under <option>_path
+        (markdown_path for the option markdown)."""
+        return {f"{option}_path": (self.params.get(option), render) for option, render in self.renderers}
 
     def result(self, doc: Any) -> dict[str, Any]:
         return {}

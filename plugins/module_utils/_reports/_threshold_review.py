@@ -40,7 +40,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metri
     finite_number,
     value_at,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import Outputs, json_text
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import json_text
 
 SCHEMA = "jarvis.maintenance/threshold_review/1"
 MIN_DAYS = 7
@@ -401,25 +401,9 @@ class ThresholdReview(MetricsReport):
 
     what = "review the thresholds"
 
-    def check_params(self, today: datetime.date) -> str | None:
-        return check_params(self.params, today)
-
-    def analyse(self, today: datetime.date) -> dict[str, Any]:
-        return analyse(self.params, today)
-
-    def outputs(self, doc: dict[str, Any]) -> Outputs:
-        return {
-            "json_path": (self.params.get("json"), json_text),
-            "markdown_path": (self.params.get("markdown"), markdown),
-        }
+    checker = staticmethod(check_params)
+    analyser = staticmethod(analyse)
+    renderers = (("json", json_text), ("markdown", markdown))
 
     def result(self, doc: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "window": doc["window"],
-            "rows": doc["rows"],
-            "findings": doc["findings"],
-            "severity": doc["severity"],
-            "missing_days": doc["missing_days"],
-            # Not `skipped`: Ansible reads that key as "the task was skipped".
-            "skipped_files": doc["skipped"],
-        }
+        return {**super().result(doc), "rows": doc["rows"]}
