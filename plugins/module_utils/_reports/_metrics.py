@@ -15,12 +15,12 @@ monthly_report) and the writer apply.
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import os
 from typing import Any, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import read_json
 
 SCHEMA = "jarvis.maintenance/metrics/1"
 # Bound of a metric value: a value beyond it is bad data (1e300 overflows the fit's sums of
@@ -101,15 +101,10 @@ def problem(document: Any) -> str | None:
     return None
 
 
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def read(path: str) -> tuple[dict[str, Any] | None, str | None]:
     """The metrics document at path, or None and why it is not usable."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle, parse_constant=_not_json)
+        document = read_json(path)
     except (OSError, ValueError) as exc:
         return None, f"not valid JSON: {exc}"
     why = problem(document)

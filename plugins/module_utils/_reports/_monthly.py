@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
 import math
 import os
 import re
@@ -29,6 +28,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._repor
     ReportBackend,
     html_document,
     json_text,
+    read_json,
 )
 
 SCHEMA = "jarvis.maintenance/monthly_report/1"
@@ -114,23 +114,11 @@ def newest_report(reports_dir: str, prefix: str, host: str, month: str) -> str |
     return os.path.join(reports_dir, stamped[-1][1]) if stamped else None
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def load_json(path: str) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON object from path, or None and why not. NaN, Infinity and numbers that overflow to
     them are refused: they are not JSON and could not be written into the report."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle, parse_constant=_not_json, parse_float=_finite)
+        data = read_json(path, finite_floats=True)
     except (OSError, ValueError) as exc:
         return None, f"cannot read {os.path.basename(path)}: {exc}"
     if not isinstance(data, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import math
 import os
 import re
 import stat
@@ -79,6 +80,25 @@ def make_report_dir(directory: str, mode: int = REPORT_MODE) -> None:
                 raise
             continue
         os.chmod(path, report_dir_mode(mode))
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def read_json(path: str, finite_floats: bool = False) -> Any:
+    """The one reader of the JSON files the reports read back (reports, metrics documents): NaN
+    and Infinity, which are not JSON, are refused, and with finite_floats so are numbers that
+    overflow to them (1e400). Raises OSError or ValueError."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle, parse_constant=_not_json, parse_float=_finite if finite_floats else float)
 
 
 def _current_mode(path: str) -> int | None:

@@ -13,7 +13,6 @@ one report and the one before it), and how the run ended.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 from typing import Any
 
@@ -29,6 +28,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._repor
     document,
     json_text,
     markdown,
+    read_json,
 )
 
 PREFIX = "run-summary"
@@ -231,8 +231,7 @@ class RunSummary(ReportBackend):
         documents = []
         for name in names:
             try:
-                with open(os.path.join(directory, name), encoding="utf-8") as handle:
-                    documents.append((name, json.load(handle)))
+                documents.append((name, read_json(os.path.join(directory, name))))
             except (OSError, ValueError):
                 continue  # not a report (or one being written by another run): not this run's
         return documents
