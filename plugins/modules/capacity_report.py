@@ -20,7 +20,11 @@ description:
     the last sample until the fitted line reaches the threshold (none when flat or falling).
   - A forecast is only a finding when it is reliable (r² at least O(min_r2), 5 samples or more) and within
     O(forecast_horizon_days); a rising trend the fit does not explain is reported as uncertain, not as a prediction.
-    A metric at or above its threshold is a warning, critical when the last sample is 10% past it.
+    A metric whose last sample or mean is at or above its warning level is a warning, critical when the last sample is at
+    or above its critical level (10% above the warning level by default).
+  - With O(measured), the module does the daily collection's last step instead of a report - it writes today's metrics
+    document C(<metrics_dir>/<host>/metrics-YYYY-MM-DD.json) (schema C(jarvis.maintenance/metrics/1)) from the results of
+    the modules that measured the host, checked with the same code every report reads it with.
   - Files that do not parse (C(NaN) and C(Infinity) are not JSON), are not objects, have another schema, hold a metric that is
     not a finite number or is beyond 1e18 (bad data), or repeat a day (the older is skipped) are listed in
     C(skipped_files) with the reason; days without a usable document are in C(missing_days). The report renders anyway.
@@ -31,24 +35,17 @@ author:
   - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Computes and returns everything; writes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - Files are written only when their content changes (the generation time is part of it).
+  - jarvis.maintenance.report_files
+  - jarvis.maintenance.report_files.html
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
     type: path
     required: true
   host:
-    description: The host analysed. Default every subdirectory of O(metrics_dir), each separately.
+    description:
+      - The host analysed. Default every subdirectory of O(metrics_dir), each separately.
+      - With O(measured), the host whose document is written (required).
     type: str
   days:
     description: Days analysed, ending O(end_date) (7 weekly, 30 monthly); from 2 to 3660.
@@ -59,10 +56,51 @@ options:
     type: str
   thresholds:
     description:
-      - Thresholds by metric - C(cpu_load_per_core) (1.0), C(memory_percent) (85), C(disk_percent) (85),
-        C(connections_percent) (80), C(redis_memory_percent) (85). Given keys replace the defaults; others are refused.
+      - Warning and critical levels by metric. The forecast is of the days left before the warning level.
+      - Each warning level must not be above its critical level; all must be above 0.
     type: dict
     default: {}
+    suboptions:
+      cpu_load_per_core_warning:
+        description: The 5-minute load average divided by the number of CPUs.
+        type: float
+        default: 1.0
+      cpu_load_per_core_critical:
+        description: The 5-minute load average divided by the number of CPUs.
+        type: float
+        default: 1.1
+      memory_percent_warning:
+        description: Memory used, in percent.
+        type: float
+        default: 85.0
+      memory_percent_critical:
+        description: Memory used, in percent.
+        type: float
+        default: 93.5
+      disk_percent_warning:
+        description: Disk used on the data filesystem, in percent.
+        type: float
+        default: 85.0
+      disk_percent_critical:
+        description: Disk used on the data filesystem, in percent.
+        type: float
+        default: 93.5
+      connections_percent_warning:
+        description: PostgreSQL connections of max_connections, in percent.
+        type: float
+        default: 80.0
+      connections_percent_critical:
+        description: PostgreSQL connections of max_connections, in percent.
+        type: float
+        default: 88.0
+      redis_memory_percent_warning:
+        description: Redis memory of maxmemory, in percent.
+        type: float
+        default: 85.0
+      redis_memory_percent_critical:
+        description: Redis memory of maxmemory, in percent.
+        type: float
+        default: 93.5
   forecast_horizon_days:
     description: A reliable forecast that crosses a threshold within this many days is a warning; from 1 to 3660.
     type: int
@@ -74,15 +112,32 @@ options:
   title:
     description: The report's title.
     type: str
-  json:
-    description: Where to write the JSON report.
-    type: path
-  markdown:
-    description: Where to write the Markdown report.
-    type: path
-  html:
-    description: Where to write the self-contained HTML report.
-    type: path
+  measured:
+    description:
+      - Write today's metrics document instead of a report, from the registered results of the modules that measured the
+        host. A result that is absent, null, skipped or failed leaves its part of the document null.
+    type: dict
+    suboptions:
+      host_resources:
+        description: The result of M(jarvis.maintenance.host_resources) (uptime, load, memory, filesystems).
+        type: dict
+      http_check:
+        description: The result of M(jarvis.maintenance.http_check) on the backend's health URL.
+        type: dict
+      pg_maintenance:
+        description: The result of M(jarvis.maintenance.pg_maintenance) with the connections and database_size checks.
+        type: dict
+      redis_maintenance:
+        description: The result of M(jarvis.maintenance.redis_maintenance).
+        type: dict
+  unavailable:
+    description: With O(measured), why a source is null - section name (C(host), C(backend), C(postgres), C(redis)) to reason.
+    type: dict
+    default: {}
+  overwrite:
+    description: With O(measured), replace today's document when it exists (by default the first of the day is kept).
+    type: bool
+    default: false
 seealso:
   - module: jarvis.maintenance.monthly_report
 """
@@ -94,40 +149,51 @@ EXAMPLES = r"""
     host: "{{ inventory_hostname }}"
     days: 30
     thresholds:
-      memory_percent: 80
+      memory_percent_warning: 80
+      memory_percent_critical: 90
     html: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.html
     markdown: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.md
   register: capacity
+
+- name: Write today's metrics document from what was measured
+  jarvis.maintenance.capacity_report:
+    metrics_dir: /var/lib/jarvis/metrics
+    host: "{{ inventory_hostname }}"
+    measured:
+      host_resources: "{{ host_measured }}"
+      pg_maintenance: "{{ pg_measured }}"
+    unavailable:
+      redis: Cannot connect to Redis
 """
 
 RETURN = r"""
 window:
   description: The window analysed - C(start), C(end), C(days).
-  returned: always
+  returned: without O(measured)
   type: dict
 hosts:
   description:
     - Per host, per metric - samples, mean, min, max, p95, last, slope_per_day, intercept, r2, threshold, unit,
-      label and forecast (C(days), C(fitted_now), C(reliable)) or null.
-  returned: always
+      critical, label and forecast (C(days), C(fitted_now), C(reliable)) or null.
+  returned: without O(measured)
   type: dict
 findings:
   description: Findings with C(check) (capacity, forecast, missing_data), severity, subject, value, threshold, message and recommendation.
-  returned: always
+  returned: without O(measured)
   type: list
   elements: dict
 severity:
   description: The worst severity of the findings.
-  returned: always
+  returned: without O(measured)
   type: str
 skipped_files:
   description: Files not used, each with C(file) and C(reason) (C(skipped) in the JSON report).
-  returned: always
+  returned: without O(measured)
   type: list
   elements: dict
 missing_days:
   description: Per host, the days of the window without a usable document.
-  returned: always
+  returned: without O(measured)
   type: dict
 json_path:
   description: Where the JSON report is (or would be) written.
@@ -141,22 +207,22 @@ html_path:
   description: Where the HTML report is (or would be) written.
   returned: when O(html) is set
   type: str
+metrics_path:
+  description: With O(measured), the path of today's metrics document (written unless it existed and O(overwrite) is false).
+  returned: when O(measured) is set
+  type: str
+document:
+  description: With O(measured), the metrics document built from the measurements.
+  returned: when O(measured) is set
+  type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
-    CapacityReport,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import ARGUMENT_SPEC, CapacityReport
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-    )
-    module.exit_json(**CapacityReport(module).run())
+    run_module(ARGUMENT_SPEC, CapacityReport)
 
 
 if __name__ == "__main__":

@@ -25,17 +25,8 @@ author:
   - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Assembles and returns everything; writes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - The files are rewritten only when their content changes (the generation time is part of it).
+  - jarvis.maintenance.report_files
+  - jarvis.maintenance.report_files.html
 options:
   reports_dir:
     description: Where the roles write their JSON reports (C(jarvis_reports_dir)).
@@ -63,15 +54,6 @@ options:
   title:
     description: The report's title. Default C(Monthly Maintenance Report - <host> - <month>).
     type: str
-  json:
-    description: Where to write the JSON document.
-    type: path
-  markdown:
-    description: Where to write the Markdown report (the runbook's C(monthly_report_YYYYMM.md)).
-    type: path
-  html:
-    description: Where to write the self-contained HTML report.
-    type: path
 seealso:
   - module: jarvis.maintenance.report
   - module: jarvis.maintenance.capacity_report
@@ -130,20 +112,12 @@ html_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import (
-    MonthlyReport,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import ARGUMENT_SPEC, MonthlyReport
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-    )
-    module.exit_json(**MonthlyReport(module).run())
+    run_module(ARGUMENT_SPEC, MonthlyReport)
 
 
 if __name__ == "__main__":

@@ -135,37 +135,12 @@ summary:
   sample: {ok: 7, warning: 1, critical: 0}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import Report
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import ARGUMENT_SPEC, Report
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "dir": {"type": "path", "required": True},
-            "name": {"type": "str", "required": True},
-            "title": {"type": "str", "required": True},
-            "host": {"type": "str", "required": True},
-            "generated_at": {"type": "str", "required": True},
-            "findings": {"type": "list", "elements": "dict", "default": []},
-            "data": {"type": "dict", "default": {}},
-            "mode": {"type": "str", "default": "0640"},
-            "tables": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "title": {"type": "str", "required": True},
-                    "columns": {"type": "list", "elements": "str", "required": True},
-                    "rows": {"type": "list", "elements": "dict", "default": []},
-                    "empty": {"type": "str", "default": ""},
-                },
-            },
-        },
-        supports_check_mode=True,
-    )
-    module.exit_json(**Report(module).run())
+    run_module(ARGUMENT_SPEC, Report)
 
 
 if __name__ == "__main__":

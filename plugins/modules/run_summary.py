@@ -146,22 +146,12 @@ text:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._run_summary import (
-    RunSummary,
-    SummaryError,
-    argument_spec,
-)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._run_summary import ARGUMENT_SPEC, RunSummary
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = RunSummary(module.params, module.check_mode).run()
-    except SummaryError as exc:
-        module.fail_json(msg=f"Cannot summarise the run: {exc}")
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, RunSummary)
 
 
 if __name__ == "__main__":

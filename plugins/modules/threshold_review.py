@@ -33,17 +33,7 @@ author:
   - Jarvis Operations (@jarvis-ops)
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Computes and returns everything; writes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - Files are written only when their content changes (the generation time is part of it).
+  - jarvis.maintenance.report_files
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
@@ -91,12 +81,6 @@ options:
   title:
     description: The report's title.
     type: str
-  json:
-    description: Where to write the JSON report (schema C(jarvis.maintenance/threshold_review/1)).
-    type: path
-  markdown:
-    description: Where to write the Markdown report, a table of the thresholds and the findings.
-    type: path
 seealso:
   - module: jarvis.maintenance.capacity_report
 """
@@ -172,20 +156,15 @@ markdown_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._threshold_review import (
+    ARGUMENT_SPEC,
     ThresholdReview,
-    argument_spec,
 )
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-    )
-    module.exit_json(**ThresholdReview(module).run())
+    run_module(ARGUMENT_SPEC, ThresholdReview)
 
 
 if __name__ == "__main__":

@@ -13,43 +13,46 @@ there are enough samples.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import html
-import json
 import math
 import os
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import html_document, write_reports
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metrics import (
+    MAX_VALUE,
+    METRICS,
+    finite_number,
+    value_at,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
+    Outputs,
+    ReportBackend,
+    html_document,
+    json_text,
+)
 
-METRICS_SCHEMA = "jarvis.maintenance/metrics/1"
 SCHEMA = "jarvis.maintenance/capacity_report/1"
 MIN_SAMPLES = 5
-# Bounds of the window and the horizon (ten years), and of a metric value: a value beyond it is
-# bad data (1e300 overflows the fit's sums of squares), not a measurement.
+# Bounds of the window and the horizon (ten years).
 MAX_DAYS = 3660
-MAX_VALUE = 1e18
-DEFAULT_THRESHOLDS = {
-    "cpu_load_per_core": 1.0,
-    "memory_percent": 85.0,
-    "disk_percent": 85.0,
-    "connections_percent": 80.0,
-    "redis_memory_percent": 85.0,
+# Capacity thresholds of the metrics that have one (_metrics.METRICS): a metric is a warning
+# when its last sample or its mean reaches the warning level, critical when its last sample
+# reaches the critical one; the forecast is of the days left before the warning level.
+THRESHOLDS = {
+    "cpu_load_per_core": Threshold(1.0, 1.1),
+    "memory_percent": Threshold(85.0, 93.5, "%"),
+    "disk_percent": Threshold(85.0, 93.5, "%"),
+    "connections_percent": Threshold(80.0, 88.0, "%"),
+    "redis_memory_percent": Threshold(85.0, 93.5, "%"),
 }
-# name, path in the document, unit, label, threshold key (None: charted only)
-METRICS = [
-    ("cpu_load_per_core", ("load", "per_core_5"), "", "Load per core (5 min)", "cpu_load_per_core"),
-    ("memory_percent", ("memory", "percent"), "%", "Memory used", "memory_percent"),
-    ("disk_percent", ("disk", "percent"), "%", "Disk used (data filesystem)", "disk_percent"),
-    ("connections_percent", ("postgres", "connections_percent"), "%", "PostgreSQL connections", "connections_percent"),
-    ("redis_memory_percent", ("redis", "memory_percent"), "%", "Redis memory of maxmemory", "redis_memory_percent"),
-    ("backend_response_ms", ("backend", "response_ms"), " ms", "Backend response time", None),
-    ("postgres_total_bytes", ("postgres", "total_bytes"), " B", "PostgreSQL databases", None),
-    ("redis_used_memory_bytes", ("redis", "used_memory_bytes"), " B", "Redis memory", None),
-    ("redis_clients", ("redis", "connected_clients"), "", "Redis clients", None),
-]
 RECOMMENDATIONS = {
     "cpu_load_per_core": "Consider more CPU or spreading the load; look at what keeps the CPUs busy.",
     "memory_percent": "Consider a memory upgrade, or find what grows (caches, leaks, more workers).",
@@ -60,31 +63,24 @@ RECOMMENDATIONS = {
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/capacity_report.py."""
-    return {
-        "metrics_dir": {"type": "path", "required": True},
-        "host": {"type": "str"},
-        "days": {"type": "int", "default": 7},
-        "end_date": {"type": "str"},
-        "thresholds": {"type": "dict", "default": {}},
-        "forecast_horizon_days": {"type": "int", "default": 30},
-        "min_r2": {"type": "float", "default": 0.6},
-        "title": {"type": "str"},
-        "json": {"type": "path"},
-        "markdown": {"type": "path"},
-        "html": {"type": "path"},
-    }
-
-
-def finite_number(value: Any) -> bool:
-    """A real number (not a bool), finite and within +-MAX_VALUE (pure)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and -MAX_VALUE <= value <= MAX_VALUE
-    )
+# The module's options; documented in plugins/modules/capacity_report.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "metrics_dir": {"type": "path", "required": True},
+    "host": {"type": "str"},
+    "days": {"type": "int", "default": 7},
+    "end_date": {"type": "str"},
+    "thresholds": _thresholds.option(THRESHOLDS),
+    "forecast_horizon_days": {"type": "int", "default": 30},
+    "min_r2": {"type": "float", "default": 0.6},
+    "title": {"type": "str"},
+    "json": {"type": "path"},
+    "markdown": {"type": "path"},
+    "html": {"type": "path"},
+    # Mode collect: write today's metrics document from what the measuring modules returned.
+    "measured": {"type": "dict", "options": {source: {"type": "dict"} for source in _metrics.SOURCES}},
+    "unavailable": {"type": "dict", "default": {}},
+    "overwrite": {"type": "bool", "default": False},
+}
 
 
 def check_window(end: datetime.date, days: int, horizon: int = 0) -> str | None:
@@ -105,13 +101,18 @@ def check_params(params: dict[str, Any], today: datetime.date | None = None) -> 
         return f"forecast_horizon_days must be from 1 to {MAX_DAYS}, got {params['forecast_horizon_days']}"
     if not 0 <= params["min_r2"] <= 1:
         return f"min_r2 must be between 0 and 1, got {params['min_r2']}"
-    unknown = sorted(set(params.get("thresholds") or {}) - set(DEFAULT_THRESHOLDS))
-    if unknown:
-        return f"thresholds has unknown keys {', '.join(unknown)} (known: {', '.join(DEFAULT_THRESHOLDS)})"
-    for key, value in (params.get("thresholds") or {}).items():
-        if not finite_number(value) or value <= 0:
-            return f"thresholds.{key} must be a finite number above 0 and at most {MAX_VALUE:g}, got {value!r}"
-    end = today or datetime.datetime.now(datetime.timezone.utc).date()
+    levels = {**default_levels(), **(params.get("thresholds") or {})}
+    why = _thresholds.problem(THRESHOLDS, levels)
+    if why:
+        return why
+    for name in THRESHOLDS:
+        for level in _thresholds.levels(levels, name):
+            if not finite_number(level) or level <= 0:
+                return (
+                    f"thresholds.{name}_warning/{name}_critical must be finite numbers above 0 "
+                    f"and at most {MAX_VALUE:g}, got {level!r}"
+                )
+    end = today or _time.now().date()
     if params.get("end_date"):
         try:
             end = datetime.date.fromisoformat(params["end_date"])
@@ -181,42 +182,6 @@ def forecast(
 # -- input ----------------------------------------------------------------------------------
 
 
-def value_at(document: dict[str, Any], path: tuple[str, ...]) -> float | None:
-    value: Any = document
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    if not finite_number(value):
-        return None
-    return float(value)
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def bad_values(document: dict[str, Any]) -> list[str]:
-    """The metrics of a document whose value is a number but not a usable one: not finite or
-    beyond +-MAX_VALUE (pure). Such a document is bad data, skipped with this reason."""
-    bad = []
-    for _name, path, _unit, _label, _key in METRICS:
-        value: Any = document
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not finite_number(value):
-            bad.append(f"{'.'.join(path)} = {value!r}")
-    return bad
-
-
-def parse_timestamp(text: Any) -> datetime.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 def date_in_name(name: str) -> datetime.date | None:
     """The date a file's name carries (metrics-2026-11-28.json, daily_metrics_20261128.json), or None."""
     match = _DATE_IN_NAME.search(name)
@@ -226,16 +191,6 @@ def date_in_name(name: str) -> datetime.date | None:
         return datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         return None
-
-
-def document_day(document: dict[str, Any]) -> datetime.date | None:
-    if isinstance(document.get("date"), str):
-        try:
-            return datetime.date.fromisoformat(document["date"])
-        except ValueError:
-            return None
-    stamp = parse_timestamp(document.get("timestamp"))
-    return stamp.date() if stamp else None
 
 
 def load_host(
@@ -255,33 +210,11 @@ def load_host(
         named = date_in_name(name)
         if named is not None and named not in wanted:
             continue
-        try:
-            with open(path, encoding="utf-8") as handle:
-                document = json.load(handle, parse_constant=_not_json)
-        except (OSError, ValueError) as exc:
-            skipped.append({"file": path, "reason": f"not valid JSON: {exc}"})
+        document, why = _metrics.read(path)
+        if document is None:
+            skipped.append({"file": path, "reason": why or "not usable"})
             continue
-        if not isinstance(document, dict):
-            skipped.append({"file": path, "reason": "not a JSON object"})
-            continue
-        if document.get("schema") != METRICS_SCHEMA:
-            skipped.append(
-                {"file": path, "reason": f"schema {document.get('schema')!r} is not {METRICS_SCHEMA} (old or foreign)"}
-            )
-            continue
-        bad = bad_values(document)
-        if bad:
-            skipped.append(
-                {
-                    "file": path,
-                    "reason": f"bad data: {', '.join(bad)} (a metric must be a finite number, at most {MAX_VALUE:g})",
-                }
-            )
-            continue
-        day, stamp = document_day(document), parse_timestamp(document.get("timestamp"))
-        if day is None or stamp is None:
-            skipped.append({"file": path, "reason": "date or timestamp missing or not a time"})
-            continue
+        day, stamp = _metrics.day_of(document), _time.parse_iso(document["timestamp"])
         if day not in wanted:
             continue
         if day in chosen:
@@ -311,7 +244,7 @@ def analyse_metric(
     for day in sorted(documents):
         document = documents[day]
         value = value_at(document, path)
-        stamp = parse_timestamp(document.get("timestamp"))
+        stamp = _time.try_parse_iso(document.get("timestamp"))
         if value is not None and stamp is not None:
             series.append({"date": day.isoformat(), "x": (stamp - start).total_seconds() / 86400, "value": value})
     values = [point["value"] for point in series]
@@ -333,54 +266,45 @@ def fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "-"
     if unit.strip() == "B":
-        size = float(value)
-        for suffix in ("B", "KiB", "MiB", "GiB", "TiB"):
-            if abs(size) < 1024 or suffix == "TiB":
-                return f"{size:.1f} {suffix}" if suffix != "B" else f"{size:.0f} B"
-            size /= 1024
+        return human_bytes(value)
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.2f}{unit}"
     return f"{value:g}{unit}"
 
 
-def metric_findings(host: str, stats: dict[str, Any], unit: str, label: str, horizon: int) -> list[Finding]:
-    """Findings with their evidence (pure). Above threshold: warning on the mean or the last sample,
-    critical when the last sample is 10 % past it. A reliable forecast within the horizon: warning.
-    A rising trend the fit does not explain: ok, said to be uncertain."""
+def metric_findings(
+    host: str, stats: dict[str, Any], unit: str, label: str, horizon: int, levels: dict[str, Any] | None = None
+) -> list[Finding]:
+    """Findings with their evidence (pure). The last sample judged against the metric's
+    thresholds (levels: the module's ``thresholds`` values, THRESHOLDS' defaults when None);
+    a mean at or above the warning level is a warning too. A reliable forecast within the
+    horizon: warning. A rising trend the fit does not explain: ok, said to be uncertain."""
     name, threshold = stats["metric"], stats["threshold"]
     subject = f"{host} {name}"
     advice = RECOMMENDATIONS.get(name, "")
-    if threshold is None or not stats["samples"]:
+    if threshold is None or not stats["samples"] or name not in THRESHOLDS:
         return []
+    levels = levels or default_levels()
     evidence = (
         f"{stats['samples']} samples, mean {fmt(stats['mean'], unit)}, p95 {fmt(stats['p95'], unit)}, "
         f"last {fmt(stats['last'], unit)}"
     )
     findings = []
-    if stats["last"] >= threshold * 1.1:
-        findings.append(
-            Finding(
-                "capacity",
-                "critical",
-                subject,
-                stats["last"],
-                threshold,
-                f"{label} is {fmt(stats['last'], unit)}, past the threshold {fmt(threshold, unit)} ({evidence})",
-                advice,
-            )
+    judged = _thresholds.judge(
+        THRESHOLDS, levels, name, subject, stats["last"], check="capacity", recommendation=advice, label=label
+    )
+    if judged.severity == "ok" and stats["mean"] >= threshold:
+        judged = Finding(
+            "capacity",
+            "warning",
+            subject,
+            stats["mean"],
+            threshold,
+            f"{label} averages {fmt(stats['mean'], unit)}, at or above the warning threshold {fmt(threshold, unit)}",
+            advice,
         )
-    elif stats["last"] >= threshold or stats["mean"] >= threshold:
-        findings.append(
-            Finding(
-                "capacity",
-                "warning",
-                subject,
-                stats["last"],
-                threshold,
-                f"{label} is at or above the threshold {fmt(threshold, unit)} ({evidence})",
-                advice,
-            )
-        )
+    if judged.severity != "ok":
+        findings.append(dataclasses.replace(judged, message=f"{judged.message} ({evidence})"))
     outlook, slope, r2 = stats["forecast"], stats["slope_per_day"], stats["r2"]
     if outlook and outlook["days"] > 0:
         trend = f"slope {slope:+.3g}{unit}/day, r²={r2:.2f}, {stats['samples']} samples"
@@ -433,12 +357,19 @@ def metric_findings(host: str, stats: dict[str, Any], unit: str, label: str, hor
     return findings
 
 
+def default_levels() -> dict[str, float]:
+    """The ``thresholds`` option's values when none is set (pure)."""
+    return {key: spec["default"] for key, spec in _thresholds.argument_spec(THRESHOLDS).items()}
+
+
 def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
     end = datetime.date.fromisoformat(params["end_date"]) if params.get("end_date") else today
     days = params["days"]
     dates = [end - datetime.timedelta(days=days - 1 - index) for index in range(days)]
-    start = datetime.datetime.combine(dates[0], datetime.time(), tzinfo=datetime.timezone.utc)
-    thresholds = {**DEFAULT_THRESHOLDS, **{k: float(v) for k, v in (params.get("thresholds") or {}).items()}}
+    start = datetime.datetime.combine(dates[0], datetime.time(), tzinfo=_time.UTC)
+    levels = {**default_levels(), **(params.get("thresholds") or {})}
+    thresholds = {name: float(_thresholds.levels(levels, name)[0]) for name in THRESHOLDS}
+    criticals = {name: float(_thresholds.levels(levels, name)[1]) for name in THRESHOLDS}
     root = params["metrics_dir"]
     hosts = (
         [params["host"]]
@@ -456,11 +387,11 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
         result["skipped"] += skipped
         result["missing_days"][host] = missing
         metrics = {}
-        for name, path, unit, label, key in METRICS:
-            stats = analyse_metric(name, path, documents, start, thresholds.get(key) if key else None, params["min_r2"])
-            stats.update(unit=unit.strip(), label=label)
+        for name, path, unit, label, _has_threshold in METRICS:
+            stats = analyse_metric(name, path, documents, start, thresholds.get(name), params["min_r2"])
+            stats.update(unit=unit.strip(), label=label, critical=criticals.get(name))
             metrics[name] = stats
-            result["findings"] += metric_findings(host, stats, unit, label, params["forecast_horizon_days"])
+            result["findings"] += metric_findings(host, stats, unit, label, params["forecast_horizon_days"], levels)
         if missing:
             result["findings"].append(
                 Finding(
@@ -480,6 +411,7 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
         title=params.get("title") or f"Capacity report, last {days} days",
         window={"start": dates[0].isoformat(), "end": end.isoformat(), "days": days},
         thresholds=thresholds,
+        critical_thresholds=criticals,
         forecast_horizon_days=params["forecast_horizon_days"],
         severity=worst(result["findings"]),
     )
@@ -678,73 +610,90 @@ Dashed red: threshold; purple: least-squares fit, dashed where it is extended to
     return html_document(report["title"], body, css)
 
 
-def run_metrics_report(
-    module: Any,
-    now: datetime.datetime,
-    what: str,
-    check_fn: Callable[[dict[str, Any], datetime.date], str | None],
-    analyse_fn: Callable[[dict[str, Any], datetime.date], dict[str, Any]],
-    renderers: dict[str, tuple[str, Callable[[dict[str, Any]], str]]],
-) -> tuple[dict[str, Any], bool, dict[str, str]]:
-    """The run of a module reporting on the daily metrics documents: the parameters checked by
-    check_fn, the report of analyse_fn (with generated_at), and each output whose
-    option is set rendered and written (not in check mode). renderers: result key -> (option,
-    render). Returns the report, whether a file changed, and the result key -> path written."""
-    params = module.params
-    problem = check_fn(params, now.date())
-    if problem:
-        module.fail_json(msg=f"Cannot {what}: {problem}")
-    # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
-    # missing. Something else at that path is an error.
-    if os.path.exists(params["metrics_dir"]) and not os.path.isdir(params["metrics_dir"]):
-        module.fail_json(msg=f"Cannot {what}: metrics_dir {params['metrics_dir']} is not a directory")
-    report = analyse_fn(params, now.date())
-    report["generated_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        contents = {
-            key: (params[option], render(report)) for key, (option, render) in renderers.items() if params.get(option)
+class MetricsReport(ReportBackend):
+    """A report on the daily metrics documents (capacity_report, threshold_review): the
+    parameters checked by checker(params, today), then analyser(params, today) with its
+    generated_at; the result keys both share."""
+
+    checker: Callable[[Mapping[str, Any], datetime.date], str | None]
+    analyser: Callable[[Mapping[str, Any], datetime.date], dict[str, Any]]
+
+    def check(self) -> None:
+        problem = self.checker(self.params, self.now.date())
+        if problem:
+            raise self.fail(problem)
+        # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
+        # missing. Something else at that path is an error.
+        directory = self.params["metrics_dir"]
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise self.fail(f"metrics_dir {directory} is not a directory")
+
+    def build(self) -> dict[str, Any]:
+        report = self.analyser(self.params, self.now.date())
+        report["generated_at"] = _time.iso(self.now)
+        return report
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "window": doc["window"],
+            "findings": doc["findings"],
+            "severity": doc["severity"],
+            "missing_days": doc["missing_days"],
+            # Not `skipped`: Ansible reads that key as "the task was skipped".
+            "skipped_files": doc["skipped"],
         }
-    except ValueError as exc:  # json.dumps(allow_nan=False): a value that is not JSON
-        module.fail_json(msg=f"Cannot {what}: a value of the report is not valid JSON ({exc})")
-    try:
-        changed = write_reports(contents, module.check_mode)
-    except OSError as exc:
-        module.fail_json(msg=f"Cannot {what}: {exc}")
-    return report, changed, {key: path for key, (path, _text) in contents.items()}
 
 
-class CapacityReport:
-    """Backend of the capacity_report module."""
+class MetricsDocument(ReportBackend):
+    """capacity_report with ``measured``: today's metrics document of ``host``, written as
+    <metrics_dir>/<host>/metrics-YYYY-MM-DD.json (kept when it exists, unless ``overwrite``)."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+    what = "write the metrics document"
+
+    def check(self) -> None:
+        host = self.params.get("host") or ""
+        if not host or host in (".", "..") or "/" in host or "\x00" in host:
+            raise self.fail(f"host must name the host's directory under metrics_dir, got {host!r}")
+        for source, reason in (self.params.get("unavailable") or {}).items():
+            if not isinstance(reason, str) or not reason:
+                raise self.fail(f"unavailable.{source} must be a reason (text), got {reason!r}")
+
+    def build(self) -> dict[str, Any]:
+        doc = _metrics.document(self.params["host"], self.now, self.params["measured"], self.params["unavailable"])
+        why = _metrics.problem(doc)
+        if why:
+            raise self.fail(why)
+        return doc
+
+    def outputs(self, doc: dict[str, Any]) -> Outputs:
+        path = _metrics.path_of(self.params["metrics_dir"], self.params["host"], self.now.date())
+        if os.path.exists(path) and not self.params["overwrite"]:
+            return {}
+        return {"metrics_path": (path, json_text)}
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        path = _metrics.path_of(self.params["metrics_dir"], self.params["host"], self.now.date())
+        return {"metrics_path": path, "document": doc}
+
+
+class CapacityReport(MetricsReport):
+    """Backend of the capacity_report module (with ``measured``: MetricsDocument)."""
+
+    what = "write the capacity report"
+    checker = staticmethod(check_params)
+    analyser = staticmethod(analyse)
+    renderers = (("json", json_text), ("markdown", markdown), ("html", html_page))
 
     def run(self) -> dict[str, Any]:
-        renderers = {
-            "json_path": ("json", lambda report: json.dumps(report, indent=2, allow_nan=False) + "\n"),
-            "markdown_path": ("markdown", markdown),
-            "html_path": ("html", html_page),
-        }
-        report, changed, written = run_metrics_report(
-            self.module, self.now, "write the capacity report", check_params, analyse, renderers
-        )
+        if self.params.get("measured") is not None:
+            return MetricsDocument(self.params, self.check_mode, self.host, self.now).run()
+        return super().run()
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
         summary = {
             host: {
                 name: {key: value for key, value in stats.items() if key != "series"} for name, stats in metrics.items()
             }
-            for host, metrics in report["hosts"].items()
+            for host, metrics in doc["hosts"].items()
         }
-        result = {
-            "changed": changed,
-            "window": report["window"],
-            "hosts": summary,
-            "findings": report["findings"],
-            "severity": report["severity"],
-            # Not `skipped`: Ansible reads that key as "the task was skipped".
-            "skipped_files": report["skipped"],
-            "missing_days": report["missing_days"],
-        }
-        result.update(written)
-        return result
+        return {**super().result(doc), "hosts": summary}

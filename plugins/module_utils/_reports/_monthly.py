@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
 import math
 import os
 import re
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import html_document, write_reports
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
+    ReportBackend,
+    html_document,
+    json_text,
+    read_json,
+)
 
 SCHEMA = "jarvis.maintenance/monthly_report/1"
 # key, heading, report name prefix (as the roles name their reports)
@@ -40,19 +47,18 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/monthly_report.py."""
-    return {
-        "reports_dir": {"type": "path", "required": True},
-        "host": {"type": "str", "required": True},
-        "month": {"type": "str"},
-        "metrics_dir": {"type": "path"},
-        "sections": {"type": "dict", "default": {}},
-        "title": {"type": "str"},
-        "json": {"type": "path"},
-        "markdown": {"type": "path"},
-        "html": {"type": "path"},
-    }
+# The module's options; documented in plugins/modules/monthly_report.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "reports_dir": {"type": "path", "required": True},
+    "host": {"type": "str", "required": True},
+    "month": {"type": "str"},
+    "metrics_dir": {"type": "path"},
+    "sections": {"type": "dict", "default": {}},
+    "title": {"type": "str"},
+    "json": {"type": "path"},
+    "markdown": {"type": "path"},
+    "html": {"type": "path"},
+}
 
 
 def check_params(params: dict[str, Any]) -> str | None:
@@ -108,23 +114,11 @@ def newest_report(reports_dir: str, prefix: str, host: str, month: str) -> str |
     return os.path.join(reports_dir, stamped[-1][1]) if stamped else None
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def load_json(path: str) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON object from path, or None and why not. NaN, Infinity and numbers that overflow to
     them are refused: they are not JSON and could not be written into the report."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle, parse_constant=_not_json, parse_float=_finite)
+        data = read_json(path, finite_floats=True)
     except (OSError, ValueError) as exc:
         return None, f"cannot read {os.path.basename(path)}: {exc}"
     if not isinstance(data, dict):
@@ -163,21 +157,17 @@ def newest_metrics(metrics_dir: str | None, host: str, month: str) -> dict[str, 
     except FileNotFoundError:
         return None
     for name in reversed(names):
-        data, _problem = load_json(os.path.join(directory, name))
+        data, _problem = _metrics.read(os.path.join(directory, name))
         if data is not None:
             return data
     return None
 
 
-def human_bytes(value: Any) -> str | None:
+def size(value: Any) -> str | None:
+    """A byte count as people read it (_units.human_bytes), or None for anything that is not one (pure)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return None
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
-        size /= 1024
-    return None
+    return human_bytes(value)
 
 
 def key_metrics(sections: list[dict[str, Any]], metrics: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -188,9 +178,9 @@ def key_metrics(sections: list[dict[str, Any]], metrics: dict[str, Any] | None) 
     rows.append(("System uptime", f"{uptime / 86400:.1f} days" if isinstance(uptime, (int, float)) else "unknown"))
     backup = next((s for s in sections if s["key"] == "backup"), {})
     sets = (backup.get("data") or {}).get("sets") or []
-    rows.append(("Newest backup set", human_bytes(sets[0].get("size")) or "unknown" if sets else "unknown"))
+    rows.append(("Newest backup set", size(sets[0].get("size")) or "unknown" if sets else "unknown"))
     postgres = metrics.get("postgres") or {}
-    rows.append(("Database size (all databases)", human_bytes(postgres.get("total_bytes")) or "unknown"))
+    rows.append(("Database size (all databases)", size(postgres.get("total_bytes")) or "unknown"))
     for label, part in (("Disk used", "disk"), ("Memory used", "memory")):
         value = (metrics.get(part) or {}).get("percent")
         rows.append((label, f"{value}%" if value is not None else "unknown"))
@@ -223,7 +213,7 @@ def build(params: dict[str, Any], now: datetime.datetime) -> dict[str, Any]:
         "title": params.get("title") or f"Monthly Maintenance Report - {host} - {month}",
         "host": host,
         "month": month,
-        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": _time.iso(now),
         "severity": worst([{"severity": s["status"]} for s in sections if s["status"] in SEVERITIES]),
         "sections": sections,
         "key_metrics": key_metrics(sections, metrics),
@@ -286,34 +276,26 @@ Overall: <strong>{esc(doc["severity"].upper())}</strong>.</p>
     return html_document(doc["title"], body, css)
 
 
-class MonthlyReport:
+class MonthlyReport(ReportBackend):
     """Backend of the monthly_report module."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+    what = "write the monthly report"
 
-    def run(self) -> dict[str, Any]:
+    def check(self) -> None:
         problem = check_params(self.params)
         if problem:
-            self.module.fail_json(msg=f"Cannot write the monthly report: {problem}")
+            raise self.fail(problem)
+
+    def build(self) -> dict[str, Any]:
         try:
-            doc = build(self.params, self.now)
+            return build(self.params, self.now)
         except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write the monthly report: cannot read the reports: {exc}")
-        outputs = {
-            "json_path": (self.params.get("json"), json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
-            "markdown_path": (self.params.get("markdown"), markdown(doc)),
-            "html_path": (self.params.get("html"), html_page(doc)),
-        }
-        wanted = {key: value for key, value in outputs.items() if value[0]}
-        try:
-            changed = write_reports(wanted, self.module.check_mode)
-        except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write the monthly report: {exc}")
-        result = {
-            "changed": changed,
+            raise self.fail(f"cannot read the reports: {exc}") from None
+
+    renderers = (("json", json_text), ("markdown", markdown), ("html", html_page))
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {
             "month": doc["month"],
             "severity": doc["severity"],
             "sections": [
@@ -324,5 +306,3 @@ class MonthlyReport:
             "action_items": doc["action_items"],
             "next_maintenance": doc["next_maintenance"],
         }
-        result.update({key: value[0] for key, value in wanted.items()})
-        return result

@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
+import math
 import os
 import re
 import stat
-from typing import Any
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import read_text, write_atomic
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     SEVERITIES,
@@ -20,6 +23,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
     worst,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend, ModuleError
 
 SCHEMA = "jarvis.maintenance/report/1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -76,6 +80,25 @@ def make_report_dir(directory: str, mode: int = REPORT_MODE) -> None:
                 raise
             continue
         os.chmod(path, report_dir_mode(mode))
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def read_json(path: str, finite_floats: bool = False) -> Any:
+    """The one reader of the JSON files the reports read back (reports, metrics documents): NaN
+    and Infinity, which are not JSON, are refused, and with finite_floats so are numbers that
+    overflow to them (1e400). Raises OSError or ValueError."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle, parse_constant=_not_json, parse_float=_finite if finite_floats else float)
 
 
 def _current_mode(path: str) -> int | None:
@@ -196,49 +219,151 @@ def check_name(name: str) -> str | None:
     return None
 
 
-class Report:
-    """Backend of the report module."""
+def json_text(doc: Any) -> str:
+    """A report's JSON file (pure). Raises ValueError for NaN or Infinity, which are not JSON."""
+    return json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"
 
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
+
+# result key -> (path of the file, or None for an output not asked for; its renderer)
+Outputs = Dict[str, Tuple[Optional[str], Callable[[Any], str]]]
+
+
+class ReportBackend(Backend):
+    """The one report-writing step of every module that writes report files.
+
+    A subclass says what it does (``what``: "Cannot <what>: ..."), checks its own parameters
+    (``check``), builds its document (``build``), names its files and their renderers
+    (``outputs``) and its own result keys (``result``). This base validates the report ``mode``
+    and a ``dir``/``name`` pair once, renders each file asked for, writes them with write_reports
+    (nothing in check mode, only what differs in content or mode, atomically) and returns
+    ``changed`` and each written file's path under its result key.
+    """
+
+    what = "write report"
+    # Options naming the directory and the base name of the files, for modules that take them.
+    dir_option: str | None = None
+    name_option: str | None = None
+    # For modules whose options name each file (json, markdown, html): option -> renderer.
+    renderers: tuple[tuple[str, Callable[[Any], str]], ...] = ()
+
+    def __init__(
+        self, params: Mapping[str, Any], check_mode: bool, host: Any, now: datetime.datetime | None = None
+    ) -> None:
+        super().__init__(params, check_mode, host)
+        self.now = now or _time.now()
+
+    def fail(self, why: str) -> ModuleError:
+        return ModuleError(f"Cannot {self.what}: {why}")
+
+    def mode(self) -> int:
+        """The files' mode: the module's ``mode`` option when it has one, REPORT_MODE otherwise."""
+        if "mode" not in self.params:
+            return REPORT_MODE
+        try:
+            return report_mode(self.params["mode"])
+        except ValueError as exc:
+            raise self.fail(str(exc)) from None
+
+    def base_path(self, name: str | None = None) -> str:
+        """<dir>/<name> for modules that take a directory and a file name (the name checked)."""
+        name = self.params[self.name_option] if name is None else name
+        problem = check_name(name)
+        if problem:
+            raise self.fail(problem)
+        return os.path.join(self.params[self.dir_option], name)
+
+    def check(self) -> None:
+        """Raise ModuleError for unusable parameters (before anything is read or written)."""
+
+    def build(self) -> Any:  # pragma: no cover - every report defines it
+        raise NotImplementedError
+
+    def outputs(self, doc: Any) -> Outputs:
+        """By default each of ``renderers`` whose option names a file, under <option>_path
+        (markdown_path for the option markdown)."""
+        return {f"{option}_path": (self.params.get(option), render) for option, render in self.renderers}
+
+    def result(self, doc: Any) -> dict[str, Any]:
+        return {}
+
+    def write_error(self, exc: OSError) -> ModuleError:
+        where = f" to {self.params[self.dir_option]}" if self.dir_option else ""
+        return ModuleError(f"Cannot {self.what}{where}: {exc}")
+
+    def not_json(self, exc: ValueError) -> ModuleError:
+        return self.fail(f"a value of the report is not valid JSON ({exc})")
 
     def run(self) -> dict[str, Any]:
-        params = self.params
-        problem = check_name(params["name"])
-        if problem:
-            self.module.fail_json(msg=f"Cannot write report: {problem}")
+        mode = self.mode()
+        self.check()
+        doc = self.build()
+        wanted = {key: (path, render) for key, (path, render) in self.outputs(doc).items() if path}
         try:
-            mode = report_mode(params["mode"])
-        except ValueError as exc:
-            self.module.fail_json(msg=f"Cannot write report: {exc}")
-        for index, table in enumerate(params["tables"]):
+            contents = {key: (path, render(doc)) for key, (path, render) in wanted.items()}
+        except ValueError as exc:  # json.dumps(allow_nan=False): a value that is not JSON
+            raise self.not_json(exc) from None
+        try:
+            changed = write_reports(contents, self.check_mode, mode)
+        except OSError as exc:
+            raise self.write_error(exc) from None
+        return {"changed": changed, **self.result(doc), **{key: path for key, (path, _text) in contents.items()}}
+
+
+# The module's options; documented in plugins/modules/report.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "dir": {"type": "path", "required": True},
+    "name": {"type": "str", "required": True},
+    "title": {"type": "str", "required": True},
+    "host": {"type": "str", "required": True},
+    "generated_at": {"type": "str", "required": True},
+    "findings": {"type": "list", "elements": "dict", "default": []},
+    "data": {"type": "dict", "default": {}},
+    "mode": {"type": "str", "default": "0640"},
+    "tables": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "title": {"type": "str", "required": True},
+            "columns": {"type": "list", "elements": "str", "required": True},
+            "rows": {"type": "list", "elements": "dict", "default": []},
+            "empty": {"type": "str", "default": ""},
+        },
+    },
+}
+
+
+class Report(ReportBackend):
+    """Backend of the report module: a role's findings and data as <dir>/<name>.json and .md."""
+
+    what = "write report"
+    dir_option = "dir"
+    name_option = "name"
+
+    def check(self) -> None:
+        self.base = self.base_path()
+        for index, table in enumerate(self.params["tables"]):
             if not table["columns"]:
-                self.module.fail_json(msg=f"Cannot write report: tables[{index}].columns must name at least one key")
-        for index, finding in enumerate(params["findings"]):
+                raise self.fail(f"tables[{index}].columns must name at least one key")
+        for index, finding in enumerate(self.params["findings"]):
             if finding.get("severity") not in SEVERITIES:
-                self.module.fail_json(
-                    msg=f"Cannot write report: findings[{index}].severity must be one of "
+                raise self.fail(
+                    f"findings[{index}].severity must be one of "
                     f"{', '.join(SEVERITIES)}, got {finding.get('severity')!r}"
                 )
-        doc = document(params["title"], params["generated_at"], params["host"], params["findings"], params["data"])
-        try:
-            text = json.dumps(doc, indent=2, sort_keys=False, default=str, allow_nan=False)
-        except ValueError:
-            self.module.fail_json(msg="Cannot write report: findings and data must not hold NaN or Infinity (not JSON)")
-        contents = {"json": text + "\n", "md": markdown(doc, params["tables"])}
-        base = os.path.join(params["dir"], params["name"])
-        paths = {ext: f"{base}.{ext}" for ext in contents}
-        try:
-            changed = write_reports(
-                {ext: (paths[ext], text) for ext, text in contents.items()}, self.module.check_mode, mode
-            )
-        except OSError as exc:
-            self.module.fail_json(msg=f"Cannot write report to {params['dir']}: {exc}")
+
+    def build(self) -> dict[str, Any]:
+        params = self.params
+        return document(params["title"], params["generated_at"], params["host"], params["findings"], params["data"])
+
+    def not_json(self, exc: ValueError) -> ModuleError:
+        return self.fail("findings and data must not hold NaN or Infinity (not JSON)")
+
+    def outputs(self, doc: dict[str, Any]) -> Outputs:
         return {
-            "changed": changed,
-            "json_path": paths["json"],
-            "markdown_path": paths["md"],
-            "severity": doc["severity"],
-            "summary": doc["summary"],
+            "json_path": (f"{self.base}.json", json_text),
+            "markdown_path": (f"{self.base}.md", lambda doc: markdown(doc, self.params["tables"])),
         }
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {"severity": doc["severity"], "summary": doc["summary"]}

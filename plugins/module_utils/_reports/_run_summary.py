@@ -13,54 +13,41 @@ one report and the one before it), and how the run ended.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import (
     SCHEMA,
+    Outputs,
+    ReportBackend,
     check_name,
     document,
+    json_text,
     markdown,
-    report_mode,
-    write_reports,
+    read_json,
 )
 
-UTC = datetime.timezone.utc
 PREFIX = "run-summary"
 # A report's own warning and critical findings carried into the summary, at most this many each.
 PROBLEMS_PER_REPORT = 20
 
 
-class SummaryError(Exception):
-    """Bad input; the message is the module's failure message."""
-
-
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/run_summary.py."""
-    return {
-        "reports_dir": {"type": "path", "required": True},
-        "host": {"type": "str", "required": True},
-        "since": {"type": "str", "required": True},
-        "run_id": {"type": "str", "required": True},
-        "playbook": {"type": "str", "default": ""},
-        "outcome": {"type": "str", "choices": ["ok", "failed"], "default": "ok"},
-        "error": {"type": "str", "default": ""},
-        "finished": {"type": "str"},
-        "mode": {"type": "str", "default": "0640"},
-    }
-
-
-def parse_time(value: Any, name: str = "time") -> datetime.datetime:
-    if not isinstance(value, str):
-        raise SummaryError(f"{name} must be an ISO 8601 time like 2026-11-29T02:00:00Z, got {value!r}")
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise SummaryError(f"{name} must be an ISO 8601 time like 2026-11-29T02:00:00Z, got {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+# The module's options; documented in plugins/modules/run_summary.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "reports_dir": {"type": "path", "required": True},
+    "host": {"type": "str", "required": True},
+    "since": {"type": "str", "required": True},
+    "run_id": {"type": "str", "required": True},
+    "playbook": {"type": "str", "default": ""},
+    "outcome": {"type": "str", "choices": ["ok", "failed"], "default": "ok"},
+    "error": {"type": "str", "default": ""},
+    "finished": {"type": "str"},
+    "mode": {"type": "str", "default": "0640"},
+}
 
 
 def kind_of(file_name: str, host: str) -> str:
@@ -125,9 +112,8 @@ def select(documents: list[tuple[str, dict[str, Any]]], host: str, since: dateti
             continue
         if name.startswith(PREFIX + "-"):
             continue
-        try:
-            generated = parse_time(doc.get("generated_at"))
-        except SummaryError:
+        generated = _time.try_parse_iso(doc.get("generated_at"))
+        if generated is None:
             continue
         if generated < since:
             continue
@@ -150,7 +136,7 @@ def select(documents: list[tuple[str, dict[str, Any]]], host: str, since: dateti
     for report in picked:
         report["seconds"] = round((report["generated_at"] - previous).total_seconds(), 1)
         previous = report["generated_at"]
-        report["generated_at"] = report["generated_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
+        report["generated_at"] = _time.iso(report["generated_at"])
     return picked
 
 
@@ -210,10 +196,29 @@ def text(doc: dict[str, Any]) -> str:
     return redact("\n".join(lines))
 
 
-class RunSummary:
-    def __init__(self, params: dict[str, Any], check_mode: bool):
-        self.params = params
-        self.check_mode = check_mode
+class RunSummary(ReportBackend):
+    """Backend of the run_summary module: <reports_dir>/run-summary-<host>-<stamp>.json and .md."""
+
+    what = "summarise the run"
+    dir_option = "reports_dir"
+
+    def time(self, option: str) -> datetime.datetime:
+        try:
+            return _time.parse_iso(self.params[option])
+        except ValueError:
+            raise self.fail(
+                f"{option} must be an ISO 8601 time like 2026-11-29T02:00:00Z, got {self.params[option]!r}"
+            ) from None
+
+    def check(self) -> None:
+        self.since = self.time("since")
+        self.finished = self.time("finished") if self.params.get("finished") else self.now
+        problem = check_name(f"{PREFIX}-{self.params['host']}-{_time.stamp(self.finished)}")
+        if problem:
+            raise self.fail(f"host {problem}")
+
+    def write_error(self, exc: OSError) -> ModuleError:
+        return self.fail(f"cannot write the summary to {self.params['reports_dir']}: {exc}")
 
     def read_reports(self) -> list[tuple[str, dict[str, Any]]]:
         directory = self.params["reports_dir"]
@@ -222,83 +227,71 @@ class RunSummary:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise SummaryError(f"cannot list {directory}: {exc.strerror}") from exc
+            raise self.fail(f"cannot list {directory}: {exc.strerror}") from exc
         documents = []
         for name in names:
             try:
-                with open(os.path.join(directory, name), encoding="utf-8") as handle:
-                    documents.append((name, json.load(handle)))
+                documents.append((name, read_json(os.path.join(directory, name))))
             except (OSError, ValueError):
                 continue  # not a report (or one being written by another run): not this run's
         return documents
 
-    def run(self) -> dict[str, Any]:
-        params = self.params
-        since = parse_time(params["since"], "since")
-        finished = parse_time(params["finished"], "finished") if params.get("finished") else datetime.datetime.now(UTC)
-        try:
-            mode = report_mode(params["mode"])
-        except ValueError as exc:
-            raise SummaryError(str(exc)) from None
+    def build(self) -> dict[str, Any]:
+        params, since, finished = self.params, self.since, self.finished
         error = redact(params["error"])
         reports = select(self.read_reports(), params["host"], since)
         found = findings(reports, params["outcome"], error, params["playbook"])
         problems = [problem for report in reports for problem in report["problems"]]
-        listed = message_findings(reports, found)
+        self.listed = message_findings(reports, found)
         totals = {severity: sum(report[severity] for report in reports) for severity in SEVERITIES}
-        stamp = finished.strftime("%Y%m%dT%H%M%SZ")
-        name = f"{PREFIX}-{params['host']}-{stamp}"
-        problem = check_name(name)
-        if problem:
-            raise SummaryError(f"host {problem}")
         data = {
             "run_id": params["run_id"],
             "playbook": params["playbook"],
             "outcome": params["outcome"],
             "error": error,
-            "started": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "finished": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "started": _time.iso(since),
+            "finished": _time.iso(finished),
             "duration_seconds": round((finished - since).total_seconds(), 1),
             "totals": totals,
             "reports": [{key: value for key, value in report.items() if key != "problems"} for report in reports],
             "problems": problems,
         }
         title = f"Maintenance run {params['playbook'] or params['run_id']}"
-        doc = document(title, data["finished"], params["host"], found, data)
-        table = {
+        return document(title, data["finished"], params["host"], found, data)
+
+    def outputs(self, doc: dict[str, Any]) -> Outputs:
+        steps = {
             "title": "Steps",
             "columns": ["kind", "severity", "critical", "warning", "ok", "seconds", "file"],
-            "rows": data["reports"],
+            "rows": doc["data"]["reports"],
             "empty": "No report was written by this run.",
         }
-        problem_table = {
+        problems = {
             "title": "Problems the steps found",
             "columns": ["step", "severity", "check", "subject", "message"],
-            "rows": problems,
+            "rows": doc["data"]["problems"],
             "empty": "None: no step found a warning or a critical problem.",
         }
-        paths = {ext: os.path.join(params["reports_dir"], f"{name}.{ext}") for ext in ("json", "md")}
-        if not self.check_mode:
-            contents = {
-                "json": (paths["json"], json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"),
-                "md": (paths["md"], markdown(doc, [table, problem_table])),
-            }
-            try:
-                write_reports(contents, self.check_mode, mode)
-            except (OSError, ValueError) as exc:
-                raise SummaryError(f"cannot write the summary to {params['reports_dir']}: {exc}") from exc
+        base = self.base_path(f"{PREFIX}-{self.params['host']}-{_time.stamp(self.finished)}")
         return {
-            # a new file every run (in check mode: would be)
-            "changed": True,
-            "json_path": paths["json"],
-            "markdown_path": paths["md"],
-            "severity": worst(found),
+            "json_path": (f"{base}.json", json_text),
+            "markdown_path": (f"{base}.md", lambda doc: markdown(doc, [steps, problems])),
+        }
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        data = doc["data"]
+        return {
+            "severity": worst(doc["findings"]),
             "summary": doc["summary"],
-            "outcome": params["outcome"],
+            "outcome": data["outcome"],
             "reports": data["reports"],
-            "totals": totals,
-            "findings": found,
-            "problems": problems,
-            "message_findings": listed,
+            "totals": data["totals"],
+            "findings": doc["findings"],
+            "problems": data["problems"],
+            "message_findings": self.listed,
             "text": text(doc),
         }
+
+    def run(self) -> dict[str, Any]:
+        # a new file every run (in check mode: would be)
+        return {**super().run(), "changed": True}

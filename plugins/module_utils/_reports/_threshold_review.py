@@ -18,26 +18,29 @@ often can see peaks they miss: a count here is a lower bound of how often a thre
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import os
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
     MAX_DAYS,
-    MAX_VALUE,
-    METRICS,
     MIN_SAMPLES,
+    MetricsReport,
     check_window,
     describe,
-    finite_number,
     fmt,
     load_host,
     percentile,
-    run_metrics_report,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metrics import (
+    MAX_VALUE,
+    METRICS,
+    finite_number,
     value_at,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import json_text
 
 SCHEMA = "jarvis.maintenance/threshold_review/1"
 MIN_DAYS = 7
@@ -50,36 +53,35 @@ LOWER_MARGIN = 1.25  # a slack warning could go to the highest day plus 25 %, ro
 VERDICTS = ("no data", "crossed critical", "noisy", "tight", "slack", "fine")
 
 
-def argument_spec() -> dict[str, dict[str, Any]]:
-    """The module's options; documented in plugins/modules/threshold_review.py."""
-    return {
-        "metrics_dir": {"type": "path", "required": True},
-        "host": {"type": "str", "required": True},
-        "days": {"type": "int", "default": 90},
-        "thresholds": {
-            "type": "list",
-            "elements": "dict",
-            "required": True,
-            "options": {
-                "name": {"type": "str", "required": True},
-                "metric": {"type": "str", "required": True},
-                "warning": {"type": "float", "required": True},
-                "critical": {"type": "float"},
-                "source": {"type": "str"},
-            },
+# The module's options; documented in plugins/modules/threshold_review.py.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "metrics_dir": {"type": "path", "required": True},
+    "host": {"type": "str", "required": True},
+    "days": {"type": "int", "default": 90},
+    "thresholds": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "name": {"type": "str", "required": True},
+            "metric": {"type": "str", "required": True},
+            "warning": {"type": "float", "required": True},
+            "critical": {"type": "float"},
+            "source": {"type": "str"},
         },
-        "noisy_percent": {"type": "float", "default": 20.0},
-        "title": {"type": "str"},
-        "json": {"type": "path"},
-        "markdown": {"type": "path"},
-    }
+    },
+    "noisy_percent": {"type": "float", "default": 20.0},
+    "title": {"type": "str"},
+    "json": {"type": "path"},
+    "markdown": {"type": "path"},
+}
 
 
 def check_params(params: dict[str, Any], today: datetime.date | None = None) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameter."""
     if not MIN_DAYS <= params["days"] <= MAX_DAYS:
         return f"days must be from {MIN_DAYS} to {MAX_DAYS}, got {params['days']}"
-    window = check_window(today or datetime.datetime.now(datetime.timezone.utc).date(), params["days"])
+    window = check_window(today or _time.now().date(), params["days"])
     if window:
         return window
     host = params.get("host") or ""
@@ -394,31 +396,14 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ThresholdReview:
+class ThresholdReview(MetricsReport):
     """Backend of the threshold_review module."""
 
-    def __init__(self, module: Any, now: datetime.datetime | None = None) -> None:
-        self.module = module
-        self.params = module.params
-        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+    what = "review the thresholds"
 
-    def run(self) -> dict[str, Any]:
-        renderers = {
-            "json_path": ("json", lambda report: json.dumps(report, indent=2, allow_nan=False) + "\n"),
-            "markdown_path": ("markdown", markdown),
-        }
-        report, changed, written = run_metrics_report(
-            self.module, self.now, "review the thresholds", check_params, analyse, renderers
-        )
-        result = {
-            "changed": changed,
-            "window": report["window"],
-            "rows": report["rows"],
-            "findings": report["findings"],
-            "severity": report["severity"],
-            "missing_days": report["missing_days"],
-            # Not `skipped`: Ansible reads that key as "the task was skipped".
-            "skipped_files": report["skipped"],
-        }
-        result.update(written)
-        return result
+    checker = staticmethod(check_params)
+    analyser = staticmethod(analyse)
+    renderers = (("json", json_text), ("markdown", markdown))
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {**super().result(doc), "rows": doc["rows"]}

@@ -13,11 +13,12 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Host, ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
+    ARGUMENT_SPEC,
     METRICS,
     CapacityReport,
     analyse,
-    argument_spec,
     check_params,
     describe,
     fit,
@@ -29,7 +30,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capac
 
 END = datetime.date(2026, 11, 28)
 NOW = datetime.datetime(2026, 11, 28, 23, 0, tzinfo=datetime.timezone.utc)
-SPEC = argument_spec()
+SPEC = ARGUMENT_SPEC
 
 
 def document(day, memory=40.0, disk=50.0, hour=2):
@@ -229,13 +230,22 @@ def test_html_is_self_contained_with_one_svg_per_metric(tmp_path):
     ("overrides", "problem"),
     [
         ({}, None),
-        ({"thresholds": {"memory_percent": 90}}, None),
-        ({"thresholds": {"ram": 90}}, "thresholds has unknown keys ram"),
-        ({"thresholds": {"disk_percent": -1}}, "thresholds.disk_percent must be a finite number above 0"),
-        ({"thresholds": {"disk_percent": float("nan")}}, "thresholds.disk_percent must be a finite number above 0"),
-        ({"thresholds": {"disk_percent": float("inf")}}, "thresholds.disk_percent must be a finite number above 0"),
-        ({"thresholds": {"disk_percent": 1e300}}, "thresholds.disk_percent must be a finite number above 0"),
-        ({"thresholds": {"disk_percent": True}}, "thresholds.disk_percent must be a finite number above 0"),
+        ({"thresholds": {"memory_percent_warning": 90}}, None),
+        (
+            {"thresholds": {"memory_percent_warning": 95, "memory_percent_critical": 90}},
+            "thresholds.memory_percent_warning/memory_percent_critical: warning (95",
+        ),
+        ({"thresholds": {"disk_percent_warning": -1}}, "thresholds.disk_percent_warning/disk_percent_critical"),
+        (
+            {"thresholds": {"disk_percent_warning": float("nan")}},
+            "thresholds.disk_percent_warning/disk_percent_critical",
+        ),
+        (
+            {"thresholds": {"disk_percent_critical": float("inf")}},
+            "thresholds.disk_percent_warning/disk_percent_critical",
+        ),
+        ({"thresholds": {"disk_percent_critical": 1e300}}, "thresholds.disk_percent_warning/disk_percent_critical"),
+        ({"thresholds": {"disk_percent_warning": True}}, "thresholds.disk_percent_warning/disk_percent_critical"),
         ({"days": 1}, "days must be from 2 to 3660, got 1"),
         ({"days": 10**9}, "days must be from 2 to 3660, got 1000000000"),
         ({"days": 3660}, None),
@@ -273,7 +283,7 @@ def test_a_value_that_is_not_a_finite_number_is_bad_data_and_the_json_report_sta
     args = params(tmp_path / "metrics", json=str(out / "c.json"), markdown=str(out / "c.md"), html=str(out / "c.html"))
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    result = CapacityReport(module, now=NOW).run()
+    result = CapacityReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert result["skipped_files"][0]["reason"].startswith(reason)
     assert result["hosts"]["web1"]["memory_percent"]["samples"] == 6
 
@@ -290,18 +300,18 @@ def test_module_check_mode_writes_nothing_and_a_run_writes_three_files(tmp_path)
     args = params(tmp_path / "metrics", json=str(out / "c.json"), markdown=str(out / "c.md"), html=str(out / "c.html"))
     with patch_module_args({**args, "_ansible_check_mode": True}):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    planned = CapacityReport(module, now=NOW).run()
+    planned = CapacityReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert planned["changed"] and not out.exists()
     assert planned["hosts"]["web1"]["memory_percent"]["samples"] == 7
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    result = CapacityReport(module, now=NOW).run()
+    result = CapacityReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert result["changed"] and sorted(p.name for p in out.iterdir()) == ["c.html", "c.json", "c.md"]
     assert json.loads((out / "c.json").read_text())["schema"] == "jarvis.maintenance/capacity_report/1"
     assert "skipped" not in result and result["skipped_files"] == []
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    assert not CapacityReport(module, now=NOW).run()["changed"]
+    assert not CapacityReport(module.params, module.check_mode, Host(module), now=NOW).run()["changed"]
 
 
 @pytest.mark.parametrize("host", ["web1", None])
@@ -311,7 +321,7 @@ def test_a_metrics_dir_that_does_not_exist_yet_is_a_report_without_data(tmp_path
     args = params(tmp_path / "metrics", host=host, json=str(out / "c.json"), markdown=str(out / "c.md"))
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    result = CapacityReport(module, now=NOW).run()
+    result = CapacityReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert result["changed"]
     if host:
         assert len(result["missing_days"]["web1"]) == args["days"]
@@ -321,18 +331,10 @@ def test_a_metrics_dir_that_does_not_exist_yet_is_a_report_without_data(tmp_path
     assert "no data" in (out / "c.md").read_text() or result["hosts"] == {}
 
 
-class Refused(Exception):
-    pass
-
-
 def test_a_metrics_dir_that_is_a_file_is_refused(tmp_path, monkeypatch):
     (tmp_path / "metrics").write_text("not a directory")
     with patch_module_args(params(tmp_path / "metrics")):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
 
-    def fail_json(msg, **kwargs):
-        raise Refused(msg)
-
-    monkeypatch.setattr(module, "fail_json", fail_json)
-    with pytest.raises(Refused, match=r"metrics_dir .*/metrics is not a directory"):
-        CapacityReport(module, now=NOW).run()
+    with pytest.raises(ModuleError, match=r"metrics_dir .*/metrics is not a directory"):
+        CapacityReport(module.params, module.check_mode, Host(module), now=NOW).run()

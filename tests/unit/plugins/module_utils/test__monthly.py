@@ -12,9 +12,10 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Host
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._monthly import (
+    ARGUMENT_SPEC,
     MonthlyReport,
-    argument_spec,
     build,
     check_params,
     first_sunday,
@@ -25,7 +26,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._month
 )
 
 NOW = datetime.datetime(2026, 11, 28, 22, 0, tzinfo=datetime.timezone.utc)
-SPEC = argument_spec()
+SPEC = ARGUMENT_SPEC
 
 
 def finding(severity, subject="x", message="m", recommendation=""):
@@ -65,7 +66,17 @@ def reports(tmp_path):
     metrics = tmp_path / "metrics" / "web1"
     metrics.mkdir(parents=True)
     (metrics / "metrics-2026-11-27.json").write_text(
-        json.dumps({"uptime_seconds": 864000, "postgres": {"total_bytes": 3 * 1024**3}, "disk": {"percent": 41.5}})
+        json.dumps(
+            {
+                # the one schema check of every reader of the metrics documents: a usable one
+                "schema": "jarvis.maintenance/metrics/1",
+                "date": "2026-11-27",
+                "timestamp": "2026-11-27T02:00:00Z",
+                "uptime_seconds": 864000,
+                "postgres": {"total_bytes": 3 * 1024**3},
+                "disk": {"percent": 41.5},
+            }
+        )
     )
     return tmp_path
 
@@ -168,16 +179,18 @@ def test_module_writes_the_files_and_check_mode_does_not(reports):
     )
     with patch_module_args({**args, "_ansible_check_mode": True}):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    planned = MonthlyReport(module, now=NOW).run()
+    planned = MonthlyReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert planned["changed"] and not out.exists()
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    result = MonthlyReport(module, now=NOW).run()
+    result = MonthlyReport(module.params, module.check_mode, Host(module), now=NOW).run()
     assert result["changed"] and result["markdown_path"] == str(out / "m.md")
     assert json.loads((out / "m.json").read_text())["schema"] == "jarvis.maintenance/monthly_report/1"
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    assert not MonthlyReport(module, now=NOW).run()["changed"]  # same content: nothing rewritten
+    assert not MonthlyReport(module.params, module.check_mode, Host(module), now=NOW).run()[
+        "changed"
+    ]  # same content: nothing rewritten
 
 
 @pytest.mark.parametrize(

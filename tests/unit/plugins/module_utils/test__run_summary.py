@@ -10,9 +10,9 @@ import os
 
 import pytest
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._run_summary import (
     RunSummary,
-    SummaryError,
     findings,
     kind_of,
     message_findings,
@@ -107,10 +107,14 @@ def params(tmp_path, **overrides):
     return values
 
 
+def summarise(values, check_mode):
+    return RunSummary(values, check_mode, host=None).run()
+
+
 def test_writes_the_summary_and_a_text(tmp_path):
     for name, doc in DOCS:
         (tmp_path / name).write_text(json.dumps(doc))
-    result = RunSummary(params(tmp_path), check_mode=False).run()
+    result = summarise(params(tmp_path), False)
     written = json.loads((tmp_path / "run-summary-ops01-20261129T020100Z.json").read_text())
     assert written["data"]["duration_seconds"] == 60.0
     assert written["data"]["totals"] == {"ok": 6, "warning": 1, "critical": 0}
@@ -121,7 +125,7 @@ def test_writes_the_summary_and_a_text(tmp_path):
 
 
 def test_check_mode_writes_nothing(tmp_path):
-    result = RunSummary(params(tmp_path, outcome="failed", error="x: y"), check_mode=True).run()
+    result = summarise(params(tmp_path, outcome="failed", error="x: y"), True)
     assert result["severity"] == "critical"
     assert list(tmp_path.iterdir()) == []
 
@@ -138,8 +142,8 @@ def test_check_mode_writes_nothing(tmp_path):
     ],
 )
 def test_bad_input(tmp_path, overrides, message):
-    with pytest.raises(SummaryError, match=message):
-        RunSummary(params(tmp_path, **overrides), check_mode=False).run()
+    with pytest.raises(ModuleError, match=message):
+        summarise(params(tmp_path, **overrides), False)
 
 
 def test_problems_are_the_reports_own_warning_and_critical_findings():
@@ -180,7 +184,7 @@ def test_the_message_lists_the_failure_then_each_step_ok_or_its_problems():
 def test_the_summary_shows_the_problems(tmp_path):
     for name, doc in DOCS:
         (tmp_path / name).write_text(json.dumps(doc))
-    result = RunSummary(params(tmp_path), check_mode=False).run()
+    result = summarise(params(tmp_path), False)
     assert [p["subject"] for p in result["problems"]] == ["/"]
     assert "  - warning: /: disk / is 83 % full" in result["text"]
     page = (tmp_path / "run-summary-ops01-20261129T020100Z.md").read_text()
@@ -203,7 +207,7 @@ def test_no_secret_reaches_the_summary_or_its_text(tmp_path):
     doc = report("Log analysis", "2026-11-29T02:00:30Z", severity="critical", critical=1, found=[LEAKY])
     (tmp_path / "log-analysis-ops01-20261129T020030Z.json").write_text(json.dumps(doc))
     failed = "Back up PostgreSQL: pg_dump postgresql://jarvis:pgSecret42@db/jarvis failed"
-    result = RunSummary(params(tmp_path, outcome="failed", error=failed), check_mode=False).run()
+    result = summarise(params(tmp_path, outcome="failed", error=failed), False)
     written = "".join(path.read_text() for path in tmp_path.glob("run-summary-*"))
     for secret in ("R3disPassw0rd", "hunter2x", "AKIAIOSFODNN7EXAMPLE", "pgSecret42"):
         assert secret not in repr(result)
@@ -214,6 +218,6 @@ def test_no_secret_reaches_the_summary_or_its_text(tmp_path):
 
 def test_the_summary_is_0640_in_a_0750_directory(tmp_path):
     reports = tmp_path / "new" / "reports"
-    result = RunSummary({**params(tmp_path), "reports_dir": str(reports)}, check_mode=False).run()
+    result = summarise({**params(tmp_path), "reports_dir": str(reports)}, False)
     assert oct(os.stat(result["json_path"]).st_mode & 0o777) == oct(0o640)
     assert oct(os.stat(reports).st_mode & 0o777) == oct(0o750)

@@ -11,11 +11,12 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Host, ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import METRICS
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._threshold_review import (
+    ARGUMENT_SPEC,
     SCHEMA,
     ThresholdReview,
-    argument_spec,
     check_params,
     day_ranges,
     judge,
@@ -26,7 +27,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._thres
 
 TODAY = datetime.date(2026, 11, 28)
 NOW = datetime.datetime(2026, 11, 28, 23, 0, tzinfo=datetime.timezone.utc)
-SPEC = argument_spec()
+SPEC = ARGUMENT_SPEC
 MEMORY = {"name": "Memory used", "metric": "memory_percent", "warning": 85.0, "critical": 95.0}
 DISK = {"name": "Disk used", "metric": "disk_percent", "warning": 80.0, "critical": 90.0}
 LOAD = {"name": "Load per core", "metric": "cpu_load_per_core", "warning": 1.0, "critical": 2.0}
@@ -80,21 +81,13 @@ def params(root, **overrides):
 def run(args, check_mode=False):
     with patch_module_args({**args, "_ansible_check_mode": check_mode}):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
-    return ThresholdReview(module, now=NOW).run()
-
-
-class Refused(Exception):
-    pass
+    return ThresholdReview(module.params, module.check_mode, Host(module), now=NOW).run()
 
 
 def refusing_module(args, monkeypatch):
     with patch_module_args(args):
         module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True)
 
-    def fail_json(msg, **kwargs):
-        raise Refused(msg)
-
-    monkeypatch.setattr(module, "fail_json", fail_json)
     return module
 
 
@@ -315,16 +308,16 @@ def test_bad_parameters_are_refused_and_nothing_is_written(tmp_path, monkeypatch
     out = tmp_path / "out"
     args = params(tmp_path / "metrics", json=str(out / "t.json"), **overrides)
     module = refusing_module(args, monkeypatch)
-    with pytest.raises(Refused, match=r"^Cannot review the thresholds: " + message):
-        ThresholdReview(module, now=NOW).run()
+    with pytest.raises(ModuleError, match=r"^Cannot review the thresholds: " + message):
+        ThresholdReview(module.params, module.check_mode, Host(module), now=NOW).run()
     assert not out.exists()
 
 
 def test_a_metrics_dir_that_is_a_file_is_refused(tmp_path, monkeypatch):
     (tmp_path / "metrics").write_text("not a directory")
     module = refusing_module(params(tmp_path / "metrics"), monkeypatch)
-    with pytest.raises(Refused, match=r"metrics_dir .*/metrics is not a directory"):
-        ThresholdReview(module, now=NOW).run()
+    with pytest.raises(ModuleError, match=r"metrics_dir .*/metrics is not a directory"):
+        ThresholdReview(module.params, module.check_mode, Host(module), now=NOW).run()
 
 
 def test_markdown_escapes_pipes_and_shows_no_critical_as_a_dash(tmp_path):

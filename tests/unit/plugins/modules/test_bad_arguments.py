@@ -15,7 +15,11 @@ CASES = [
     ("capacity_report", {"metrics_dir": "{tmp}/m", "days": 10**9}, "days must be from 2 to 3660"),
     ("capacity_report", {"metrics_dir": "{tmp}/m", "end_date": "0001-01-01"}, "end_date 0001-01-01 with days 7"),
     ("capacity_report", {"metrics_dir": "{tmp}/m", "forecast_horizon_days": 10**12}, "forecast_horizon_days must"),
-    ("capacity_report", {"metrics_dir": "{tmp}/m", "thresholds": {"disk_percent": float("nan")}}, "thresholds.disk"),
+    (
+        "capacity_report",
+        {"metrics_dir": "{tmp}/m", "thresholds": {"disk_percent_warning": float("nan")}},
+        "thresholds.disk",
+    ),
     ("capacity_report", {"metrics_dir": "{tmp}/m", "min_r2": float("nan")}, "min_r2 must be between 0 and 1"),
     (
         "threshold_review",
