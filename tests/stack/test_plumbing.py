@@ -1,4 +1,4 @@
-"""The shared connection helpers (module_utils/_postgres/_client.py, _redis.py) against the real stack."""
+"""The shared connection helpers (module_utils/_postgres/_client.py, _redis/_client.py) against the real stack."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".build" / "collections"))
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _client as _postgres
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _redis
+from ansible_collections.jarvis.maintenance.plugins.module_utils._redis import _client as _redis
 
 
 class ModuleFailed(Exception):
