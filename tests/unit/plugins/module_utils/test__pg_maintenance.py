@@ -6,14 +6,12 @@
 
 from __future__ import annotations
 
-import pytest
+import psycopg2.sql as psycopg2_sql
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _actions, _checks
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Sources
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ARGUMENT_SPEC, Judging
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL
-
-psycopg2_sql = pytest.importorskip("psycopg2.sql")
 
 TABLE = {
     "relid": 1, "schemaname": "public", "relname": "t", "n_live_tup": 5000, "n_dead_tup": 5000,
