@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import traceback
 from types import ModuleType
-from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -22,14 +21,6 @@ def import_optional(name: str) -> tuple[ModuleType | None, str | None]:
         return importlib.import_module(name), None
     except ImportError:
         return None, traceback.format_exc()
-
-
-def require(module: Any, name: str, package: str | None = None) -> ModuleType:
-    """Return the imported library or fail the module naming the package to install."""
-    lib, error = import_optional(name)
-    if lib is None:
-        module.fail_json(msg=missing_required_lib(package or name), exception=error)
-    return lib
 
 
 def need(name: str, package: str | None = None) -> ModuleType:

@@ -141,14 +141,6 @@ def open_connection(params: dict[str, Any], database: str | None = None, autocom
     return conn
 
 
-def connect(module: Any, database: str | None = None, autocommit: bool = True) -> Any:
-    """open_connection for a module not on the backend contract yet: fails the module instead."""
-    try:
-        return open_connection(module.params, database, autocommit)
-    except ModuleError as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-
-
 def libpq_env(params: dict[str, Any], base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a client program (pg_dump, pg_restore, psql) from the connection options (pure).
 
