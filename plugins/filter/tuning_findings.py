@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The performance_tuning role's findings: what was done about each over-threshold app service, put into the
-measured findings' recommendations, and the restart's own finding (built here, not in Jinja loops)."""
+measured findings' recommendations (built here, not in Jinja loops)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from ansible.errors import AnsibleFilterError
 
 # the container_stats checks whose finding a restart (or its deferral) answers
 RESTARTABLE_CHECKS = ("container_cpu", "container_memory")
-RESTART_FAILED_ADVICE = "Check the services at once (docker ps, docker logs): the application may be down."
 
 
 def _action(service: str, outcome: Mapping[str, Any]) -> str:
@@ -31,27 +30,6 @@ def _action(service: str, outcome: Mapping[str, Any]) -> str:
     return f"{service} not restarted (performance_tuning_restart is false)."
 
 
-def _restart_finding(outcome: Mapping[str, Any]) -> dict[str, Any]:
-    restart_now = list(outcome.get("restart_now", []))
-    error = outcome.get("restart_error") or ""
-    names = ", ".join(restart_now)
-    if error:
-        message = f"Restarting {names} in the maintenance window failed: {error}"
-    else:
-        message = f"Restarted {names} in the maintenance window"
-        if set(restart_now) & set(outcome.get("health_services", [])):
-            message += f"; {outcome.get('health_url')} answered 200"
-    return {
-        "check": "service_restart",
-        "severity": "critical" if error else "ok",
-        "subject": names,
-        "value": len(outcome.get("restarted", [])),
-        "threshold": outcome.get("health_timeout"),
-        "message": message,
-        "recommendation": RESTART_FAILED_ADVICE if error else "",
-    }
-
-
 def tuning_findings(
     measured: Sequence[Mapping[str, Any]],
     over_services: Sequence[str],
@@ -62,7 +40,7 @@ def tuning_findings(
 
     measured: container_stats' findings; over_services: the app services over a threshold, in order;
     containers: service -> container name; outcome: restart_now, restarted, would_restart, deferred (lists of
-    services), restart_error (text, empty when none), health_url, health_services, health_timeout.
+    services), restart_error (text, empty when none). The restart's own finding is the services role's.
     """
     if not isinstance(containers, Mapping) or not isinstance(outcome, Mapping):
         raise AnsibleFilterError("tuning_findings: containers and outcome must be dicts")
@@ -82,8 +60,6 @@ def tuning_findings(
         if service:
             finding = {**finding, "recommendation": f"{actions[service]} {finding.get('recommendation')}"}
         findings.append(dict(finding))
-    if outcome.get("restart_now"):
-        findings.append(_restart_finding(outcome))
     return {"findings": findings, "action_rows": rows}
 
 

@@ -10,7 +10,7 @@ A finding is {check, severity, subject, value, threshold, message, recommendatio
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Iterable
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
@@ -40,7 +40,8 @@ class Finding:
         object.__setattr__(self, "recommendation", redact(self.recommendation))
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: asdict() would rebuild a list value by its type, which Ansible's lazy containers refuse
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 def severity_rank(severity: str) -> int:

@@ -20,8 +20,7 @@ NOTHING = {"restart_now": [], "restarted": [], "would_restart": [], "deferred": 
 
 
 def outcome(**kw):
-    health = {"health_url": "http://127.0.0.1:10010/health", "health_services": ["backend"], "health_timeout": 60}
-    return {**NOTHING, **health, **kw}
+    return {**NOTHING, **kw}
 
 
 def test_deferred_restarts_go_into_the_recommendations():
@@ -40,34 +39,22 @@ def test_deferred_restarts_go_into_the_recommendations():
     assert MEASURED[0]["recommendation"] == "Look at it."
 
 
-def test_restarted_adds_the_restart_finding():
+def test_restarted_says_so_in_the_recommendation():
     result = tuning_findings(MEASURED, ["backend"], CONTAINERS, outcome(restart_now=["backend"], restarted=["backend"]))
     assert result["findings"][0]["recommendation"] == "Restarted backend in this maintenance window. Look at it."
     # frontend is over a threshold but not among the over_services: its finding is left as it is
     assert result["findings"][2] == MEASURED[2]
-    assert result["findings"][-1] == {
-        "check": "service_restart",
-        "severity": "ok",
-        "subject": "backend",
-        "value": 1,
-        "threshold": 60,
-        "message": "Restarted backend in the maintenance window; http://127.0.0.1:10010/health answered 200",
-        "recommendation": "",
-    }
+    # the restart's own finding is the services role's (restart_finding)
+    assert len(result["findings"]) == 4
 
 
-def test_failed_restart_is_critical():
+def test_failed_restart_points_at_the_restart_finding():
     result = tuning_findings(
         MEASURED, ["frontend"], CONTAINERS, outcome(restart_now=["frontend"], restart_error="timed out")
     )
     assert result["findings"][2]["recommendation"] == (
         "The restart of frontend in this maintenance window failed (see the service_restart finding). Free it."
     )
-    restart = result["findings"][-1]
-    assert restart["severity"] == "critical"
-    assert restart["value"] == 0
-    assert restart["message"] == "Restarting frontend in the maintenance window failed: timed out"
-    assert restart["recommendation"].startswith("Check the services at once")
 
 
 def test_check_mode_and_restart_off():
@@ -78,21 +65,6 @@ def test_check_mode_and_restart_off():
     assert len(result["findings"]) == 4
     result = tuning_findings(MEASURED, ["backend"], CONTAINERS, outcome())
     assert result["action_rows"][0]["action"] == "backend not restarted (performance_tuning_restart is false)."
-
-
-def test_restart_without_health_service_names_no_url():
-    result = tuning_findings([], ["frontend"], CONTAINERS, outcome(restart_now=["frontend"], restarted=["frontend"]))
-    assert result["findings"] == [
-        {
-            "check": "service_restart",
-            "severity": "ok",
-            "subject": "frontend",
-            "value": 1,
-            "threshold": 60,
-            "message": "Restarted frontend in the maintenance window",
-            "recommendation": "",
-        }
-    ]
 
 
 def test_refuses_a_service_without_container():

@@ -140,3 +140,22 @@ def test_a_finding_redacts_its_message_and_recommendation(message, secret):
     assert secret not in repr(finding.as_dict())
     assert "<redacted>" in finding.message
     assert "<redacted>" in finding.recommendation
+
+
+class NoRebuild(list):
+    """A list that, like Ansible's lazy containers in a filter, refuses to be built again by its type."""
+
+    built = False
+
+    def __init__(self, *args):
+        if NoRebuild.built:
+            raise TypeError("Direct construction of lazy containers is not supported.")
+        super().__init__(*args)
+        NoRebuild.built = True
+
+
+def test_as_dict_keeps_a_container_value_as_it_is():
+    packages = NoRebuild(["linux-image"])
+    record = Finding(check="reboot_required", severity="warning", subject="db1", value=packages).as_dict()
+    assert record["value"] is packages
+    assert list(record) == ["check", "severity", "subject", "value", "threshold", "message", "recommendation"]
