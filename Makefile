@@ -75,8 +75,9 @@ run: collection
 
 # make integration TARGETS=module_redis_maintenance runs one target.
 # Each layer timed (tools/timed-layers prints a table at the end), so the slow one is visible.
+# stack-tests+docker-tests: run side by side (the local stack and the docker stack share nothing).
 TEST_LAYERS := venv collection stack-up ruff ansible-lint changelog-lint sanity units awx-tests bench-tests \
-               stack-tests integration molecule docker-tests
+               stack-tests+docker-tests integration molecule
 test:
 	@MAKE="$(MAKE)" $(ROOT)/tools/timed-layers $(TEST_LAYERS)
 	@echo "make test: all layers passed"
