@@ -17,7 +17,7 @@ Every judge function takes plain rows (dicts) and the threshold values and retur
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
@@ -39,13 +39,26 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql 
 CLUSTER, DATABASE = "cluster", "database"
 
 
-def pair(check: str, subject: str, value: float, thresholds: Mapping[str, float], name: str, **kwargs: Any) -> Finding:
+def pair(
+    check: str, subject: str, value: float, thresholds: Mapping[str, float], name: str, label: str, recommendation: str
+) -> Finding:
     """A finding for value against the named threshold of the registry (its unit and direction)."""
-    return _thresholds.judge(THRESHOLDS, thresholds, name, subject, value, check=check, **kwargs)
+    return _thresholds.judge(THRESHOLDS, thresholds, name, subject, value, check, recommendation, label)
 
 
 def all_clear(check: str, subject: str, message: str) -> Finding:
     return Finding(check=check, severity=OK, subject=subject, message=message)
+
+
+def problems(findings: Iterable[Finding], check: str, subject: str, message: str) -> list[Finding]:
+    """The findings that are not ok or, when none is, the check's one all-clear finding (message)."""
+    return [finding for finding in findings if finding.severity != OK] or [all_clear(check, subject, message)]
+
+
+def flagged(judged: Iterable[tuple[Finding, Any]]) -> tuple[list[Finding], list[Any]]:
+    """Of (finding, record) pairs, the findings that are not ok and the records that go with them."""
+    kept = [(finding, record) for finding, record in judged if finding.severity != OK]
+    return [finding for finding, _ in kept], [record for _, record in kept]
 
 
 # -- judges: rows -> (findings, data) -----------------------------------------------------
@@ -60,16 +73,9 @@ def judge_connections(
     total = len(activity)
     percent = round(100.0 * total / max_connections, 1) if max_connections else 0.0
     data = {"total": total, "max_connections": max_connections, "percent": percent, **states}
-    finding = pair(
-        "connections",
-        "cluster",
-        percent,
-        thresholds,
-        "connections_percent",
-        label=f"Client connections ({total} of max_connections {max_connections})",
-        recommendation="Use a connection pooler (PgBouncer) or find the clients holding idle connections.",
-    )
-    return [finding], data
+    label = f"Client connections ({total} of max_connections {max_connections})"
+    advice = "Use a connection pooler (PgBouncer) or find the clients holding idle connections."
+    return [pair("connections", "cluster", percent, thresholds, "connections_percent", label, advice)], data
 
 
 def judge_sessions(
@@ -84,15 +90,7 @@ def judge_sessions(
 ) -> list[Finding]:
     """One finding per session, judged by one of its clocks (seconds), or one ok finding."""
     findings = [
-        pair(
-            check,
-            f"pid {row['pid']}",
-            round(row[clock]),
-            thresholds,
-            threshold,
-            label=describe(row),
-            recommendation=recommendation,
-        )
+        pair(check, f"pid {row['pid']}", round(row[clock]), thresholds, threshold, describe(row), recommendation)
         for row in sessions
     ]
     return findings or [all_clear(check, "cluster", all_clear_message)]
@@ -145,16 +143,11 @@ def judge_blocking_locks(
     findings = []
     for row in waiting:
         blockers = ", ".join(str(pid) for pid in row["blocked_by"])
+        label = f"pid {row['pid']} ({row['datname']}) waiting on pid(s) {blockers}"
+        advice = f"Look at what pid(s) {blockers} run; end them if they are stuck."
+        seconds = round(row["query_seconds"] or 0, 1)
         findings.append(
-            pair(
-                "blocking_locks",
-                f"pid {row['pid']}",
-                round(row["query_seconds"] or 0, 1),
-                thresholds,
-                "lock_wait_seconds",
-                label=f"pid {row['pid']} ({row['datname']}) waiting on pid(s) {blockers}",
-                recommendation=f"Look at what pid(s) {blockers} run; end them if they are stuck.",
-            )
+            pair("blocking_locks", f"pid {row['pid']}", seconds, thresholds, "lock_wait_seconds", label, advice)
         )
     data = {"waits": [dict(activity_summary(row), blocked_by=list(row["blocked_by"])) for row in waiting]}
     return findings or [all_clear("blocking_locks", "cluster", "No session waits on another's lock")], data
@@ -176,6 +169,7 @@ def activity_summary(row: dict[str, Any]) -> dict[str, Any]:
 def judge_prepared_transactions(
     rows: list[dict[str, Any]], thresholds: dict[str, float]
 ) -> tuple[list[Finding], dict[str, Any]]:
+    advice = "An orphaned prepared transaction holds locks and blocks VACUUM: COMMIT PREPARED or ROLLBACK PREPARED it."
     findings = [
         pair(
             "prepared_transactions",
@@ -183,9 +177,8 @@ def judge_prepared_transactions(
             round(row["seconds"]),
             thresholds,
             "prepared_transaction_seconds",
-            label=f"Prepared transaction {row['gid']!r} in {row['database']}",
-            recommendation="An orphaned prepared transaction holds locks and blocks VACUUM: "
-            "COMMIT PREPARED or ROLLBACK PREPARED it.",
+            f"Prepared transaction {row['gid']!r} in {row['database']}",
+            advice,
         )
         for row in rows
     ]
@@ -194,26 +187,23 @@ def judge_prepared_transactions(
 
 
 def judge_wraparound(rows: list[dict[str, Any]], thresholds: dict[str, float]) -> tuple[list[Finding], dict[str, Any]]:
-    findings = []
-    for row in rows:
-        for kind, column in (("transaction ID", "xid_age"), ("multixact ID", "mxid_age")):
-            finding = pair(
-                "wraparound",
-                row["datname"],
-                row[column],
-                thresholds,
-                "wraparound_age",
-                label=f"Oldest {kind} age in {row['datname']}",
-                recommendation=f"VACUUM (FREEZE) the oldest tables of {row['datname']}; "
-                "check what holds back autovacuum (long transactions, slots).",
-            )
-            if finding.severity != OK:
-                findings.append(finding)
+    findings = [
+        pair(
+            "wraparound",
+            row["datname"],
+            row[column],
+            thresholds,
+            "wraparound_age",
+            f"Oldest {kind} age in {row['datname']}",
+            f"VACUUM (FREEZE) the oldest tables of {row['datname']}; "
+            "check what holds back autovacuum (long transactions, slots).",
+        )
+        for row in rows
+        for kind, column in (("transaction ID", "xid_age"), ("multixact ID", "mxid_age"))
+    ]
     worst_age = max((max(row["xid_age"], row["mxid_age"]) for row in rows), default=0)
-    data = {"databases": rows}
-    return findings or [
-        all_clear("wraparound", "cluster", f"Oldest transaction ID age is {worst_age}, far from wraparound")
-    ], data
+    message = f"Oldest transaction ID age is {worst_age}, far from wraparound"
+    return problems(findings, "wraparound", "cluster", message), {"databases": rows}
 
 
 def judge_replication_slots(
@@ -229,8 +219,6 @@ def judge_replication_slots(
         )
         if not row["active"] and severity == OK:
             severity = WARNING
-        if severity == OK:
-            continue
         findings.append(
             Finding(
                 check="replication_slots",
@@ -243,24 +231,16 @@ def judge_replication_slots(
                 recommendation="Drop a slot no consumer uses (pg_drop_replication_slot); it keeps WAL forever.",
             )
         )
-    return findings or [all_clear("replication_slots", "cluster", f"{len(rows)} replication slot(s), none stale")], {
-        "slots": rows
-    }
+    message = f"{len(rows)} replication slot(s), none stale"
+    return problems(findings, "replication_slots", "cluster", message), {"slots": rows}
 
 
 def judge_database_size(
     database: str, size_bytes: int, tables: list[dict[str, Any]], thresholds: dict[str, float]
 ) -> tuple[list[Finding], dict[str, Any]]:
     largest = sorted(tables, key=lambda row: row["total_bytes"], reverse=True)[:10]
-    finding = pair(
-        "database_size",
-        database,
-        round(size_bytes / 1024**3, 2),
-        thresholds,
-        "database_size_gb",
-        label=f"Size of database {database}",
-        recommendation="Archive or partition the largest tables; plan disk growth.",
-    )
+    gigabytes = round(size_bytes / 1024**3, 2)
+    label, advice = f"Size of database {database}", "Archive or partition the largest tables; plan disk growth."
     data = {
         "bytes": size_bytes,
         "largest_tables": [
@@ -268,36 +248,31 @@ def judge_database_size(
             for row in largest
         ],
     }
-    return [finding], data
+    return [pair("database_size", database, gigabytes, thresholds, "database_size_gb", label, advice)], data
 
 
 def judge_dead_tuples(
     database: str, tables: list[dict[str, Any]], thresholds: dict[str, float]
 ) -> tuple[list[Finding], dict[str, Any]]:
-    findings, flagged = [], []
+    judged = []
     for row in tables:
         dead, live = row["n_dead_tup"] or 0, row["n_live_tup"] or 0
         if dead < thresholds["dead_tuples_min"]:
             continue
         percent = round(100.0 * dead / (dead + live), 1)
         name = qualified(row["schemaname"], row["relname"])
-        finding = pair(
-            "dead_tuples",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "dead_tuples_percent",
-            label=f"Dead tuples in {database}.{name} ({dead} dead, {live} live)",
-            recommendation=f"VACUUM (ANALYZE) {name}; check autovacuum keeps up (its scale factor, long transactions).",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-            flagged.append(
-                {"schema": row["schemaname"], "name": row["relname"], "table": name, "dead": dead, "percent": percent}
+        label = f"Dead tuples in {database}.{name} ({dead} dead, {live} live)"
+        advice = f"VACUUM (ANALYZE) {name}; check autovacuum keeps up (its scale factor, long transactions)."
+        record = {"schema": row["schemaname"], "name": row["relname"], "table": name, "dead": dead, "percent": percent}
+        judged.append(
+            (
+                pair("dead_tuples", f"{database}.{name}", percent, thresholds, "dead_tuples_percent", label, advice),
+                record,
             )
-    return findings or [
-        all_clear("dead_tuples", database, f"No table in {database} has a dead-tuple share above the warning level")
-    ], {"tables": flagged}
+        )
+    findings, records = flagged(judged)
+    message = f"No table in {database} has a dead-tuple share above the warning level"
+    return problems(findings, "dead_tuples", database, message), {"tables": records}
 
 
 def judge_maintenance_age(
@@ -322,15 +297,12 @@ def judge_maintenance_age(
                 recommendation=f"ANALYZE {name}: the planner has no statistics for it.",
             )
         else:
+            label = f"Days since {database}.{name} was last analyzed ({changes} rows changed since)"
+            advice = f"ANALYZE {name}; check autovacuum runs."
             finding = pair(
-                "maintenance_age",
-                f"{database}.{name}",
-                round(age, 1),
-                thresholds,
-                "analyze_age_days",
-                label=f"Days since {database}.{name} was last analyzed ({changes} rows changed since)",
-                recommendation=f"ANALYZE {name}; check autovacuum runs.",
+                "maintenance_age", f"{database}.{name}", round(age, 1), thresholds, "analyze_age_days", label, advice
             )
+        findings.append(finding)
         stale.append(
             {
                 "relid": row["relid"],
@@ -341,11 +313,8 @@ def judge_maintenance_age(
                 "last_analyze": str(row["last_analyze"] or row["last_autoanalyze"] or "never"),
             }
         )
-        if finding.severity != OK:
-            findings.append(finding)
-    return findings or [
-        all_clear("maintenance_age", database, f"Every much-changed table in {database} was analyzed recently")
-    ], {"tables": stale}
+    message = f"Every much-changed table in {database} was analyzed recently"
+    return problems(findings, "maintenance_age", database, message), {"tables": stale}
 
 
 def judge_seq_scans(
@@ -373,9 +342,8 @@ def judge_seq_scans(
                 recommendation="Find the queries behind them (pg_stat_statements) and index their filters.",
             )
         )
-    return findings or [
-        all_clear("seq_scans", database, f"No large table in {database} is mostly read sequentially")
-    ], {"tables": heavy}
+    message = f"No large table in {database} is mostly read sequentially"
+    return problems(findings, "seq_scans", database, message), {"tables": heavy}
 
 
 def judge_unused_indexes(
@@ -416,7 +384,7 @@ def judge_unused_indexes(
         )
         for item in candidates
     ]
-    return findings or [all_clear("unused_indexes", database, f"No unused index in {database}")], data
+    return problems(findings, "unused_indexes", database, f"No unused index in {database}"), data
 
 
 def judge_invalid_indexes(database: str, indexes: list[dict[str, Any]]) -> tuple[list[Finding], dict[str, Any]]:
@@ -435,7 +403,7 @@ def judge_invalid_indexes(database: str, indexes: list[dict[str, Any]]) -> tuple
         )
         for row in invalid
     ]
-    return findings or [all_clear("invalid_indexes", database, f"No invalid index in {database}")], data
+    return problems(findings, "invalid_indexes", database, f"No invalid index in {database}"), data
 
 
 def judge_duplicate_indexes(database: str, indexes: list[dict[str, Any]]) -> tuple[list[Finding], dict[str, Any]]:
@@ -460,35 +428,49 @@ def judge_duplicate_indexes(database: str, indexes: list[dict[str, Any]]) -> tup
                 recommendation="Keep one (the one a constraint uses, if any) and drop the others.",
             )
         )
-    return findings or [all_clear("duplicate_indexes", database, f"No duplicate index in {database}")], {
-        "groups": duplicates
-    }
+    message = f"No duplicate index in {database}"
+    return problems(findings, "duplicate_indexes", database, message), {"groups": duplicates}
 
 
 def judge_sequences(
     database: str, rows: list[dict[str, Any]], thresholds: dict[str, float]
 ) -> tuple[list[Finding], dict[str, Any]]:
     findings, usage = [], []
+    advice = "Move the column and sequence to bigint before the sequence runs out."
     for row in rows:
         percent = sequence_usage(row)
         if percent is None:
             continue
         name = qualified(row["schemaname"], row["sequencename"])
         usage.append({"sequence": name, "percent": percent, "column_type": row.get("column_type")})
-        finding = pair(
-            "sequences",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "sequence_percent",
-            label=f"Range used by sequence {database}.{name}",
-            recommendation="Move the column and sequence to bigint before the sequence runs out.",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-    return findings or [all_clear("sequences", database, f"No sequence in {database} is near its end")], {
-        "sequences": sorted(usage, key=lambda item: item["percent"], reverse=True)[:10]
-    }
+        label = f"Range used by sequence {database}.{name}"
+        findings.append(pair("sequences", f"{database}.{name}", percent, thresholds, "sequence_percent", label, advice))
+    most_used = sorted(usage, key=lambda item: item["percent"], reverse=True)[:10]
+    message = f"No sequence in {database} is near its end"
+    return problems(findings, "sequences", database, message), {"sequences": most_used}
+
+
+def judge_bloat(
+    check: str,
+    database: str,
+    relations: list[tuple[str, float | None, str, int, dict[str, Any]]],
+    thresholds: Mapping[str, float],
+    advice: str,
+) -> tuple[list[Finding], list[dict[str, Any]]]:
+    """Judge (name, percent, method, bytes, record) of each table or index; advice names it with {name}.
+
+    The findings that are not ok and their records with percent and method; an unknown percent is skipped.
+    """
+    judged = []
+    for name, percent, method, size, record in relations:
+        if percent is None:
+            continue
+        what = "index " if check == "index_bloat" else ""
+        label = f"Bloat of {what}{database}.{name} ({method}, {size} bytes)"
+        subject, threshold = f"{database}.{name}", f"{check}_percent"
+        finding = pair(check, subject, percent, thresholds, threshold, label, advice.format(name=name))
+        judged.append((finding, dict(record, percent=percent, method=method)))
+    return flagged(judged)
 
 
 def judge_table_bloat(
@@ -498,44 +480,22 @@ def judge_table_bloat(
     thresholds: dict[str, float],
     exact: dict[int, float] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    findings, bloated = [], []
+    relations = []
     for row in tables:
         if row["table_bytes"] < thresholds["bloat_min_bytes"]:
             continue
         if exact is not None and row["relid"] in exact:
             percent, method = exact[row["relid"]], "pgstattuple"
         else:
-            percent, method = (
-                table_bloat(row["reltuples"], row["relpages"], row["row_width"], block_size, row["fillfactor"]),
-                "estimate",
-            )
-        if percent is None:
-            continue
+            percent = table_bloat(row["reltuples"], row["relpages"], row["row_width"], block_size, row["fillfactor"])
+            method = "estimate"
         name = qualified(row["schemaname"], row["relname"])
-        finding = pair(
-            "table_bloat",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "table_bloat_percent",
-            label=f"Bloat of {database}.{name} ({method}, {row['table_bytes']} bytes)",
-            recommendation=f"VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack.",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-            bloated.append(
-                {
-                    "schema": row["schemaname"],
-                    "name": row["relname"],
-                    "table": name,
-                    "percent": percent,
-                    "method": method,
-                    "bytes": row["table_bytes"],
-                }
-            )
-    return findings or [
-        all_clear("table_bloat", database, f"No table in {database} is bloated above the warning level")
-    ], {"tables": bloated}
+        record = {"schema": row["schemaname"], "name": row["relname"], "table": name}
+        relations.append((name, percent, method, row["table_bytes"], dict(record, bytes=row["table_bytes"])))
+    advice = "VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack."
+    findings, bloated = judge_bloat("table_bloat", database, relations, thresholds, advice)
+    message = f"No table in {database} is bloated above the warning level"
+    return problems(findings, "table_bloat", database, message), {"tables": bloated}
 
 
 def judge_index_bloat(
@@ -545,7 +505,7 @@ def judge_index_bloat(
     thresholds: dict[str, float],
     exact: dict[int, float] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    findings, bloated = [], []
+    relations = []
     for row in indexes:
         if row["amname"] != "btree" or not row["indisvalid"] or row["bytes"] < thresholds["bloat_min_bytes"]:
             continue
@@ -555,33 +515,15 @@ def judge_index_bloat(
             percent, method = index_bloat(row["reltuples"], row["relpages"], row["key_width"], block_size), "estimate"
         else:
             continue
-        if percent is None:
-            continue
         name = qualified(row["schemaname"], row["indexname"])
-        finding = pair(
-            "index_bloat",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "index_bloat_percent",
-            label=f"Bloat of index {database}.{name} ({method}, {row['bytes']} bytes)",
-            recommendation=f"REINDEX INDEX CONCURRENTLY {name} (action reindex).",
+        record = {"schema": row["schemaname"], "name": row["indexname"], "index": name}
+        relations.append(
+            (name, percent, method, row["bytes"], dict(record, table=qualified(row["schemaname"], row["tablename"])))
         )
-        if finding.severity != OK:
-            findings.append(finding)
-            bloated.append(
-                {
-                    "schema": row["schemaname"],
-                    "name": row["indexname"],
-                    "index": name,
-                    "table": qualified(row["schemaname"], row["tablename"]),
-                    "percent": percent,
-                    "method": method,
-                }
-            )
-    return findings or [
-        all_clear("index_bloat", database, f"No index in {database} is bloated above the warning level")
-    ], {"indexes": bloated}
+    advice = "REINDEX INDEX CONCURRENTLY {name} (action reindex)."
+    findings, bloated = judge_bloat("index_bloat", database, relations, thresholds, advice)
+    message = f"No index in {database} is bloated above the warning level"
+    return problems(findings, "index_bloat", database, message), {"indexes": bloated}
 
 
 def judge_slow_queries(
@@ -598,19 +540,18 @@ def judge_slow_queries(
                 f"CREATE EXTENSION pg_stat_statements in {database}.",
             )
         ], {"available": False, "reason": reason, "queries": []}
-    findings = []
-    for row in rows:
-        finding = pair(
+    findings = [
+        pair(
             "slow_queries",
             f"{database} query {row['queryid']}",
             round(row["mean_ms"], 1),
             thresholds,
             "slow_query_mean_ms",
-            label=f"Mean time of query {row['queryid']} in {database} ({row['calls']} calls)",
-            recommendation="EXPLAIN (ANALYZE, BUFFERS) it and add the index or rewrite it.",
+            f"Mean time of query {row['queryid']} in {database} ({row['calls']} calls)",
+            "EXPLAIN (ANALYZE, BUFFERS) it and add the index or rewrite it.",
         )
-        if finding.severity != OK:
-            findings.append(finding)
+        for row in rows
+    ]
     queries = [
         {
             "queryid": row["queryid"],
@@ -622,36 +563,27 @@ def judge_slow_queries(
         }
         for row in rows[:10]
     ]
-    return findings or [all_clear("slow_queries", database, f"No query in {database} is slow on average")], {
-        "available": True,
-        "queries": queries,
-    }
+    message = f"No query in {database} is slow on average"
+    return problems(findings, "slow_queries", database, message), {"available": True, "queries": queries}
 
 
 def judge_never_analyzed(
     database: str, tables: list[dict[str, Any]], thresholds: Mapping[str, float]
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Tables with live rows that were never analyzed, by hand or by autovacuum: no planner statistics."""
-    findings, never = [], []
+    judged = []
     for row in tables:
         if row["last_analyze"] is not None or row["last_autoanalyze"] is not None:
             continue
         name = qualified(row["schemaname"], row["relname"])
-        finding = pair(
-            "never_analyzed",
-            f"{database}.{name}",
-            row["n_live_tup"] or 0,
-            thresholds,
-            "never_analyzed_rows",
-            label=f"Live rows of {database}.{name}, never analyzed",
-            recommendation=f"ANALYZE {name}; check autovacuum is on for it (autovacuum_enabled).",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-            never.append({"table": name, "rows": row["n_live_tup"]})
-    return findings or [
-        all_clear("never_analyzed", database, f"Every table of {database} with many rows was analyzed")
-    ], {"tables": never}
+        label = f"Live rows of {database}.{name}, never analyzed"
+        advice = f"ANALYZE {name}; check autovacuum is on for it (autovacuum_enabled)."
+        rows = row["n_live_tup"] or 0
+        finding = pair("never_analyzed", f"{database}.{name}", rows, thresholds, "never_analyzed_rows", label, advice)
+        judged.append((finding, {"table": name, "rows": row["n_live_tup"]}))
+    findings, never = flagged(judged)
+    message = f"Every table of {database} with many rows was analyzed"
+    return problems(findings, "never_analyzed", database, message), {"tables": never}
 
 
 # -- the registry -------------------------------------------------------------------------
