@@ -31,12 +31,7 @@ description:
   - Report files are written with mode 0640, in directories created with mode 0750 (as every report of the collection).
   - The HTML page is one self-contained file (no external asset, no JavaScript) with an inline SVG chart per metric
     (samples, fit, threshold, forecast) and the findings table. The Markdown suits chat and e-mail.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.report_files
-  - jarvis.maintenance.report_files.html
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files, jarvis.maintenance.report_files.html]
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.

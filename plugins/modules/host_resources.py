@@ -16,11 +16,7 @@ description:
   - Replaces the runbook's C(free | awk), C(uptime | awk) and C(df | awk) pipelines without parsing
     command output; the memory percentage leaves out page cache that the kernel can reclaim.
   - The module only observes; roles decide what a finding means (alerting, failing the run).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.READ_ONLY
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 options:
   paths:
     description:

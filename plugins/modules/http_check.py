@@ -16,11 +16,7 @@ description:
     failure, and the response time has millisecond resolution. Roles decide what a finding means.
   - When the body is a health document with a C(checks) dictionary (as the Jarvis backend's C(/health)),
     the failing checks are named in the message.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.READ_ONLY
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 options:
   url:
     description:

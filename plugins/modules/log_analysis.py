@@ -27,19 +27,7 @@ description:
     C(Basic) credentials, AWS access key ids and secret keys, JSON web tokens and long random tokens are replaced by
     C(<redacted>) in messages, samples and findings, before they reach the result.
   - Returns a finding per source and pattern - warning or critical when the count is at or above the thresholds.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads, so check mode returns the same result.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 options:
   sources:
     description: The logs to read. Each has a unique O(sources[].name) and either O(sources[].paths) or O(sources[].container).

@@ -22,21 +22,12 @@ description:
     and
     V(reboot_required), a warning when a reboot is pending. Roles decide what to do with them.
   - The module never installs, removes or upgrades a package, and always reports C(changed=false).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 attributes:
   check_mode:
-    support: full
     details:
       - It only reads, and does the same in check mode, including the C(apt-get update) of O(update_cache=true).
-  diff_mode:
-    support: N/A
-    details:
-      - This module changes nothing.
   idempotent:
-    support: full
     details:
       - This module changes nothing; O(update_cache=true) only refreshes apt's package lists.
 options:

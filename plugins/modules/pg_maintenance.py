@@ -20,15 +20,9 @@ description:
   - V(vacuum_full) and a non-concurrent V(reindex) block the tables they touch and are refused unless
     O(allow_disruptive=true) (the postgres_maintenance role passes it only inside a maintenance window).
   - Every identifier is quoted with psycopg2's C(sql) module; no SQL is built from strings.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.postgres
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+extends_documentation_fragment: [jarvis.maintenance.postgres, jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Runs the checks and returns C(planned) (action, database, target and exact SQL); runs no maintenance SQL.
   diff_mode:

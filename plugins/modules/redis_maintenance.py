@@ -17,15 +17,9 @@ description:
     server), C(BGSAVE) followed by C(sleep 10), and unconditional C(BGREWRITEAOF) and C(MEMORY PURGE).
   - Actions run in the order given. C(changed) is true only when an action did something (in check mode, would
     do something). A failing action fails the module with the action and the server's reason.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.redis
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.ACTIONGROUP_REDIS
+extends_documentation_fragment: [jarvis.maintenance.redis, jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - V(delete_keys) walks and counts the matching keys and deletes none; the other actions return what they would run.
   diff_mode:
