@@ -104,15 +104,23 @@ class Sources:
     def fetch_extensions(self) -> set[str]:
         return {row["extname"] for row in self.session.rows(SQL["has_extension"])}
 
-    def fetch_slow_queries(self) -> tuple[list[dict[str, Any]] | None, str | None]:
-        """(rows, None), or (None, why they cannot be read)."""
+    def fetch_slow_queries(self) -> list[dict[str, Any]] | None:
+        """The statements of pg_stat_statements, or None when they cannot be read (slow_queries_reason)."""
+        self._cache["slow_queries_reason"] = None
         if "pg_stat_statements" not in self.get("extensions"):
-            return None, f"the pg_stat_statements extension is not installed in {self.database}"
+            self._cache["slow_queries_reason"] = f"the pg_stat_statements extension is not installed in {self.database}"
+            return None
         min_calls = self.params["thresholds"]["slow_query_min_calls"]
         try:
-            return self.session.rows(SQL["slow_queries"], {"min_calls": min_calls}), None
+            return self.session.rows(SQL["slow_queries"], {"min_calls": min_calls})
         except self.error as exc:  # e.g. installed but not preloaded
-            return None, str(exc).strip().splitlines()[0]
+            self._cache["slow_queries_reason"] = str(exc).strip().splitlines()[0]
+            return None
+
+    def fetch_slow_queries_reason(self) -> str | None:
+        """Why slow_queries is None."""
+        self.get("slow_queries")
+        return self._cache["slow_queries_reason"]
 
     def fetch_pgstattuple(self) -> bool:
         """Whether exact bloat is to be measured here (exact_bloat on and pgstattuple installed)."""
