@@ -47,7 +47,7 @@ Measured = Optional[Dict[int, float]]  # exact bloat by oid, when measured
 
 
 def pair(
-    check: str, subject: str, value: float, thresholds: Mapping[str, float], name: str, label: str, recommendation: str
+    check: str, subject: str, value: float, thresholds: Levels, name: str, label: str, recommendation: str
 ) -> Finding:
     """A finding for value against the named threshold of the registry (its unit and direction)."""
     return _thresholds.judge(THRESHOLDS, thresholds, name, subject, value, check, recommendation, label)
