@@ -6,13 +6,16 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The attributes every module of this collection declares. Modules add
-    # `support:` and `details:` for each in their own DOCUMENTATION.
+    # The author and the attributes every module of this collection declares; every module supports
+    # check mode. Modules add `support:` and `details:` for the others in their own DOCUMENTATION.
     DOCUMENTATION = r"""
+author:
+  - Jarvis Operations (@jarvis-ops)
 options: {}
 attributes:
   check_mode:
     description: Can run in check mode and return what it would do (C(planned)) without changing anything.
+    support: full
   diff_mode:
     description: Returns C(diff) with before and after where a file or setting would change.
   idempotent:
@@ -25,7 +28,6 @@ attributes:
 options: {}
 attributes:
   check_mode:
-    support: full
     details:
       - This module only observes; it runs the same checks in check mode.
   diff_mode:
@@ -36,24 +38,4 @@ attributes:
     support: full
     details:
       - This module changes nothing.
-"""
-
-    ACTIONGROUP_POSTGRES = r"""
-options: {}
-attributes:
-  action_group:
-    description: Use C(group/jarvis.maintenance.postgres) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - jarvis.maintenance.postgres
-"""
-
-    ACTIONGROUP_REDIS = r"""
-options: {}
-attributes:
-  action_group:
-    description: Use C(group/jarvis.maintenance.redis) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - jarvis.maintenance.redis
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Connection options of every module that talks to PostgreSQL. The argument spec
+    # Connection options and action group of every module that talks to PostgreSQL. The argument spec
     # that matches it is postgres_argument_spec() in module_utils/_postgres/_client.py.
     DOCUMENTATION = r"""
 options:
@@ -59,6 +59,12 @@ requirements:
   - psycopg2 (C(psycopg2-binary) is fine) on the host the module runs on.
 notes:
   - The server must be reachable from the host the module runs on (TCP or unix socket).
+attributes:
+  action_group:
+    description: Use C(group/jarvis.maintenance.postgres) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - jarvis.maintenance.postgres
 """
 
     # Where the PostgreSQL client programs (pg_dump, pg_dumpall, pg_restore) run. The argument

@@ -6,10 +6,16 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Connection options of every module that talks to Redis, named as in
+    # Connection options and action group of every module that talks to Redis, named as in
     # community.general's Redis modules. The matching argument spec is
     # redis_argument_spec() in module_utils/_redis/_client.py.
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/jarvis.maintenance.redis) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - jarvis.maintenance.redis
 options:
   login_host:
     description:

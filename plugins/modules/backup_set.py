@@ -23,13 +23,9 @@ description:
     has C(scope=full) (the backup role's monthly full set) is kept rather than a newer daily one. Incomplete directories older than
     O(stale_hours) (left by a killed run) are removed too. Directories that look like sets but have no
     manifest are reported in C(without_manifest) and never removed.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - V(started) returns the name and path it would use; V(pruned) returns C(removed) and C(kept) without
         removing anything; nothing is written.

@@ -28,16 +28,9 @@ description:
     tables and exact row counts with the manifest and optionally runs C(amcheck) on every btree index. The
     scratch database is dropped in C(finally), also after a failure or timeout, and scratch databases left
     by a killed run (named so and more than a day old) are dropped first.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.postgres
-  - jarvis.maintenance.postgres.CLIENT
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+extends_documentation_fragment: [jarvis.maintenance.postgres, jarvis.maintenance.postgres.CLIENT, jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Runs the read-only checks (checksums, decoding); skips the restore test and says so in C(msg) and
         C(restore_test).

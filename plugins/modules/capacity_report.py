@@ -31,12 +31,7 @@ description:
   - Report files are written with mode 0640, in directories created with mode 0750 (as every report of the collection).
   - The HTML page is one self-contained file (no external asset, no JavaScript) with an inline SVG chart per metric
     (samples, fit, threshold, forecast) and the findings table. The Markdown suits chat and e-mail.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.report_files
-  - jarvis.maintenance.report_files.html
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files, jarvis.maintenance.report_files.html]
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
@@ -61,46 +56,16 @@ options:
     type: dict
     default: {}
     suboptions:
-      cpu_load_per_core_warning:
-        description: The 5-minute load average divided by the number of CPUs.
-        type: float
-        default: 1.0
-      cpu_load_per_core_critical:
-        description: The 5-minute load average divided by the number of CPUs.
-        type: float
-        default: 1.1
-      memory_percent_warning:
-        description: Memory used, in percent.
-        type: float
-        default: 85.0
-      memory_percent_critical:
-        description: Memory used, in percent.
-        type: float
-        default: 93.5
-      disk_percent_warning:
-        description: Disk used on the data filesystem, in percent.
-        type: float
-        default: 85.0
-      disk_percent_critical:
-        description: Disk used on the data filesystem, in percent.
-        type: float
-        default: 93.5
-      connections_percent_warning:
-        description: PostgreSQL connections of max_connections, in percent.
-        type: float
-        default: 80.0
-      connections_percent_critical:
-        description: PostgreSQL connections of max_connections, in percent.
-        type: float
-        default: 88.0
-      redis_memory_percent_warning:
-        description: Redis memory of maxmemory, in percent.
-        type: float
-        default: 85.0
-      redis_memory_percent_critical:
-        description: Redis memory of maxmemory, in percent.
-        type: float
-        default: 93.5
+      cpu_load_per_core_warning: {type: float, default: 1.0, description: "The 5-minute load average divided by the number of CPUs."}
+      cpu_load_per_core_critical: {type: float, default: 1.1, description: "Critical level; see O(thresholds.cpu_load_per_core_warning)."}
+      memory_percent_warning: {type: float, default: 85.0, description: "Memory used, in percent."}
+      memory_percent_critical: {type: float, default: 93.5, description: "Critical level; see O(thresholds.memory_percent_warning)."}
+      disk_percent_warning: {type: float, default: 85.0, description: "Disk used on the data filesystem, in percent."}
+      disk_percent_critical: {type: float, default: 93.5, description: "Critical level; see O(thresholds.disk_percent_warning)."}
+      connections_percent_warning: {type: float, default: 80.0, description: "PostgreSQL connections of max_connections, in percent."}
+      connections_percent_critical: {type: float, default: 88.0, description: "Critical level; see O(thresholds.connections_percent_warning)."}
+      redis_memory_percent_warning: {type: float, default: 85.0, description: "Redis memory of maxmemory, in percent."}
+      redis_memory_percent_critical: {type: float, default: 93.5, description: "Critical level; see O(thresholds.redis_memory_percent_warning)."}
   forecast_horizon_days:
     description: A reliable forecast that crosses a threshold within this many days is a warning; from 1 to 3660.
     type: int

@@ -21,11 +21,7 @@ description:
     one C(container_state) warning instead; the module does not fail for it.
   - The C(docker) CLI finds the engine as usual, through C(DOCKER_HOST) and the docker context of the environment.
   - The module only observes; roles decide what a finding means (a restart in a maintenance window, a notification).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.READ_ONLY
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 options:
   containers:
     description: Names (or IDs of 12 or more hex digits) of the containers to measure; at least one.

@@ -16,11 +16,7 @@ description:
   - Replaces the runbook's C(free | awk), C(uptime | awk) and C(df | awk) pipelines without parsing
     command output; the memory percentage leaves out page cache that the kernel can reclaim.
   - The module only observes; roles decide what a finding means (alerting, failing the run).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.READ_ONLY
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY, jarvis.maintenance.thresholds]
 options:
   paths:
     description:
@@ -29,44 +25,16 @@ options:
     elements: path
     default: [/]
   thresholds:
-    description:
-      - Warning and critical levels. A value at or above a level has that severity.
-      - Each warning level must not be above its critical level; none may be negative.
-    type: dict
-    default: {}
     suboptions:
-      memory_percent_warning:
-        description: Memory in use (total minus available), in percent.
-        type: float
-        default: 85
-      memory_percent_critical:
-        description: Memory in use, in percent.
-        type: float
-        default: 95
-      load_per_core_warning:
-        description: The 5-minute load average divided by the number of CPUs.
-        type: float
-        default: 1.0
-      load_per_core_critical:
-        description: The 5-minute load average divided by the number of CPUs.
-        type: float
-        default: 2.0
-      disk_percent_warning:
-        description: Disk space used, in percent, counted as C(df) does (space reserved for root counts as used).
-        type: float
-        default: 80
-      disk_percent_critical:
-        description: Disk space used, in percent.
-        type: float
-        default: 90
-      inode_percent_warning:
-        description: Inodes used, in percent.
-        type: float
-        default: 80
-      inode_percent_critical:
-        description: Inodes used, in percent.
-        type: float
-        default: 90
+      memory_percent_warning: {type: float, default: 85, description: "Memory in use (total minus available), in percent."}
+      memory_percent_critical: {type: float, default: 95, description: "Memory in use, in percent."}
+      load_per_core_warning: {type: float, default: 1.0, description: "The 5-minute load average divided by the number of CPUs."}
+      load_per_core_critical: {type: float, default: 2.0, description: "Critical level; see O(thresholds.load_per_core_warning)."}
+      disk_percent_warning: {type: float, default: 80, description: "Disk space used, in percent, counted as C(df) does (space reserved for root
+          counts as used)."}
+      disk_percent_critical: {type: float, default: 90, description: "Disk space used, in percent."}
+      inode_percent_warning: {type: float, default: 80, description: "Inodes used, in percent."}
+      inode_percent_critical: {type: float, default: 90, description: "Critical level; see O(thresholds.inode_percent_warning)."}
 notes:
   - Linux only (it reads C(/proc)).
 seealso:

@@ -16,11 +16,7 @@ description:
     failure, and the response time has millisecond resolution. Roles decide what a finding means.
   - When the body is a health document with a C(checks) dictionary (as the Jarvis backend's C(/health)),
     the failing checks are named in the message.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.READ_ONLY
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY, jarvis.maintenance.thresholds]
 options:
   url:
     description:
@@ -64,20 +60,11 @@ options:
     elements: int
     default: [200]
   thresholds:
-    description:
-      - Warning and critical levels of the response time. A value at or above a level has that severity.
-      - The warning level must not be above the critical one; neither may be negative.
-    type: dict
-    default: {}
     suboptions:
-      response_time_ms_warning:
-        description: Response time, in milliseconds, at or above which the response time finding is a V(warning).
-        type: float
-        default: 500
-      response_time_ms_critical:
-        description: Response time, in milliseconds, at or above which the response time finding is V(critical).
-        type: float
-        default: 2000
+      response_time_ms_warning: {type: float, default: 500, description: "Response time, in milliseconds, at or above which the response time finding
+          is a V(warning)."}
+      response_time_ms_critical: {type: float, default: 2000, description: "Response time, in milliseconds, at or above which the response time
+          finding is V(critical)."}
   validate_certs:
     description: Verify the server's TLS certificate for https URLs.
     type: bool

@@ -27,19 +27,7 @@ description:
     C(Basic) credentials, AWS access key ids and secret keys, JSON web tokens and long random tokens are replaced by
     C(<redacted>) in messages, samples and findings, before they reach the result.
   - Returns a finding per source and pattern - warning or critical when the count is at or above the thresholds.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads, so check mode returns the same result.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY, jarvis.maintenance.thresholds]
 options:
   sources:
     description: The logs to read. Each has a unique O(sources[].name) and either O(sources[].paths) or O(sources[].container).
@@ -92,6 +80,10 @@ options:
       - The default counts C(error), C(fatal), C(panic), C(critical) and C(traceback) as words, in any case.
     type: dict
     default: {"error": "(?i)\\b(?:error|fatal|panic|critical|traceback)\\b"}
+  thresholds:
+    suboptions:
+      count_warning: {type: float, default: 10, description: "A pattern's count of lines in a source from which the finding is a warning."}
+      count_critical: {type: float, default: 100, description: "A pattern's count of lines in a source from which the finding is critical."}
   exclude:
     description: Regular expressions of lines never counted (known noise).
     type: list
@@ -101,21 +93,6 @@ options:
     description: The window, in days back from now (the runbook's C(--since=168h) is V(7)); above 0, at most V(3660).
     type: float
     default: 7
-  thresholds:
-    description:
-      - Warning and critical levels of a pattern's count of lines in a source. A count at or above a level has that
-        severity; the warning level must not be above the critical one.
-    type: dict
-    default: {}
-    suboptions:
-      count_warning:
-        description: A pattern's count of lines in a source from which the finding is a warning.
-        type: float
-        default: 10
-      count_critical:
-        description: A pattern's count of lines in a source from which the finding is critical.
-        type: float
-        default: 100
   max_groups:
     description: The most frequent groups returned per source (C(groups_total) counts them all).
     type: int

@@ -32,13 +32,9 @@ description:
     (lines written between the copy and the truncate are lost, as with logrotate's copytruncate).
   - A regular file matching O(delete_patterns) older than O(max_age_days) is deleted, and so is a file matching one
     of O(temp_patterns) older than O(temp_max_age_hours).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Returns C(planned) - every file it would compress or delete with its size, age and reason - and changes nothing.
   diff_mode:

@@ -39,13 +39,9 @@ description:
     without changing anything.
   - Stopping and starting the application is not this module's job - the maintenance_window role does it through
     the services role.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Computes the files and returns C(changed) and the diff; writes nothing and does not reload nginx.
   diff_mode:

@@ -21,12 +21,7 @@ description:
     section, critical first.
   - Nothing is read from logs; nothing is written in check mode. A report file holding C(NaN) or C(Infinity) is
     C(UNREADABLE). Files are written with mode 0640, in directories created with mode 0750 (as every report).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.report_files
-  - jarvis.maintenance.report_files.html
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files, jarvis.maintenance.report_files.html]
 options:
   reports_dir:
     description: Where the roles write their JSON reports (C(jarvis_reports_dir)).

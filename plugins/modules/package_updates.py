@@ -22,21 +22,12 @@ description:
     and
     V(reboot_required), a warning when a reboot is pending. Roles decide what to do with them.
   - The module never installs, removes or upgrades a package, and always reports C(changed=false).
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY, jarvis.maintenance.thresholds]
 attributes:
   check_mode:
-    support: full
     details:
       - It only reads, and does the same in check mode, including the C(apt-get update) of O(update_cache=true).
-  diff_mode:
-    support: N/A
-    details:
-      - This module changes nothing.
   idempotent:
-    support: full
     details:
       - This module changes nothing; O(update_cache=true) only refreshes apt's package lists.
 options:
@@ -56,20 +47,11 @@ options:
     type: bool
     default: false
   thresholds:
-    description: Warning and critical levels of the V(security_updates) finding.
-    type: dict
-    default: {}
     suboptions:
-      security_warning:
-        description: The number of pending security updates from which the V(security_updates) finding is a warning.
-        type: float
-        default: 1
-      security_critical:
-        description:
-          - The number of pending security updates from which the V(security_updates) finding is critical.
-          - Must not be below O(thresholds.security_warning).
-        type: float
-        default: 10
+      security_warning: {type: float, default: 1, description: "The number of pending security updates from which the V(security_updates) finding is
+          a warning."}
+      security_critical: {type: float, default: 10, description: "The number of pending security updates from which the V(security_updates) finding
+          is critical. Must not be below O(thresholds.security_warning)."}
   reboot_required_file:
     description:
       - The file whose existence means a reboot is required (written by the packages' maintainer scripts).

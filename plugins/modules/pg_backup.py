@@ -37,16 +37,9 @@ description:
     message names both numbers and the options.
   - Usually run by the backup role inside a set directory made by M(jarvis.maintenance.backup_set), which
     writes the manifest from what this module returns.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.postgres
-  - jarvis.maintenance.postgres.CLIENT
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+extends_documentation_fragment: [jarvis.maintenance.postgres, jarvis.maintenance.postgres.CLIENT, jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Connects, lists the databases and their sizes and returns C(planned) (file and format per database)
         and C(space); refuses an unsafe O(dest) or too little free space like a real run; writes nothing.

@@ -20,15 +20,9 @@ description:
   - V(vacuum_full) and a non-concurrent V(reindex) block the tables they touch and are refused unless
     O(allow_disruptive=true) (the postgres_maintenance role passes it only inside a maintenance window).
   - Every identifier is quoted with psycopg2's C(sql) module; no SQL is built from strings.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.postgres
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.ACTIONGROUP_POSTGRES
+extends_documentation_fragment: [jarvis.maintenance.postgres, jarvis.maintenance.attributes, jarvis.maintenance.thresholds]
 attributes:
   check_mode:
-    support: full
     details:
       - Runs the checks and returns C(planned) (action, database, target and exact SQL); runs no maintenance SQL.
   diff_mode:
@@ -128,168 +122,60 @@ options:
     type: int
     default: 200
   thresholds:
-    description:
-      - Levels at which findings become warnings or critical. Each C(*_warning) must not be above its C(*_critical),
-        and none may be negative.
-    type: dict
-    default: {}
     suboptions:
-      connections_percent_warning:
-        description: Client connections as a percentage of C(max_connections).
-        type: float
-        default: 70
-      connections_percent_critical:
-        description: Client connections as a percentage of C(max_connections).
-        type: float
-        default: 90
-      long_transaction_seconds_warning:
-        description: Age of an open transaction, in seconds.
-        type: float
-        default: 300
-      long_transaction_seconds_critical:
-        description: Age of an open transaction, in seconds.
-        type: float
-        default: 3600
-      idle_in_transaction_seconds_warning:
-        description: Time a session has been idle inside a transaction, in seconds.
-        type: float
-        default: 60
-      idle_in_transaction_seconds_critical:
-        description: Time a session has been idle inside a transaction, in seconds.
-        type: float
-        default: 600
-      prepared_transaction_seconds_warning:
-        description: Age of a prepared (two-phase) transaction, in seconds.
-        type: float
-        default: 300
-      prepared_transaction_seconds_critical:
-        description: Age of a prepared (two-phase) transaction, in seconds.
-        type: float
-        default: 3600
-      lock_wait_seconds_warning:
-        description: Time a session has waited for another session's lock, in seconds.
-        type: float
-        default: 10
-      lock_wait_seconds_critical:
-        description: Time a session has waited for another session's lock, in seconds.
-        type: float
-        default: 60
-      slow_query_mean_ms_warning:
-        description: Mean execution time of a statement in C(pg_stat_statements), in milliseconds.
-        type: float
-        default: 500
-      slow_query_mean_ms_critical:
-        description: Mean execution time of a statement in C(pg_stat_statements), in milliseconds.
-        type: float
-        default: 2000
-      slow_query_min_calls:
-        description: Statements called fewer times are not judged.
-        type: float
-        default: 5
-      database_size_gb_warning:
-        description: Size of a database, in GiB.
-        type: float
-        default: 100
-      database_size_gb_critical:
-        description: Size of a database, in GiB.
-        type: float
-        default: 500
-      dead_tuples_min:
-        description: Tables with fewer dead tuples are not judged (the runbook's 1000).
-        type: float
-        default: 1000
-      dead_tuples_percent_warning:
-        description: Dead tuples as a percentage of a table's tuples (for tables with at least O(thresholds.dead_tuples_min) dead tuples).
-        type: float
-        default: 10
-      dead_tuples_percent_critical:
-        description: Dead tuples as a percentage of a table's tuples (for tables with at least O(thresholds.dead_tuples_min) dead tuples).
-        type: float
-        default: 30
-      analyze_changes_min:
-        description: Rows changed since the last ANALYZE at which a table is judged, and analyzed by the C(analyze) action.
-        type: float
-        default: 1000
-      analyze_age_days_warning:
-        description: Days since the last ANALYZE (manual or auto) of a table with at least O(thresholds.analyze_changes_min) changed rows.
-        type: float
-        default: 7
-      analyze_age_days_critical:
-        description: Days since the last ANALYZE (manual or auto) of a table with at least O(thresholds.analyze_changes_min) changed rows.
-        type: float
-        default: 30
-      seq_scan_min:
-        description: Sequential scans a table must have had to be judged.
-        type: float
-        default: 1000
-      seq_scan_min_rows:
-        description: Rows a table must have to be judged for sequential scans.
-        type: float
-        default: 10000
-      seq_scan_percent_warning:
-        description: Share of scans that are sequential, in percent, that is a warning.
-        type: float
-        default: 90
-      unused_index_min_bytes:
-        description: Smaller never-scanned indexes are not reported.
-        type: float
-        default: 1048576
-      unused_index_stats_days:
-        description: Statistics younger than this (since the last reset or restart) are too young to call an index unused.
-        type: float
-        default: 7
-      wraparound_age_warning:
-        description: Transaction ID or multixact ID age of a database (wraparound happens near 2 billion).
-        type: float
-        default: 500000000
-      wraparound_age_critical:
-        description: Transaction ID or multixact ID age of a database (wraparound happens near 2 billion).
-        type: float
-        default: 1500000000
-      sequence_percent_warning:
-        description: Percentage of a sequence's range used, bounded by the type of the column it feeds.
-        type: float
-        default: 75
-      sequence_percent_critical:
-        description: Percentage of a sequence's range used, bounded by the type of the column it feeds.
-        type: float
-        default: 90
-      replication_slot_retained_bytes_warning:
-        description: WAL retained by a replication slot, in bytes (an inactive slot is at least a warning).
-        type: float
-        default: 1073741824
-      replication_slot_retained_bytes_critical:
-        description: WAL retained by a replication slot, in bytes (an inactive slot is at least a warning).
-        type: float
-        default: 10737418240
-      table_bloat_percent_warning:
-        description: Estimated (or with O(exact_bloat), measured) wasted space of a table, in percent.
-        type: float
-        default: 30
-      table_bloat_percent_critical:
-        description: Estimated (or with O(exact_bloat), measured) wasted space of a table, in percent.
-        type: float
-        default: 50
-      index_bloat_percent_warning:
-        description: Estimated (or measured) wasted space of a B-tree index, in percent.
-        type: float
-        default: 30
-      index_bloat_percent_critical:
-        description: Estimated (or measured) wasted space of a B-tree index, in percent.
-        type: float
-        default: 50
-      bloat_min_bytes:
-        description: Tables and indexes smaller than this are not judged for bloat (nor rewritten).
-        type: float
-        default: 10485760
-      never_analyzed_rows_warning:
-        description: Live rows of a table that was never analyzed (neither by hand nor by autovacuum).
-        type: float
-        default: 1000
-      never_analyzed_rows_critical:
-        description: Live rows of a table that was never analyzed (neither by hand nor by autovacuum).
-        type: float
-        default: 1000000
+      connections_percent_warning: {type: float, default: 70, description: "Client connections as a percentage of C(max_connections)."}
+      connections_percent_critical: {type: float, default: 90, description: "Critical level; see O(thresholds.connections_percent_warning)."}
+      long_transaction_seconds_warning: {type: float, default: 300, description: "Age of an open transaction, in seconds."}
+      long_transaction_seconds_critical: {type: float, default: 3600, description: "Critical level; see
+          O(thresholds.long_transaction_seconds_warning)."}
+      idle_in_transaction_seconds_warning: {type: float, default: 60, description: "Time a session has been idle inside a transaction, in seconds."}
+      idle_in_transaction_seconds_critical: {type: float, default: 600, description: "Critical level; see
+          O(thresholds.idle_in_transaction_seconds_warning)."}
+      prepared_transaction_seconds_warning: {type: float, default: 300, description: "Age of a prepared (two-phase) transaction, in seconds."}
+      prepared_transaction_seconds_critical: {type: float, default: 3600, description: "Critical level; see
+          O(thresholds.prepared_transaction_seconds_warning)."}
+      lock_wait_seconds_warning: {type: float, default: 10, description: "Time a session has waited for another session's lock, in seconds."}
+      lock_wait_seconds_critical: {type: float, default: 60, description: "Critical level; see O(thresholds.lock_wait_seconds_warning)."}
+      slow_query_mean_ms_warning: {type: float, default: 500, description: "Mean execution time of a statement in C(pg_stat_statements), in
+          milliseconds."}
+      slow_query_mean_ms_critical: {type: float, default: 2000, description: "Critical level; see O(thresholds.slow_query_mean_ms_warning)."}
+      slow_query_min_calls: {type: float, default: 5, description: "Statements called fewer times are not judged."}
+      database_size_gb_warning: {type: float, default: 100, description: "Size of a database, in GiB."}
+      database_size_gb_critical: {type: float, default: 500, description: "Critical level; see O(thresholds.database_size_gb_warning)."}
+      dead_tuples_min: {type: float, default: 1000, description: "Tables with fewer dead tuples are not judged (the runbook's 1000)."}
+      dead_tuples_percent_warning: {type: float, default: 10, description: "Dead tuples as a percentage of a table's tuples (for tables with at least
+          O(thresholds.dead_tuples_min) dead tuples)."}
+      dead_tuples_percent_critical: {type: float, default: 30, description: "Critical level; see O(thresholds.dead_tuples_percent_warning)."}
+      analyze_changes_min: {type: float, default: 1000, description: "Rows changed since the last ANALYZE at which a table is judged, and analyzed by
+          the C(analyze) action."}
+      analyze_age_days_warning: {type: float, default: 7, description: "Days since the last ANALYZE (manual or auto) of a table with at least
+          O(thresholds.analyze_changes_min) changed rows."}
+      analyze_age_days_critical: {type: float, default: 30, description: "Critical level; see O(thresholds.analyze_age_days_warning)."}
+      seq_scan_min: {type: float, default: 1000, description: "Sequential scans a table must have had to be judged."}
+      seq_scan_min_rows: {type: float, default: 10000, description: "Rows a table must have to be judged for sequential scans."}
+      seq_scan_percent_warning: {type: float, default: 90, description: "Share of scans that are sequential, in percent, that is a warning."}
+      unused_index_min_bytes: {type: float, default: 1048576, description: "Smaller never-scanned indexes are not reported."}
+      unused_index_stats_days: {type: float, default: 7, description: "Statistics younger than this (since the last reset or restart) are too young
+          to call an index unused."}
+      wraparound_age_warning: {type: float, default: 500000000, description: "Transaction ID or multixact ID age of a database (wraparound happens
+          near 2 billion)."}
+      wraparound_age_critical: {type: float, default: 1500000000, description: "Critical level; see O(thresholds.wraparound_age_warning)."}
+      sequence_percent_warning: {type: float, default: 75, description: "Percentage of a sequence's range used, bounded by the type of the column it
+          feeds."}
+      sequence_percent_critical: {type: float, default: 90, description: "Critical level; see O(thresholds.sequence_percent_warning)."}
+      replication_slot_retained_bytes_warning: {type: float, default: 1073741824, description: "WAL retained by a replication slot, in bytes (an
+          inactive slot is at least a warning)."}
+      replication_slot_retained_bytes_critical: {type: float, default: 10737418240, description: "Critical level; see
+          O(thresholds.replication_slot_retained_bytes_warning)."}
+      table_bloat_percent_warning: {type: float, default: 30, description: "Estimated (or with O(exact_bloat), measured) wasted space of a table, in
+          percent."}
+      table_bloat_percent_critical: {type: float, default: 50, description: "Critical level; see O(thresholds.table_bloat_percent_warning)."}
+      index_bloat_percent_warning: {type: float, default: 30, description: "Estimated (or measured) wasted space of a B-tree index, in percent."}
+      index_bloat_percent_critical: {type: float, default: 50, description: "Critical level; see O(thresholds.index_bloat_percent_warning)."}
+      bloat_min_bytes: {type: float, default: 10485760, description: "Tables and indexes smaller than this are not judged for bloat (nor rewritten)."}
+      never_analyzed_rows_warning: {type: float, default: 1000, description: "Live rows of a table that was never analyzed (neither by hand nor by
+          autovacuum)."}
+      never_analyzed_rows_critical: {type: float, default: 1000000, description: "Critical level; see O(thresholds.never_analyzed_rows_warning)."}
 notes:
   - Slow queries need the C(pg_stat_statements) extension (preloaded and created in the database); without it the
     check returns an V(ok) finding that says why, never a failure.

@@ -17,15 +17,9 @@ description:
     server), C(BGSAVE) followed by C(sleep 10), and unconditional C(BGREWRITEAOF) and C(MEMORY PURGE).
   - Actions run in the order given. C(changed) is true only when an action did something (in check mode, would
     do something). A failing action fails the module with the action and the server's reason.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.redis
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.attributes.ACTIONGROUP_REDIS
+extends_documentation_fragment: [jarvis.maintenance.redis, jarvis.maintenance.attributes, jarvis.maintenance.thresholds]
 attributes:
   check_mode:
-    support: full
     details:
       - V(delete_keys) walks and counts the matching keys and deletes none; the other actions return what they would run.
   diff_mode:
@@ -92,46 +86,19 @@ options:
     description: Path of the RDB file, for servers where C(CONFIG GET dir) is not allowed. Used to return its size.
     type: path
   thresholds:
-    description: Levels at which findings become warnings or critical.
-    type: dict
-    default: {}
     suboptions:
-      fragmentation_ratio_warning:
-        description: C(mem_fragmentation_ratio) (RSS / used memory) that is a warning.
-        type: float
-        default: 1.5
-      fragmentation_ratio_critical:
-        description: C(mem_fragmentation_ratio) that is critical.
-        type: float
-        default: 2.0
-      fragmentation_min_bytes:
-        description: Fragmentation is not judged while RSS is below this (a nearly empty server has a high ratio).
-        type: float
-        default: 104857600
-      maxmemory_percent_warning:
-        description: Used memory as a percentage of C(maxmemory), when it is set, that is a warning.
-        type: float
-        default: 80
-      maxmemory_percent_critical:
-        description: Used memory as a percentage of C(maxmemory) that is critical.
-        type: float
-        default: 95
-      evicted_keys_warning:
-        description: Keys evicted since the last stats reset that is a warning.
-        type: float
-        default: 1
-      evicted_keys_critical:
-        description: Keys evicted since the last stats reset that is critical.
-        type: float
-        default: 10000
-      rejected_connections_warning:
-        description: Connections rejected (maxclients reached) since the last stats reset that is a warning.
-        type: float
-        default: 1
-      rejected_connections_critical:
-        description: Connections rejected since the last stats reset that is critical.
-        type: float
-        default: 100
+      fragmentation_ratio_warning: {type: float, default: 1.5, description: "C(mem_fragmentation_ratio) (RSS / used memory) that is a warning."}
+      fragmentation_ratio_critical: {type: float, default: 2.0, description: "C(mem_fragmentation_ratio) that is critical."}
+      fragmentation_min_bytes: {type: float, default: 104857600, description: "Fragmentation is not judged while RSS is below this (a nearly empty
+          server has a high ratio)."}
+      maxmemory_percent_warning: {type: float, default: 80, description: "Used memory as a percentage of C(maxmemory), when it is set, that is a
+          warning."}
+      maxmemory_percent_critical: {type: float, default: 95, description: "Used memory as a percentage of C(maxmemory) that is critical."}
+      evicted_keys_warning: {type: float, default: 1, description: "Keys evicted since the last stats reset that is a warning."}
+      evicted_keys_critical: {type: float, default: 10000, description: "Keys evicted since the last stats reset that is critical."}
+      rejected_connections_warning: {type: float, default: 1, description: "Connections rejected (maxclients reached) since the last stats reset that
+          is a warning."}
+      rejected_connections_critical: {type: float, default: 100, description: "Connections rejected since the last stats reset that is critical."}
 seealso:
   - module: community.general.redis_info
 """

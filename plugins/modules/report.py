@@ -17,13 +17,9 @@ description:
     (counts per severity), C(findings) and C(data). The Markdown lists the findings worst first and what to do.
   - The roles of this collection use it for every report. Pass no secrets in O(data), because the report is not
     redacted.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Returns the paths and whether the files would change; writes nothing.
   diff_mode:

@@ -32,13 +32,9 @@ description:
     C(/run/lock) itself, where any user could plant a lock or a symlink); a parent directory other users can write to
     without the sticky bit; and a lock or guard file that is a symlink (opened with C(O_NOFOLLOW)), not a regular file,
     or not owned by the running user."
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Reports whether the lock would be taken, renewed, released or broken (and fails the same way when a live run
         holds it); writes nothing, creates no directory. A check run holds no lock, so V(renewed) does not fail in check

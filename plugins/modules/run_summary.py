@@ -17,13 +17,9 @@ description:
     report before it, the first from O(since)), and the reports' own warning and critical findings (RV(problems)).
   - RV(text) is a short text for a notification. The playbooks call this module from the C(maintenance_run) role's
     C(end), then send one notification per run.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
+extends_documentation_fragment: [jarvis.maintenance.attributes]
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the reports and returns the summary; writes nothing.
   diff_mode:

@@ -13,19 +13,7 @@ description:
   - Reads the state of supervisord programs with C(supervisorctl status) and returns it as data, so that roles
     never parse its output. M(community.general.supervisorctl) changes states but does not report them.
   - It only reads; it never starts or stops anything.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads, so check mode returns the same data.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 options:
   names:
     description:

@@ -29,11 +29,7 @@ description:
   - Files that do not parse, are not objects, have another schema, or repeat a day (the older is skipped) are listed in
     C(skipped_files) with the reason; days without a usable document are in C(missing_days). The review renders
     anyway.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-  - jarvis.maintenance.report_files
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files]
 options:
   metrics_dir:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.

@@ -20,19 +20,7 @@ description:
   - A malformed entry (not an object, a key without its user, a time that is not ISO 8601) is listed in RV(malformed) and
     a warning finding; the other entries are still audited.
   - Only the user name, times and statuses reach the result; no other field of an entry (password hashes, scopes) does.
-author:
-  - Jarvis Operations (@jarvis-ops)
-extends_documentation_fragment:
-  - jarvis.maintenance.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - It only reads, so check mode returns the same result.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
 options:
   path:
     description: The users file (the runbook's V(/opt/sutazaiapp/security/users.json)).
@@ -52,6 +40,7 @@ options:
     default: false
 seealso:
   - module: jarvis.maintenance.log_analysis
+    description: The other half of the security audit (the security_audit role) - failed logins and suspicious log entries.
 """
 
 EXAMPLES = r"""

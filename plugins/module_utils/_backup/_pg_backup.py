@@ -33,7 +33,7 @@ import time
 from typing import Any, NamedTuple
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run_pipeline
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_fs import (
@@ -506,9 +506,7 @@ class PgBackup(Backend):
             self.dest.close()
 
     def _run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"Cannot back up PostgreSQL: {problem}")
+        raise_problem("Cannot back up PostgreSQL", check_params(self.params))
         conn = open_connection(self.params)
         try:
             with conn.cursor() as cursor:

@@ -45,7 +45,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._set im
     set_scope,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
     OK,
@@ -423,9 +423,7 @@ class BackupVerify(Backend):
         return tools
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"Cannot verify backups: {problem}")
+        raise_problem("Cannot verify backups", check_params(self.params))
         free_path = self.params.get("restore_free_space_path")
         if free_path and not os.path.isdir(free_path):
             raise ModuleError(f"Cannot verify backups: restore_free_space_path {free_path} is not a directory")

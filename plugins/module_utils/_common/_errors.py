@@ -20,3 +20,9 @@ class ModuleError(Exception):
         super().__init__(msg)
         self.msg = msg
         self.result = result
+
+
+def raise_problem(cannot: str, problem: str | None) -> None:
+    """Raise ModuleError("<cannot>: <problem>") when a check found a problem; do nothing for None."""
+    if problem:
+        raise ModuleError(f"{cannot}: {problem}")

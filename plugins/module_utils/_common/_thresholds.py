@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     Finding,
     threshold_finding,
@@ -62,9 +62,7 @@ def problem(table: Table, values: Mapping[str, Any], prefix: str = "thresholds")
 
 def validate(table: Table, values: Mapping[str, Any], what: str, prefix: str = "thresholds") -> None:
     """Raise ModuleError("Cannot <what>: thresholds.x_warning/x_critical: ...") for unusable values."""
-    why = problem(table, values, prefix)
-    if why:
-        raise ModuleError(f"Cannot {what}: {why}")
+    raise_problem(f"Cannot {what}", problem(table, values, prefix))
 
 
 def levels(values: Mapping[str, Any], name: str) -> tuple[float, float]:

@@ -288,15 +288,7 @@ def memory_finding(
     else:
         severity, threshold = OK, warning_bytes
         judged, recommendation = f"below the warning threshold {human_bytes(warning_bytes)}", ""
-    return Finding(
-        check="container_memory",
-        severity=severity,
-        subject=name,
-        value=memory_bytes,
-        threshold=threshold,
-        message=f"{shown}, {judged}",
-        recommendation=recommendation,
-    )
+    return Finding("container_memory", severity, name, memory_bytes, threshold, f"{shown}, {judged}", recommendation)
 
 
 def judge(containers: dict[str, dict[str, Any]], params: dict[str, Any]) -> list[Finding]:

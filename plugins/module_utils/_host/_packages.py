@@ -23,7 +23,7 @@ import re
 from typing import Any, Iterable
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     WARNING,
@@ -228,9 +228,7 @@ class PackageUpdates(Backend):
             raise ModuleError(f"{CANNOT}: cannot read reboot_packages_file {path}: {exc.strerror}") from None
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"{CANNOT}: {problem}")
+        raise_problem(CANNOT, check_params(self.params))
         if self.params["update_cache"]:
             self.apt_get(["-q", "update"])
         output = self.apt_get(["-s", "-o", "Debug::NoLocking=1", self.params["mode"]])

@@ -34,7 +34,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso, try_parse_iso
@@ -89,9 +89,7 @@ def path_problem(path: Any) -> str | None:
 
 def check_params(params: dict[str, Any]) -> None:
     verb = VERBS.get(params["state"], "use")
-    problem = path_problem(params["path"])
-    if problem:
-        raise ModuleError(f"Cannot {verb} the lock: {problem}")
+    raise_problem(f"Cannot {verb} the lock", path_problem(params["path"]))
     if params["state"] != "status" and not (params.get("run_id") or "").strip():
         raise ModuleError(f"Cannot {verb} the lock: run_id is required with state={params['state']}")
     for name in ("max_age_hours", "lease_minutes", "poll_seconds"):

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import fingerprint
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
@@ -218,9 +218,7 @@ class UsersAudit(Backend):
         self.now = now or _time.now()
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"{CANNOT}: {problem}")
+        raise_problem(CANNOT, check_params(self.params))
         path = self.params["path"]
         try:
             with open(path, "rb") as handle:

@@ -24,7 +24,7 @@ import stat
 from typing import Any, Iterable, Iterator
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds, _time
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     OK,
     Finding,
@@ -419,9 +419,7 @@ class LogAnalysis(Backend):
         return result, findings
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"{CANNOT}: {problem}")
+        raise_problem(CANNOT, check_params(self.params))
         self.since = self.now - datetime.timedelta(days=self.params["since_days"])
         compile_patterns(self.params["patterns"], "patterns")
         sources, findings = [], []

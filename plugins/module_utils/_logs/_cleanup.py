@@ -41,7 +41,7 @@ from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import parse_size
 
@@ -414,9 +414,7 @@ class LogCleanup(Backend):
 
     # --- run -------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"{CANNOT}: {problem}")
+        raise_problem(CANNOT, check_params(self.params))
         try:
             return self.run_plan()
         finally:

@@ -143,17 +143,8 @@ class Executor:
         value = self.params[setting]
         target = f"{entry['database']}.{entry['target']}"
         entry.update(status="skipped", error=f"{setting} {value} reached")
-        self.findings.append(
-            Finding(
-                check=setting,
-                severity=WARNING,
-                subject=target,
-                value=value,
-                threshold=value,
-                message=f"Cannot {entry['action']} {target}: {cause} {setting} ({value}); skipped",
-                recommendation=recommendation,
-            )
-        )
+        message = f"Cannot {entry['action']} {target}: {cause} {setting} ({value}); skipped"
+        self.findings.append(Finding(setting, WARNING, target, value, value, message, recommendation))
 
     def drop_reindex_leftovers(self, session: Session, database: str) -> None:
         """A failed REINDEX CONCURRENTLY leaves an invalid *_ccnew (or *_ccold) index: drop it."""

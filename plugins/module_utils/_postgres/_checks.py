@@ -4,9 +4,10 @@
 
 """The PostgreSQL checks: one registry (CHECKS) of records, and the pure judges they call.
 
-A check is one Check record: its name, where it runs (cluster or each database), the data
-it needs (fetched only when an asked-for check needs it, see _gather.Sources), its judge,
-its thresholds (warning/critical pairs) and limits (single levels), and a description.
+A check is one judge_<name> function registered with @check: where it runs (cluster or each
+database), its thresholds (warning/critical pairs) and limits (single levels); its docstring's
+first line is its description, its parameters the data it needs (fetched only when an
+asked-for check needs it, see _gather.Sources).
 The module's ``checks`` choices, its ``thresholds`` sub-options, their validation and the
 dispatch are all derived from CHECKS; a unit test keeps the module's documentation equal.
 
@@ -16,8 +17,9 @@ Every judge function takes plain rows (dicts) and the threshold values and retur
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
@@ -38,126 +40,99 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql 
 
 CLUSTER, DATABASE = "cluster", "database"
 
+Rows = List[Dict[str, Any]]  # rows of a query, as dicts
+Levels = Mapping[str, float]  # the thresholds option's values
+Judged = Tuple[List[Finding], Dict[str, Any]]  # what a judge returns: (findings, data)
+Measured = Optional[Dict[int, float]]  # exact bloat by oid, when measured
 
-def pair(check: str, subject: str, value: float, thresholds: Mapping[str, float], name: str, **kwargs: Any) -> Finding:
+
+def pair(
+    check: str, subject: str, value: float, thresholds: Levels, name: str, label: str, recommendation: str
+) -> Finding:
     """A finding for value against the named threshold of the registry (its unit and direction)."""
-    return _thresholds.judge(THRESHOLDS, thresholds, name, subject, value, check=check, **kwargs)
+    return _thresholds.judge(THRESHOLDS, thresholds, name, subject, value, check, recommendation, label)
 
 
 def all_clear(check: str, subject: str, message: str) -> Finding:
     return Finding(check=check, severity=OK, subject=subject, message=message)
 
 
-# -- judges: rows -> (findings, data) -----------------------------------------------------
-def judge_connections(
-    activity: list[dict[str, Any]], max_connections: int, thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    states: dict[str, int] = {"active": 0, "idle": 0, "idle_in_transaction": 0, "other": 0}
-    for row in activity:
-        state = row["state"] or "other"
-        key = "idle_in_transaction" if state.startswith("idle in transaction") else state
-        states[key if key in states else "other"] += 1
-    total = len(activity)
-    percent = round(100.0 * total / max_connections, 1) if max_connections else 0.0
-    data = {"total": total, "max_connections": max_connections, "percent": percent, **states}
-    finding = pair(
-        "connections",
-        "cluster",
-        percent,
-        thresholds,
-        "connections_percent",
-        label=f"Client connections ({total} of max_connections {max_connections})",
-        recommendation="Use a connection pooler (PgBouncer) or find the clients holding idle connections.",
-    )
-    return [finding], data
+def problems(findings: Iterable[Finding], check: str, subject: str, message: str) -> list[Finding]:
+    """The findings that are not ok or, when none is, the check's one all-clear finding (message)."""
+    return [finding for finding in findings if finding.severity != OK] or [all_clear(check, subject, message)]
 
 
-def judge_sessions(
+def flagged(judged: Iterable[tuple[Finding, Any]]) -> tuple[list[Finding], list[Any]]:
+    """Of (finding, record) pairs, the findings that are not ok and the records that go with them."""
+    kept = [(finding, record) for finding, record in judged if finding.severity != OK]
+    return [finding for finding, record in kept], [record for finding, record in kept]
+
+
+# -- the registry: each check is a judge registered with @check ---------------------------
+@dataclass(frozen=True)
+class Check:
+    """One check. judge(facts) -> (findings, data); facts holds the data named in needs.
+
+    needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
+    wraparound, replication_slots (cluster); tables, indexes, database_size, stats_age,
+    sequences, slow_queries, slow_queries_reason, exact_tables, exact_indexes (database).
+    thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
+    limits: single levels, such as the least rows a table needs to be judged (option <name>).
+    """
+
+    name: str
+    scope: str
+    needs: tuple[str, ...]
+    judge: Callable[[Any], Judged]
+    description: str
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    limits: Mapping[str, float] = field(default_factory=dict)
+
+
+CHECKS: list[Check] = []
+FROM_FACTS = ("database", "block_size", "thresholds")  # what every judge may take besides its sources
+
+
+def check(
+    scope: str, thresholds: Mapping[str, Threshold] | None = None, limits: Mapping[str, float] | None = None
+) -> Callable[[Callable[..., Judged]], Callable[..., Judged]]:
+    """Register the decorated judge_<name> as the check <name>, in the order of this file.
+
+    The first line of its docstring is the check's description in the module's documentation; its
+    parameters name what it needs: a source of _gather.Sources each, and any of FROM_FACTS.
+    """
+
+    def register(judge: Callable[..., Judged]) -> Callable[..., Judged]:
+        parameters = list(inspect.signature(judge).parameters)
+
+        def run(facts: Any) -> Judged:
+            return judge(**{name: getattr(facts, name) if name in FROM_FACTS else facts[name] for name in parameters})
+
+        needs = tuple(name for name in parameters if name not in FROM_FACTS)
+        name, description = judge.__name__[len("judge_") :], (judge.__doc__ or "").split("\n")[0]
+        CHECKS.append(Check(name, scope, needs, run, description, dict(thresholds or {}), dict(limits or {})))
+        return judge
+
+    return register
+
+
+# -- helpers of the judges ----------------------------------------------------------------
+def session_findings(
     check: str,
-    sessions: list[dict[str, Any]],
+    sessions: Rows,
     clock: str,
     threshold: str,
-    thresholds: dict[str, float],
+    thresholds: Levels,
     describe: Callable[[dict[str, Any]], str],
     recommendation: str,
     all_clear_message: str,
 ) -> list[Finding]:
     """One finding per session, judged by one of its clocks (seconds), or one ok finding."""
     findings = [
-        pair(
-            check,
-            f"pid {row['pid']}",
-            round(row[clock]),
-            thresholds,
-            threshold,
-            label=describe(row),
-            recommendation=recommendation,
-        )
+        pair(check, f"pid {row['pid']}", round(row[clock]), thresholds, threshold, describe(row), recommendation)
         for row in sessions
     ]
     return findings or [all_clear(check, "cluster", all_clear_message)]
-
-
-def judge_long_transactions(
-    activity: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    warning = thresholds["long_transaction_seconds_warning"]
-    long_ones = [row for row in activity if (row["xact_seconds"] or 0) >= warning]
-    findings = judge_sessions(
-        "long_transactions",
-        long_ones,
-        "xact_seconds",
-        "long_transaction_seconds",
-        thresholds,
-        lambda row: f"Transaction of pid {row['pid']} ({row['usename']} on {row['datname']}, {row['state']})",
-        "Long transactions hold back VACUUM: end them or set idle_in_transaction_session_timeout.",
-        f"No transaction open longer than {warning:g} s",
-    )
-    return findings, {"transactions": [activity_summary(row) for row in long_ones]}
-
-
-def judge_idle_in_transaction(
-    activity: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    warning = thresholds["idle_in_transaction_seconds_warning"]
-    idle = [
-        row
-        for row in activity
-        if (row["state"] or "").startswith("idle in transaction") and (row["state_seconds"] or 0) >= warning
-    ]
-    findings = judge_sessions(
-        "idle_in_transaction",
-        idle,
-        "state_seconds",
-        "idle_in_transaction_seconds",
-        thresholds,
-        lambda row: f"Session pid {row['pid']} ({row['usename']} on {row['datname']}) idle in transaction",
-        "Fix the client that leaves transactions open; set idle_in_transaction_session_timeout.",
-        f"No session idle in transaction for {warning:g} s or more",
-    )
-    return findings, {"sessions": [activity_summary(row) for row in idle]}
-
-
-def judge_blocking_locks(
-    activity: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    waiting = [row for row in activity if row["blocked_by"]]
-    findings = []
-    for row in waiting:
-        blockers = ", ".join(str(pid) for pid in row["blocked_by"])
-        findings.append(
-            pair(
-                "blocking_locks",
-                f"pid {row['pid']}",
-                round(row["query_seconds"] or 0, 1),
-                thresholds,
-                "lock_wait_seconds",
-                label=f"pid {row['pid']} ({row['datname']}) waiting on pid(s) {blockers}",
-                recommendation=f"Look at what pid(s) {blockers} run; end them if they are stuck.",
-            )
-        )
-    data = {"waits": [dict(activity_summary(row), blocked_by=list(row["blocked_by"])) for row in waiting]}
-    return findings or [all_clear("blocking_locks", "cluster", "No session waits on another's lock")], data
 
 
 def activity_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -173,9 +148,93 @@ def activity_summary(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def judge_prepared_transactions(
-    rows: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
+def bloat_judged(
+    check: str,
+    database: str,
+    relations: list[tuple[str, float | None, str, int, dict[str, Any]]],
+    thresholds: Levels,
+    advice: str,
+) -> Judged:
+    """Judge (name, percent, method, bytes, record) of each table (check table_bloat) or index (index_bloat).
+
+    advice names the relation with {name}; an unknown percent is skipped. The data lists the records of the
+    findings that are not ok, with their percent and method.
+    """
+    what, key = ("index", "indexes") if check == "index_bloat" else ("table", "tables")
+    judged = []
+    for name, percent, method, size, record in relations:
+        if percent is None:
+            continue
+        label = f"Bloat of {'index ' if what == 'index' else ''}{database}.{name} ({method}, {size} bytes)"
+        subject, threshold = f"{database}.{name}", f"{check}_percent"
+        finding = pair(check, subject, percent, thresholds, threshold, label, advice.format(name=name))
+        judged.append((finding, dict(record, percent=percent, method=method)))
+    findings, bloated = flagged(judged)
+    message = f"No {what} in {database} is bloated above the warning level"
+    return problems(findings, check, database, message), {key: bloated}
+
+
+# -- the checks, in the order they run and are documented: rows -> (findings, data) --------
+@check(CLUSTER, {"connections_percent": Threshold(70, 90, "%")})
+def judge_connections(activity: Rows, max_connections: int, thresholds: Levels) -> Judged:
+    """Client connections against max_connections."""
+    states: dict[str, int] = {"active": 0, "idle": 0, "idle_in_transaction": 0, "other": 0}
+    for row in activity:
+        state = row["state"] or "other"
+        key = "idle_in_transaction" if state.startswith("idle in transaction") else state
+        states[key if key in states else "other"] += 1
+    total = len(activity)
+    percent = round(100.0 * total / max_connections, 1) if max_connections else 0.0
+    data = {"total": total, "max_connections": max_connections, "percent": percent, **states}
+    label = f"Client connections ({total} of max_connections {max_connections})"
+    advice = "Use a connection pooler (PgBouncer) or find the clients holding idle connections."
+    return [pair("connections", "cluster", percent, thresholds, "connections_percent", label, advice)], data
+
+
+@check(CLUSTER, {"long_transaction_seconds": Threshold(300, 3600, " s")})
+def judge_long_transactions(activity: Rows, thresholds: Levels) -> Judged:
+    """Transactions open for long."""
+    warning = thresholds["long_transaction_seconds_warning"]
+    long_ones = [row for row in activity if (row["xact_seconds"] or 0) >= warning]
+    findings = session_findings(
+        "long_transactions",
+        long_ones,
+        "xact_seconds",
+        "long_transaction_seconds",
+        thresholds,
+        lambda row: f"Transaction of pid {row['pid']} ({row['usename']} on {row['datname']}, {row['state']})",
+        "Long transactions hold back VACUUM: end them or set idle_in_transaction_session_timeout.",
+        f"No transaction open longer than {warning:g} s",
+    )
+    return findings, {"transactions": [activity_summary(row) for row in long_ones]}
+
+
+@check(CLUSTER, {"idle_in_transaction_seconds": Threshold(60, 600, " s")})
+def judge_idle_in_transaction(activity: Rows, thresholds: Levels) -> Judged:
+    """Sessions idle inside a transaction."""
+    warning = thresholds["idle_in_transaction_seconds_warning"]
+    idle = [
+        row
+        for row in activity
+        if (row["state"] or "").startswith("idle in transaction") and (row["state_seconds"] or 0) >= warning
+    ]
+    findings = session_findings(
+        "idle_in_transaction",
+        idle,
+        "state_seconds",
+        "idle_in_transaction_seconds",
+        thresholds,
+        lambda row: f"Session pid {row['pid']} ({row['usename']} on {row['datname']}) idle in transaction",
+        "Fix the client that leaves transactions open; set idle_in_transaction_session_timeout.",
+        f"No session idle in transaction for {warning:g} s or more",
+    )
+    return findings, {"sessions": [activity_summary(row) for row in idle]}
+
+
+@check(CLUSTER, {"prepared_transaction_seconds": Threshold(300, 3600, " s")})
+def judge_prepared_transactions(prepared_transactions: Rows, thresholds: Levels) -> Judged:
+    """Old prepared (two-phase) transactions."""
+    advice = "An orphaned prepared transaction holds locks and blocks VACUUM: COMMIT PREPARED or ROLLBACK PREPARED it."
     findings = [
         pair(
             "prepared_transactions",
@@ -183,44 +242,59 @@ def judge_prepared_transactions(
             round(row["seconds"]),
             thresholds,
             "prepared_transaction_seconds",
-            label=f"Prepared transaction {row['gid']!r} in {row['database']}",
-            recommendation="An orphaned prepared transaction holds locks and blocks VACUUM: "
-            "COMMIT PREPARED or ROLLBACK PREPARED it.",
+            f"Prepared transaction {row['gid']!r} in {row['database']}",
+            advice,
         )
-        for row in rows
+        for row in prepared_transactions
     ]
-    data = {"prepared": [dict(row, seconds=round(row["seconds"], 1)) for row in rows]}
+    data = {"prepared": [dict(row, seconds=round(row["seconds"], 1)) for row in prepared_transactions]}
     return findings or [all_clear("prepared_transactions", "cluster", "No prepared transaction")], data
 
 
-def judge_wraparound(rows: list[dict[str, Any]], thresholds: dict[str, float]) -> tuple[list[Finding], dict[str, Any]]:
+@check(CLUSTER, {"lock_wait_seconds": Threshold(10, 60, " s")})
+def judge_blocking_locks(activity: Rows, thresholds: Levels) -> Judged:
+    """Sessions waiting on another session's lock."""
+    waiting = [row for row in activity if row["blocked_by"]]
     findings = []
-    for row in rows:
-        for kind, column in (("transaction ID", "xid_age"), ("multixact ID", "mxid_age")):
-            finding = pair(
-                "wraparound",
-                row["datname"],
-                row[column],
-                thresholds,
-                "wraparound_age",
-                label=f"Oldest {kind} age in {row['datname']}",
-                recommendation=f"VACUUM (FREEZE) the oldest tables of {row['datname']}; "
-                "check what holds back autovacuum (long transactions, slots).",
-            )
-            if finding.severity != OK:
-                findings.append(finding)
-    worst_age = max((max(row["xid_age"], row["mxid_age"]) for row in rows), default=0)
-    data = {"databases": rows}
-    return findings or [
-        all_clear("wraparound", "cluster", f"Oldest transaction ID age is {worst_age}, far from wraparound")
-    ], data
+    for row in waiting:
+        blockers = ", ".join(str(pid) for pid in row["blocked_by"])
+        label = f"pid {row['pid']} ({row['datname']}) waiting on pid(s) {blockers}"
+        advice = f"Look at what pid(s) {blockers} run; end them if they are stuck."
+        seconds = round(row["query_seconds"] or 0, 1)
+        findings.append(
+            pair("blocking_locks", f"pid {row['pid']}", seconds, thresholds, "lock_wait_seconds", label, advice)
+        )
+    data = {"waits": [dict(activity_summary(row), blocked_by=list(row["blocked_by"])) for row in waiting]}
+    return findings or [all_clear("blocking_locks", "cluster", "No session waits on another's lock")], data
 
 
-def judge_replication_slots(
-    rows: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
+@check(CLUSTER, {"wraparound_age": Threshold(500000000, 1500000000)})
+def judge_wraparound(wraparound: Rows, thresholds: Levels) -> Judged:
+    """Transaction and multixact ID age of each database."""
+    findings = [
+        pair(
+            "wraparound",
+            row["datname"],
+            row[column],
+            thresholds,
+            "wraparound_age",
+            f"Oldest {kind} age in {row['datname']}",
+            f"VACUUM (FREEZE) the oldest tables of {row['datname']}; "
+            "check what holds back autovacuum (long transactions, slots).",
+        )
+        for row in wraparound
+        for kind, column in (("transaction ID", "xid_age"), ("multixact ID", "mxid_age"))
+    ]
+    worst_age = max((max(row["xid_age"], row["mxid_age"]) for row in wraparound), default=0)
+    message = f"Oldest transaction ID age is {worst_age}, far from wraparound"
+    return problems(findings, "wraparound", "cluster", message), {"databases": wraparound}
+
+
+@check(CLUSTER, {"replication_slot_retained_bytes": Threshold(1073741824, 10737418240, " bytes")})
+def judge_replication_slots(replication_slots: Rows, thresholds: Levels) -> Judged:
+    """WAL retained by replication slots; inactive slots."""
     findings = []
-    for row in rows:
+    for row in replication_slots:
         retained = row["retained_bytes"] or 0
         severity, crossed = classify(
             retained,
@@ -229,8 +303,6 @@ def judge_replication_slots(
         )
         if not row["active"] and severity == OK:
             severity = WARNING
-        if severity == OK:
-            continue
         findings.append(
             Finding(
                 check="replication_slots",
@@ -243,67 +315,102 @@ def judge_replication_slots(
                 recommendation="Drop a slot no consumer uses (pg_drop_replication_slot); it keeps WAL forever.",
             )
         )
-    return findings or [all_clear("replication_slots", "cluster", f"{len(rows)} replication slot(s), none stale")], {
-        "slots": rows
-    }
+    message = f"{len(replication_slots)} replication slot(s), none stale"
+    return problems(findings, "replication_slots", "cluster", message), {"slots": replication_slots}
 
 
-def judge_database_size(
-    database: str, size_bytes: int, tables: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
+@check(DATABASE, {"database_size_gb": Threshold(100, 500, " GB")})
+def judge_database_size(database: str, database_size: int, tables: Rows, thresholds: Levels) -> Judged:
+    """Size of the database and its largest tables."""
     largest = sorted(tables, key=lambda row: row["total_bytes"], reverse=True)[:10]
-    finding = pair(
-        "database_size",
-        database,
-        round(size_bytes / 1024**3, 2),
-        thresholds,
-        "database_size_gb",
-        label=f"Size of database {database}",
-        recommendation="Archive or partition the largest tables; plan disk growth.",
-    )
+    gigabytes = round(database_size / 1024**3, 2)
+    label, advice = f"Size of database {database}", "Archive or partition the largest tables; plan disk growth."
     data = {
-        "bytes": size_bytes,
+        "bytes": database_size,
         "largest_tables": [
             {"table": qualified(row["schemaname"], row["relname"]), "total_bytes": row["total_bytes"]}
             for row in largest
         ],
     }
-    return [finding], data
+    return [pair("database_size", database, gigabytes, thresholds, "database_size_gb", label, advice)], data
 
 
-def judge_dead_tuples(
-    database: str, tables: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    findings, flagged = [], []
+@check(DATABASE, {"slow_query_mean_ms": Threshold(500, 2000, " ms")}, {"slow_query_min_calls": 5})
+def judge_slow_queries(
+    database: str,
+    slow_queries: Rows | None,
+    slow_queries_reason: str | None,
+    thresholds: Levels,
+) -> Judged:
+    """Statements of pg_stat_statements slow on average."""
+    if slow_queries is None:
+        return [
+            Finding(
+                check="slow_queries",
+                severity=OK,
+                subject=database,
+                message=f"Slow queries of {database} cannot be listed: {slow_queries_reason}",
+                recommendation="Preload pg_stat_statements (shared_preload_libraries) and "
+                f"CREATE EXTENSION pg_stat_statements in {database}.",
+            )
+        ], {"available": False, "reason": slow_queries_reason, "queries": []}
+    findings = [
+        pair(
+            "slow_queries",
+            f"{database} query {row['queryid']}",
+            round(row["mean_ms"], 1),
+            thresholds,
+            "slow_query_mean_ms",
+            f"Mean time of query {row['queryid']} in {database} ({row['calls']} calls)",
+            "EXPLAIN (ANALYZE, BUFFERS) it and add the index or rewrite it.",
+        )
+        for row in slow_queries
+    ]
+    queries = [
+        {
+            "queryid": row["queryid"],
+            "calls": row["calls"],
+            "mean_ms": round(row["mean_ms"], 2),
+            "total_ms": round(row["total_ms"], 1),
+            "rows": row["rows"],
+            "query": mask_literals(row["query"]),
+        }
+        for row in slow_queries[:10]
+    ]
+    message = f"No query in {database} is slow on average"
+    return problems(findings, "slow_queries", database, message), {"available": True, "queries": queries}
+
+
+@check(DATABASE, {"dead_tuples_percent": Threshold(10, 30, "%")}, {"dead_tuples_min": 1000})
+def judge_dead_tuples(database: str, tables: Rows, thresholds: Levels) -> Judged:
+    """Share of dead tuples of each table."""
+    judged = []
     for row in tables:
         dead, live = row["n_dead_tup"] or 0, row["n_live_tup"] or 0
         if dead < thresholds["dead_tuples_min"]:
             continue
         percent = round(100.0 * dead / (dead + live), 1)
         name = qualified(row["schemaname"], row["relname"])
-        finding = pair(
-            "dead_tuples",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "dead_tuples_percent",
-            label=f"Dead tuples in {database}.{name} ({dead} dead, {live} live)",
-            recommendation=f"VACUUM (ANALYZE) {name}; check autovacuum keeps up (its scale factor, long transactions).",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-            flagged.append(
-                {"schema": row["schemaname"], "name": row["relname"], "table": name, "dead": dead, "percent": percent}
+        label = f"Dead tuples in {database}.{name} ({dead} dead, {live} live)"
+        advice = f"VACUUM (ANALYZE) {name}; check autovacuum keeps up (its scale factor, long transactions)."
+        record = {"schema": row["schemaname"], "name": row["relname"], "table": name, "dead": dead, "percent": percent}
+        judged.append(
+            (
+                pair("dead_tuples", f"{database}.{name}", percent, thresholds, "dead_tuples_percent", label, advice),
+                record,
             )
-    return findings or [
-        all_clear("dead_tuples", database, f"No table in {database} has a dead-tuple share above the warning level")
-    ], {"tables": flagged}
+        )
+    findings, records = flagged(judged)
+    message = f"No table in {database} has a dead-tuple share above the warning level"
+    return problems(findings, "dead_tuples", database, message), {"tables": records}
 
 
-def judge_maintenance_age(
-    database: str, tables: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    """Tables changed since their last ANALYZE (manual or auto) that is old or missing."""
+@check(DATABASE, {"analyze_age_days": Threshold(7, 30, " days")}, {"analyze_changes_min": 1000})
+def judge_maintenance_age(database: str, tables: Rows, thresholds: Levels) -> Judged:
+    """Days since much-changed tables were last analyzed.
+
+    Tables changed since their last ANALYZE (manual or auto) that is old or missing.
+    """
     findings, stale = [], []
     for row in tables:
         changes = row["n_mod_since_analyze"] or 0
@@ -322,15 +429,12 @@ def judge_maintenance_age(
                 recommendation=f"ANALYZE {name}: the planner has no statistics for it.",
             )
         else:
+            label = f"Days since {database}.{name} was last analyzed ({changes} rows changed since)"
+            advice = f"ANALYZE {name}; check autovacuum runs."
             finding = pair(
-                "maintenance_age",
-                f"{database}.{name}",
-                round(age, 1),
-                thresholds,
-                "analyze_age_days",
-                label=f"Days since {database}.{name} was last analyzed ({changes} rows changed since)",
-                recommendation=f"ANALYZE {name}; check autovacuum runs.",
+                "maintenance_age", f"{database}.{name}", round(age, 1), thresholds, "analyze_age_days", label, advice
             )
+        findings.append(finding)
         stale.append(
             {
                 "relid": row["relid"],
@@ -341,16 +445,13 @@ def judge_maintenance_age(
                 "last_analyze": str(row["last_analyze"] or row["last_autoanalyze"] or "never"),
             }
         )
-        if finding.severity != OK:
-            findings.append(finding)
-    return findings or [
-        all_clear("maintenance_age", database, f"Every much-changed table in {database} was analyzed recently")
-    ], {"tables": stale}
+    message = f"Every much-changed table in {database} was analyzed recently"
+    return problems(findings, "maintenance_age", database, message), {"tables": stale}
 
 
-def judge_seq_scans(
-    database: str, tables: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
+@check(DATABASE, {}, {"seq_scan_min": 1000, "seq_scan_min_rows": 10000, "seq_scan_percent_warning": 90})
+def judge_seq_scans(database: str, tables: Rows, thresholds: Levels) -> Judged:
+    """Large tables read mostly by sequential scans."""
     findings, heavy = [], []
     for row in tables:
         seq, idx = row["seq_scan"] or 0, row["idx_scan"] or 0
@@ -373,14 +474,13 @@ def judge_seq_scans(
                 recommendation="Find the queries behind them (pg_stat_statements) and index their filters.",
             )
         )
-    return findings or [
-        all_clear("seq_scans", database, f"No large table in {database} is mostly read sequentially")
-    ], {"tables": heavy}
+    message = f"No large table in {database} is mostly read sequentially"
+    return problems(findings, "seq_scans", database, message), {"tables": heavy}
 
 
-def judge_unused_indexes(
-    database: str, indexes: list[dict[str, Any]], stats_days: float, thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
+@check(DATABASE, {}, {"unused_index_min_bytes": 1048576, "unused_index_stats_days": 7})
+def judge_unused_indexes(database: str, indexes: Rows, stats_age: float, thresholds: Levels) -> Judged:
+    """Indexes never scanned since the statistics were reset."""
     candidates = [
         {"index": qualified(row["schemaname"], row["indexname"]), "table": row["tablename"], "bytes": row["bytes"]}
         for row in indexes
@@ -390,8 +490,8 @@ def judge_unused_indexes(
         and row["indisvalid"]
         and row["bytes"] >= thresholds["unused_index_min_bytes"]
     ]
-    data = {"stats_days": round(stats_days, 2), "indexes": candidates}
-    if stats_days < thresholds["unused_index_stats_days"]:
+    data = {"stats_days": round(stats_age, 2), "indexes": candidates}
+    if stats_age < thresholds["unused_index_stats_days"]:
         return [
             Finding(
                 check="unused_indexes",
@@ -399,7 +499,7 @@ def judge_unused_indexes(
                 subject=database,
                 value=len(candidates),
                 threshold=thresholds["unused_index_stats_days"],
-                message=f"Statistics of {database} are {stats_days:.1f} days old: too young to call "
+                message=f"Statistics of {database} are {stats_age:.1f} days old: too young to call "
                 f"{len(candidates)} index(es) unused",
             )
         ], data
@@ -411,15 +511,17 @@ def judge_unused_indexes(
             value=item["bytes"],
             threshold=thresholds["unused_index_min_bytes"],
             message=f"Index {database}.{item['index']} ({item['bytes']} bytes) was never scanned "
-            f"in {stats_days:.0f} days",
+            f"in {stats_age:.0f} days",
             recommendation="Drop it if no query (nor a standby) needs it: it costs every write.",
         )
         for item in candidates
     ]
-    return findings or [all_clear("unused_indexes", database, f"No unused index in {database}")], data
+    return problems(findings, "unused_indexes", database, f"No unused index in {database}"), data
 
 
-def judge_invalid_indexes(database: str, indexes: list[dict[str, Any]]) -> tuple[list[Finding], dict[str, Any]]:
+@check(DATABASE)
+def judge_invalid_indexes(database: str, indexes: Rows) -> Judged:
+    """Indexes left invalid by a failed concurrent build."""
     invalid = [row for row in indexes if not row["indisvalid"]]
     data = {"indexes": [{"schema": row["schemaname"], "name": row["indexname"]} for row in invalid]}
     findings = [
@@ -435,11 +537,13 @@ def judge_invalid_indexes(database: str, indexes: list[dict[str, Any]]) -> tuple
         )
         for row in invalid
     ]
-    return findings or [all_clear("invalid_indexes", database, f"No invalid index in {database}")], data
+    return problems(findings, "invalid_indexes", database, f"No invalid index in {database}"), data
 
 
-def judge_duplicate_indexes(database: str, indexes: list[dict[str, Any]]) -> tuple[list[Finding], dict[str, Any]]:
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+@check(DATABASE)
+def judge_duplicate_indexes(database: str, indexes: Rows) -> Judged:
+    """Identical indexes on one table."""
+    groups: dict[tuple[Any, ...], Rows] = {}
     for row in indexes:
         key = (row["table_oid"], row["amname"], row["indkey"], row["indclass"], row["exprs"], row["pred"])
         groups.setdefault(key, []).append(row)
@@ -460,380 +564,99 @@ def judge_duplicate_indexes(database: str, indexes: list[dict[str, Any]]) -> tup
                 recommendation="Keep one (the one a constraint uses, if any) and drop the others.",
             )
         )
-    return findings or [all_clear("duplicate_indexes", database, f"No duplicate index in {database}")], {
-        "groups": duplicates
-    }
+    message = f"No duplicate index in {database}"
+    return problems(findings, "duplicate_indexes", database, message), {"groups": duplicates}
 
 
-def judge_sequences(
-    database: str, rows: list[dict[str, Any]], thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
+@check(DATABASE, {"sequence_percent": Threshold(75, 90, "%")})
+def judge_sequences(database: str, sequences: Rows, thresholds: Levels) -> Judged:
+    """Share of each sequence's range used."""
     findings, usage = [], []
-    for row in rows:
+    advice = "Move the column and sequence to bigint before the sequence runs out."
+    for row in sequences:
         percent = sequence_usage(row)
         if percent is None:
             continue
         name = qualified(row["schemaname"], row["sequencename"])
         usage.append({"sequence": name, "percent": percent, "column_type": row.get("column_type")})
-        finding = pair(
-            "sequences",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "sequence_percent",
-            label=f"Range used by sequence {database}.{name}",
-            recommendation="Move the column and sequence to bigint before the sequence runs out.",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-    return findings or [all_clear("sequences", database, f"No sequence in {database} is near its end")], {
-        "sequences": sorted(usage, key=lambda item: item["percent"], reverse=True)[:10]
-    }
+        label = f"Range used by sequence {database}.{name}"
+        findings.append(pair("sequences", f"{database}.{name}", percent, thresholds, "sequence_percent", label, advice))
+    most_used = sorted(usage, key=lambda item: item["percent"], reverse=True)[:10]
+    message = f"No sequence in {database} is near its end"
+    return problems(findings, "sequences", database, message), {"sequences": most_used}
 
 
+@check(DATABASE, {"table_bloat_percent": Threshold(30, 50, "%")}, {"bloat_min_bytes": 10485760})
 def judge_table_bloat(
     database: str,
-    tables: list[dict[str, Any]],
+    tables: Rows,
     block_size: int,
-    thresholds: dict[str, float],
-    exact: dict[int, float] | None = None,
-) -> tuple[list[Finding], dict[str, Any]]:
-    findings, bloated = [], []
+    thresholds: Levels,
+    exact_tables: Measured = None,
+) -> Judged:
+    """Wasted space of tables (estimated, or measured with exact_bloat)."""
+    relations = []
     for row in tables:
         if row["table_bytes"] < thresholds["bloat_min_bytes"]:
             continue
-        if exact is not None and row["relid"] in exact:
-            percent, method = exact[row["relid"]], "pgstattuple"
+        if exact_tables is not None and row["relid"] in exact_tables:
+            percent, method = exact_tables[row["relid"]], "pgstattuple"
         else:
-            percent, method = (
-                table_bloat(row["reltuples"], row["relpages"], row["row_width"], block_size, row["fillfactor"]),
-                "estimate",
-            )
-        if percent is None:
-            continue
+            percent = table_bloat(row["reltuples"], row["relpages"], row["row_width"], block_size, row["fillfactor"])
+            method = "estimate"
         name = qualified(row["schemaname"], row["relname"])
-        finding = pair(
-            "table_bloat",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "table_bloat_percent",
-            label=f"Bloat of {database}.{name} ({method}, {row['table_bytes']} bytes)",
-            recommendation=f"VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack.",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-            bloated.append(
-                {
-                    "schema": row["schemaname"],
-                    "name": row["relname"],
-                    "table": name,
-                    "percent": percent,
-                    "method": method,
-                    "bytes": row["table_bytes"],
-                }
-            )
-    return findings or [
-        all_clear("table_bloat", database, f"No table in {database} is bloated above the warning level")
-    ], {"tables": bloated}
+        record = {"schema": row["schemaname"], "name": row["relname"], "table": name}
+        relations.append((name, percent, method, row["table_bytes"], dict(record, bytes=row["table_bytes"])))
+    advice = "VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack."
+    return bloat_judged("table_bloat", database, relations, thresholds, advice)
 
 
+@check(DATABASE, {"index_bloat_percent": Threshold(30, 50, "%")}, {"bloat_min_bytes": 10485760})
 def judge_index_bloat(
     database: str,
-    indexes: list[dict[str, Any]],
+    indexes: Rows,
     block_size: int,
-    thresholds: dict[str, float],
-    exact: dict[int, float] | None = None,
-) -> tuple[list[Finding], dict[str, Any]]:
-    findings, bloated = [], []
+    thresholds: Levels,
+    exact_indexes: Measured = None,
+) -> Judged:
+    """Wasted space of B-tree indexes (estimated, or measured with exact_bloat)."""
+    relations = []
     for row in indexes:
         if row["amname"] != "btree" or not row["indisvalid"] or row["bytes"] < thresholds["bloat_min_bytes"]:
             continue
-        if exact is not None and row["indexrelid"] in exact:
-            percent, method = exact[row["indexrelid"]], "pgstatindex"
+        if exact_indexes is not None and row["indexrelid"] in exact_indexes:
+            percent, method = exact_indexes[row["indexrelid"]], "pgstatindex"
         elif row["plain_columns"]:
             percent, method = index_bloat(row["reltuples"], row["relpages"], row["key_width"], block_size), "estimate"
         else:
             continue
-        if percent is None:
-            continue
         name = qualified(row["schemaname"], row["indexname"])
-        finding = pair(
-            "index_bloat",
-            f"{database}.{name}",
-            percent,
-            thresholds,
-            "index_bloat_percent",
-            label=f"Bloat of index {database}.{name} ({method}, {row['bytes']} bytes)",
-            recommendation=f"REINDEX INDEX CONCURRENTLY {name} (action reindex).",
+        record = {"schema": row["schemaname"], "name": row["indexname"], "index": name}
+        relations.append(
+            (name, percent, method, row["bytes"], dict(record, table=qualified(row["schemaname"], row["tablename"])))
         )
-        if finding.severity != OK:
-            findings.append(finding)
-            bloated.append(
-                {
-                    "schema": row["schemaname"],
-                    "name": row["indexname"],
-                    "index": name,
-                    "table": qualified(row["schemaname"], row["tablename"]),
-                    "percent": percent,
-                    "method": method,
-                }
-            )
-    return findings or [
-        all_clear("index_bloat", database, f"No index in {database} is bloated above the warning level")
-    ], {"indexes": bloated}
+    return bloat_judged(
+        "index_bloat", database, relations, thresholds, "REINDEX INDEX CONCURRENTLY {name} (action reindex)."
+    )
 
 
-def judge_slow_queries(
-    database: str, rows: list[dict[str, Any]] | None, reason: str | None, thresholds: dict[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    if rows is None:
-        return [
-            Finding(
-                check="slow_queries",
-                severity=OK,
-                subject=database,
-                message=f"Slow queries of {database} cannot be listed: {reason}",
-                recommendation="Preload pg_stat_statements (shared_preload_libraries) and "
-                f"CREATE EXTENSION pg_stat_statements in {database}.",
-            )
-        ], {"available": False, "reason": reason, "queries": []}
-    findings = []
-    for row in rows:
-        finding = pair(
-            "slow_queries",
-            f"{database} query {row['queryid']}",
-            round(row["mean_ms"], 1),
-            thresholds,
-            "slow_query_mean_ms",
-            label=f"Mean time of query {row['queryid']} in {database} ({row['calls']} calls)",
-            recommendation="EXPLAIN (ANALYZE, BUFFERS) it and add the index or rewrite it.",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-    queries = [
-        {
-            "queryid": row["queryid"],
-            "calls": row["calls"],
-            "mean_ms": round(row["mean_ms"], 2),
-            "total_ms": round(row["total_ms"], 1),
-            "rows": row["rows"],
-            "query": mask_literals(row["query"]),
-        }
-        for row in rows[:10]
-    ]
-    return findings or [all_clear("slow_queries", database, f"No query in {database} is slow on average")], {
-        "available": True,
-        "queries": queries,
-    }
-
-
-def judge_never_analyzed(
-    database: str, tables: list[dict[str, Any]], thresholds: Mapping[str, float]
-) -> tuple[list[Finding], dict[str, Any]]:
-    """Tables with live rows that were never analyzed, by hand or by autovacuum: no planner statistics."""
-    findings, never = [], []
+@check(DATABASE, {"never_analyzed_rows": Threshold(1000, 1000000, " rows")})
+def judge_never_analyzed(database: str, tables: Rows, thresholds: Levels) -> Judged:
+    """Tables with live rows never analyzed (no planner statistics)."""
+    judged = []
     for row in tables:
         if row["last_analyze"] is not None or row["last_autoanalyze"] is not None:
             continue
         name = qualified(row["schemaname"], row["relname"])
-        finding = pair(
-            "never_analyzed",
-            f"{database}.{name}",
-            row["n_live_tup"] or 0,
-            thresholds,
-            "never_analyzed_rows",
-            label=f"Live rows of {database}.{name}, never analyzed",
-            recommendation=f"ANALYZE {name}; check autovacuum is on for it (autovacuum_enabled).",
-        )
-        if finding.severity != OK:
-            findings.append(finding)
-            never.append({"table": name, "rows": row["n_live_tup"]})
-    return findings or [
-        all_clear("never_analyzed", database, f"Every table of {database} with many rows was analyzed")
-    ], {"tables": never}
+        label = f"Live rows of {database}.{name}, never analyzed"
+        advice = f"ANALYZE {name}; check autovacuum is on for it (autovacuum_enabled)."
+        rows = row["n_live_tup"] or 0
+        finding = pair("never_analyzed", f"{database}.{name}", rows, thresholds, "never_analyzed_rows", label, advice)
+        judged.append((finding, {"table": name, "rows": row["n_live_tup"]}))
+    findings, never = flagged(judged)
+    message = f"Every table of {database} with many rows was analyzed"
+    return problems(findings, "never_analyzed", database, message), {"tables": never}
 
-
-# -- the registry -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Check:
-    """One check. judge(facts) -> (findings, data); facts holds the data named in needs.
-
-    needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
-    wraparound, replication_slots (cluster); tables, indexes, database_size, stats_age,
-    sequences, slow_queries, exact_tables, exact_indexes (database).
-    thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
-    limits: single levels, such as the least rows a table needs to be judged (option <name>).
-    """
-
-    name: str
-    scope: str
-    needs: tuple[str, ...]
-    judge: Callable[[Any], tuple[list[Finding], dict[str, Any]]]
-    description: str
-    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
-    limits: Mapping[str, float] = field(default_factory=dict)
-
-
-CHECKS: list[Check] = [
-    Check(
-        "connections",
-        CLUSTER,
-        ("activity", "max_connections"),
-        lambda f: judge_connections(f["activity"], f["max_connections"], f.thresholds),
-        "Client connections against max_connections.",
-        {"connections_percent": Threshold(70, 90, "%")},
-    ),
-    Check(
-        "long_transactions",
-        CLUSTER,
-        ("activity",),
-        lambda f: judge_long_transactions(f["activity"], f.thresholds),
-        "Transactions open for long.",
-        {"long_transaction_seconds": Threshold(300, 3600, " s")},
-    ),
-    Check(
-        "idle_in_transaction",
-        CLUSTER,
-        ("activity",),
-        lambda f: judge_idle_in_transaction(f["activity"], f.thresholds),
-        "Sessions idle inside a transaction.",
-        {"idle_in_transaction_seconds": Threshold(60, 600, " s")},
-    ),
-    Check(
-        "prepared_transactions",
-        CLUSTER,
-        ("prepared_transactions",),
-        lambda f: judge_prepared_transactions(f["prepared_transactions"], f.thresholds),
-        "Old prepared (two-phase) transactions.",
-        {"prepared_transaction_seconds": Threshold(300, 3600, " s")},
-    ),
-    Check(
-        "blocking_locks",
-        CLUSTER,
-        ("activity",),
-        lambda f: judge_blocking_locks(f["activity"], f.thresholds),
-        "Sessions waiting on another session's lock.",
-        {"lock_wait_seconds": Threshold(10, 60, " s")},
-    ),
-    Check(
-        "wraparound",
-        CLUSTER,
-        ("wraparound",),
-        lambda f: judge_wraparound(f["wraparound"], f.thresholds),
-        "Transaction and multixact ID age of each database.",
-        {"wraparound_age": Threshold(500000000, 1500000000)},
-    ),
-    Check(
-        "replication_slots",
-        CLUSTER,
-        ("replication_slots",),
-        lambda f: judge_replication_slots(f["replication_slots"], f.thresholds),
-        "WAL retained by replication slots; inactive slots.",
-        {"replication_slot_retained_bytes": Threshold(1073741824, 10737418240, " bytes")},
-    ),
-    Check(
-        "database_size",
-        DATABASE,
-        ("database_size", "tables"),
-        lambda f: judge_database_size(f.database, f["database_size"], f["tables"], f.thresholds),
-        "Size of the database and its largest tables.",
-        {"database_size_gb": Threshold(100, 500, " GB")},
-    ),
-    Check(
-        "slow_queries",
-        DATABASE,
-        ("slow_queries",),
-        lambda f: judge_slow_queries(f.database, *f["slow_queries"], f.thresholds),
-        "Statements of pg_stat_statements slow on average.",
-        {"slow_query_mean_ms": Threshold(500, 2000, " ms")},
-        {"slow_query_min_calls": 5},
-    ),
-    Check(
-        "dead_tuples",
-        DATABASE,
-        ("tables",),
-        lambda f: judge_dead_tuples(f.database, f["tables"], f.thresholds),
-        "Share of dead tuples of each table.",
-        {"dead_tuples_percent": Threshold(10, 30, "%")},
-        {"dead_tuples_min": 1000},
-    ),
-    Check(
-        "maintenance_age",
-        DATABASE,
-        ("tables",),
-        lambda f: judge_maintenance_age(f.database, f["tables"], f.thresholds),
-        "Days since much-changed tables were last analyzed.",
-        {"analyze_age_days": Threshold(7, 30, " days")},
-        {"analyze_changes_min": 1000},
-    ),
-    Check(
-        "seq_scans",
-        DATABASE,
-        ("tables",),
-        lambda f: judge_seq_scans(f.database, f["tables"], f.thresholds),
-        "Large tables read mostly by sequential scans.",
-        {},
-        {"seq_scan_min": 1000, "seq_scan_min_rows": 10000, "seq_scan_percent_warning": 90},
-    ),
-    Check(
-        "unused_indexes",
-        DATABASE,
-        ("indexes", "stats_age"),
-        lambda f: judge_unused_indexes(f.database, f["indexes"], f["stats_age"], f.thresholds),
-        "Indexes never scanned since the statistics were reset.",
-        {},
-        {"unused_index_min_bytes": 1048576, "unused_index_stats_days": 7},
-    ),
-    Check(
-        "invalid_indexes",
-        DATABASE,
-        ("indexes",),
-        lambda f: judge_invalid_indexes(f.database, f["indexes"]),
-        "Indexes left invalid by a failed concurrent build.",
-    ),
-    Check(
-        "duplicate_indexes",
-        DATABASE,
-        ("indexes",),
-        lambda f: judge_duplicate_indexes(f.database, f["indexes"]),
-        "Identical indexes on one table.",
-    ),
-    Check(
-        "sequences",
-        DATABASE,
-        ("sequences",),
-        lambda f: judge_sequences(f.database, f["sequences"], f.thresholds),
-        "Share of each sequence's range used.",
-        {"sequence_percent": Threshold(75, 90, "%")},
-    ),
-    Check(
-        "table_bloat",
-        DATABASE,
-        ("tables", "exact_tables"),
-        lambda f: judge_table_bloat(f.database, f["tables"], f.block_size, f.thresholds, f["exact_tables"]),
-        "Wasted space of tables (estimated, or measured with exact_bloat).",
-        {"table_bloat_percent": Threshold(30, 50, "%")},
-        {"bloat_min_bytes": 10485760},
-    ),
-    Check(
-        "index_bloat",
-        DATABASE,
-        ("indexes", "exact_indexes"),
-        lambda f: judge_index_bloat(f.database, f["indexes"], f.block_size, f.thresholds, f["exact_indexes"]),
-        "Wasted space of B-tree indexes (estimated, or measured with exact_bloat).",
-        {"index_bloat_percent": Threshold(30, 50, "%")},
-        {"bloat_min_bytes": 10485760},
-    ),
-    Check(
-        "never_analyzed",
-        DATABASE,
-        ("tables",),
-        lambda f: judge_never_analyzed(f.database, f["tables"], f.thresholds),
-        "Tables with live rows never analyzed (no planner statistics).",
-        {"never_analyzed_rows": Threshold(1000, 1000000, " rows")},
-    ),
-]
 
 BY_NAME: dict[str, Check] = {check.name: check for check in CHECKS}
 NAMES: list[str] = [check.name for check in CHECKS]

@@ -26,7 +26,7 @@ from typing import Any
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 
 SSL_MODES = ["allow", "disable", "prefer", "require", "verify-ca", "verify-full"]
 APPLICATION_NAME = "jarvis.maintenance"
@@ -130,9 +130,7 @@ def open_connection(params: dict[str, Any], database: str | None = None, autocom
     """A psycopg2 connection from the connection options; ModuleError naming the host, port, user
     and psycopg2's reason when it cannot be opened."""
     psycopg2 = need("psycopg2", "psycopg2-binary")
-    problem = validate_connection_params(params)
-    if problem:
-        raise ModuleError(f"Cannot connect to PostgreSQL: {problem}")
+    raise_problem("Cannot connect to PostgreSQL", validate_connection_params(params))
     try:
         conn = psycopg2.connect(**connection_kwargs(params, database))
     except psycopg2.Error as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
     connection_kwargs,
@@ -26,9 +26,7 @@ class Session:
     """One connection, counting round trips; rows come back as dicts."""
 
     def __init__(self, psycopg2: Any, params: Mapping[str, Any], database: str | None, counter: list[int]) -> None:
-        problem = validate_connection_params(dict(params))
-        if problem:
-            raise ModuleError(f"Cannot connect to PostgreSQL: {problem}")
+        raise_problem("Cannot connect to PostgreSQL", validate_connection_params(dict(params)))
         try:
             self.conn = psycopg2.connect(**connection_kwargs(dict(params), database))
         except psycopg2.Error as exc:
@@ -106,15 +104,23 @@ class Sources:
     def fetch_extensions(self) -> set[str]:
         return {row["extname"] for row in self.session.rows(SQL["has_extension"])}
 
-    def fetch_slow_queries(self) -> tuple[list[dict[str, Any]] | None, str | None]:
-        """(rows, None), or (None, why they cannot be read)."""
+    def fetch_slow_queries(self) -> list[dict[str, Any]] | None:
+        """The statements of pg_stat_statements, or None when they cannot be read (slow_queries_reason)."""
+        self._cache["slow_queries_reason"] = None
         if "pg_stat_statements" not in self.get("extensions"):
-            return None, f"the pg_stat_statements extension is not installed in {self.database}"
+            self._cache["slow_queries_reason"] = f"the pg_stat_statements extension is not installed in {self.database}"
+            return None
         min_calls = self.params["thresholds"]["slow_query_min_calls"]
         try:
-            return self.session.rows(SQL["slow_queries"], {"min_calls": min_calls}), None
+            return self.session.rows(SQL["slow_queries"], {"min_calls": min_calls})
         except self.error as exc:  # e.g. installed but not preloaded
-            return None, str(exc).strip().splitlines()[0]
+            self._cache["slow_queries_reason"] = str(exc).strip().splitlines()[0]
+            return None
+
+    def fetch_slow_queries_reason(self) -> str | None:
+        """Why slow_queries is None."""
+        self.get("slow_queries")
+        return self._cache["slow_queries_reason"]
 
     def fetch_pgstattuple(self) -> bool:
         """Whether exact bloat is to be measured here (exact_bloat on and pgstattuple installed)."""
@@ -137,44 +143,40 @@ class Sources:
         if not self.get("pgstattuple"):
             return None
         minimum = self.params["thresholds"]["bloat_min_bytes"]
-        measured: dict[int, float] = {}
-        for row in self.get("tables"):
-            if row["table_bytes"] >= minimum and not self.measure(
-                measured, row["relid"], "pgstattuple", lambda found: round(found["waste_percent"], 1)
-            ):
-                break
-        return measured
+        oids = [row["relid"] for row in self.get("tables") if row["table_bytes"] >= minimum]
+        return self.exact_bloat(oids, "pgstattuple", lambda found: round(found["waste_percent"], 1))
 
     def fetch_exact_indexes(self) -> dict[int, float] | None:
         if not self.get("pgstattuple"):
             return None
         minimum = self.params["thresholds"]["bloat_min_bytes"]
+        oids = [
+            row["indexrelid"]
+            for row in self.get("indexes")
+            if row["amname"] == "btree" and row["indisvalid"] and row["bytes"] >= minimum
+        ]
+        return self.exact_bloat(
+            oids, "pgstatindex", lambda found: round(max(0.0, 90.0 - found["density"]) / 90.0 * 100, 1)
+        )
+
+    def exact_bloat(self, oids: list[int], query: str, percent: Callable[[dict[str, Any]], float]) -> dict[int, float]:
+        """The measured bloat (percent) of each relation, by oid.
+
+        On an error it is noted once and measuring stops: the rest fall back to the estimate.
+        """
         measured: dict[int, float] = {}
-        for row in self.get("indexes"):
-            if row["amname"] != "btree" or not row["indisvalid"] or row["bytes"] < minimum:
-                continue
-            if not self.measure(
-                measured,
-                row["indexrelid"],
-                "pgstatindex",
-                lambda found: round(max(0.0, 90.0 - found["density"]) / 90.0 * 100, 1),
-            ):
+        for oid in oids:
+            try:
+                measured[oid] = percent(self.session.rows(SQL[query], {"oid": oid})[0])
+            except self.error as exc:
+                self.notes.append(
+                    Finding(
+                        check="table_bloat",
+                        severity=WARNING,
+                        subject=str(self.database),
+                        message=f"Cannot measure exact bloat in {self.database}: {str(exc).strip().splitlines()[0]}; "
+                        "falling back to the estimate where it was not measured",
+                    )
+                )
                 break
         return measured
-
-    def measure(self, measured: dict[int, float], oid: int, query: str, percent: Callable[[dict], float]) -> bool:
-        """Measure one relation's bloat; on an error note it once and stop (False)."""
-        try:
-            measured[oid] = percent(self.session.rows(SQL[query], {"oid": oid})[0])
-        except self.error as exc:
-            self.notes.append(
-                Finding(
-                    check="table_bloat",
-                    severity=WARNING,
-                    subject=str(self.database),
-                    message=f"Cannot measure exact bloat in {self.database}: {str(exc).strip().splitlines()[0]}; "
-                    "falling back to the estimate where it was not measured",
-                )
-            )
-            return False
-        return True

@@ -15,7 +15,7 @@ from typing import Any
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 
 
 def redis_argument_spec() -> dict[str, dict[str, Any]]:
@@ -120,9 +120,7 @@ def connect(params: dict[str, Any], decode_responses: bool = True) -> Any:
     decode_responses=False: a client that returns bytes (see client_kwargs()).
     """
     redis = need("redis")
-    problem = validate_connection_params(params)
-    if problem:
-        raise ModuleError(f"Cannot connect to Redis: {problem}")
+    raise_problem("Cannot connect to Redis", validate_connection_params(params))
     backoff = need("redis.backoff")
     retry = need("redis.retry")
     # Two quick retries: ride out a blip, but fail fast (not after redis-py's default

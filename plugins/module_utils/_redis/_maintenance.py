@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, Finding, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
@@ -477,9 +477,7 @@ class RedisMaintenance(Backend):
         self.changed = False
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"Cannot run Redis maintenance: {problem}")
+        raise_problem("Cannot run Redis maintenance", check_params(self.params))
         self.client = connect(self.params)
         self.redis = need("redis")
         redis = self.redis

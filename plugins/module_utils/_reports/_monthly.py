@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics
@@ -282,9 +283,7 @@ class MonthlyReport(ReportBackend):
     what = "write the monthly report"
 
     def check(self) -> None:
-        problem = check_params(self.params)
-        if problem:
-            raise self.fail(problem)
+        raise_problem(f"Cannot {self.what}", check_params(self.params))
 
     def build(self) -> dict[str, Any]:
         try:

@@ -205,17 +205,17 @@ def review_finding(host: str, row: dict[str, Any], noisy_percent: float, days: i
         f"{limits}; over {row['samples']} sampled days of {days}: p50 {show(row['p50'])}, p95 {show(row['p95'])}, "
         f"max {show(row['max'])}, {row['days_over_warning']} days at or above the warning"
     )
+
+    def reviewed(severity: str, value: Any, threshold: Any, message: str, advice: str = "") -> Finding:
+        return Finding("threshold_review", severity, subject, value, threshold, message, advice)
+
     if verdict == "crossed critical":
-        return Finding(
-            "threshold_review",
-            "warning",
-            subject,
-            row["max"],
-            critical,
-            f"{row['days_over_critical']} days at or above the critical value ({evidence})",
+        message = f"{row['days_over_critical']} days at or above the critical value ({evidence})"
+        advice = (
             f"Add capacity (see capacity_report for the trend); if those days were normal operation, the critical "
-            f"value{where} is wrong: review it.",
+            f"value{where} is wrong: review it."
         )
+        return reviewed("warning", row["max"], critical, message, advice)
     if verdict == "noisy":
         share = f"{row['share_over_warning_percent']:g}% of the sampled days, more than {noisy_percent:g}%"
         suggested = row["suggested_warning"]
@@ -230,46 +230,22 @@ def review_finding(host: str, row: dict[str, Any], noisy_percent: float, days: i
                 f"Add capacity: a warning above the p95 {show(row['p95'])} would reach {ceiling}, so the load, "
                 "not the threshold, is the problem."
             )
-        return Finding(
-            "threshold_review",
-            "warning",
-            subject,
-            row["share_over_warning_percent"],
-            noisy_percent,
-            f"at or above the warning on {share}: it fires too often to be acted on ({evidence})",
-            advice,
-        )
+        message = f"at or above the warning on {share}: it fires too often to be acted on ({evidence})"
+        return reviewed("warning", row["share_over_warning_percent"], noisy_percent, message, advice)
     if verdict == "tight":
-        return Finding(
-            "threshold_review",
-            "ok",
-            subject,
-            row["p95"],
-            warning,
-            f"little headroom, the p95 is within {100 - TIGHT_FRACTION * 100:g}% of the warning ({evidence})",
-            "Keep the warning if reaching it calls for action; watch the trend (capacity_report).",
-        )
+        message = f"little headroom, the p95 is within {100 - TIGHT_FRACTION * 100:g}% of the warning ({evidence})"
+        advice = "Keep the warning if reaching it calls for action; watch the trend (capacity_report)."
+        return reviewed("ok", row["p95"], warning, message, advice)
     if verdict == "slack":
         suggested = row["suggested_warning"]
         lower = f" to about {show(suggested)}" if suggested is not None else ""
-        return Finding(
-            "threshold_review",
-            "ok",
-            subject,
-            row["max"],
-            warning,
-            f"the highest day stayed below {SLACK_FRACTION * 100:g}% of the warning ({evidence})",
+        message = f"the highest day stayed below {SLACK_FRACTION * 100:g}% of the warning ({evidence})"
+        advice = (
             f"The warning{where} could be lowered{lower} to catch a change earlier, if reaching that value would "
-            "call for action.",
+            "call for action."
         )
-    return Finding(
-        "threshold_review",
-        "ok",
-        subject,
-        row["p95"],
-        warning,
-        f"the threshold fits what was observed ({evidence})",
-    )
+        return reviewed("ok", row["max"], warning, message, advice)
+    return reviewed("ok", row["p95"], warning, f"the threshold fits what was observed ({evidence})")
 
 
 def recommendation_of(finding: Finding) -> str:

@@ -16,9 +16,10 @@ from urllib.parse import unquote, urlsplit
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
+    OK,
     Finding,
     worst,
 )
@@ -138,24 +139,10 @@ def content_finding(name: str, url: str, body: Any, keys: list[str]) -> Finding:
     """The functional check: the answer's JSON has every key of `keys`, not empty."""
     missing = missing_json_keys(body, keys)
     if not missing:
-        return Finding(
-            check="content",
-            severity="ok",
-            subject=name,
-            value=keys,
-            threshold=keys,
-            message=f"{name} answered with {', '.join(keys)} at {url}",
-        )
+        return Finding("content", OK, name, keys, keys, f"{name} answered with {', '.join(keys)} at {url}")
     what = "no JSON object" if not isinstance(body, dict) else f"no or an empty {', '.join(missing)}"
-    return Finding(
-        check="content",
-        severity=CRITICAL,
-        subject=name,
-        value=missing,
-        threshold=keys,
-        message=f"{name} answered with {what} at {url}",
-        recommendation=f"Read the {name} logs: it answers, but not with what it should.",
-    )
+    advice = f"Read the {name} logs: it answers, but not with what it should."
+    return Finding("content", CRITICAL, name, missing, keys, f"{name} answered with {what} at {url}", advice)
 
 
 def summarize_health(body: Any) -> str:
@@ -207,9 +194,7 @@ class HttpCheck(Backend):
 
     def run(self) -> dict[str, Any]:
         url = self.hide_url_password()
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"Cannot check {url}: {problem}")
+        raise_problem(f"Cannot check {url}", check_params(self.params))
         name = self.params["name"] or urlsplit(url).netloc
         if self.params["method"] == "POST" and self.check_mode:
             # A POST may change something: check mode does not send it.

@@ -43,7 +43,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._config
     first_difference,
     nginx_directives,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._files import OwnerNotKept, write_atomic
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 
@@ -923,9 +923,7 @@ class MaintenanceMode(Backend):
         return shown
 
     def run(self) -> dict[str, Any]:
-        problem = check_params(self.params)
-        if problem:
-            raise ModuleError(f"Cannot manage maintenance mode: {problem}")
+        raise_problem("Cannot manage maintenance mode", check_params(self.params))
         state = self.params["state"]
         try:
             result = {"status": self.status, "enabled": self.enable, "disabled": self.disable}[state]()
