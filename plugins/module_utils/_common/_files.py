@@ -84,10 +84,6 @@ def tree_files(root: str) -> list[str]:
     return sorted(found)
 
 
-def tree_size(root: str) -> int:
-    return sum(os.path.getsize(os.path.join(root, name)) for name in tree_files(root))
-
-
 def file_entry(root: str, relative: str) -> dict[str, object]:
     full = os.path.join(root, relative)
     return {"path": relative, "size": os.path.getsize(full), "sha256": sha256_file(full)}

@@ -68,11 +68,6 @@ CANNOT = "Cannot analyse the logs"
 
 # Documented in the module's thresholds option: lines of one pattern in one source.
 THRESHOLDS = {"count": Threshold(10, 100)}
-# A source's own levels: each one left out (None) is the module's.
-SOURCE_THRESHOLDS = {
-    "type": "dict",
-    "options": {name: {"type": "float"} for name in _thresholds.argument_spec(THRESHOLDS)},
-}
 
 # The module's options; documented in plugins/modules/log_analysis.py.
 ARGUMENT_SPEC = {

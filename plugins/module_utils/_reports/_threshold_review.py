@@ -50,7 +50,6 @@ TIGHT_FRACTION = 0.9  # p95 at or above 90 % of the warning: little headroom
 SLACK_FRACTION = 0.5  # max below 50 % of the warning: it could be lowered
 RAISE_MARGIN = 1.05  # a noisy warning could go to p95 plus 5 %, rounded up (more finely if needed)
 LOWER_MARGIN = 1.25  # a slack warning could go to the highest day plus 25 %, rounded up
-VERDICTS = ("no data", "crossed critical", "noisy", "tight", "slack", "fine")
 
 
 # The module's options; documented in plugins/modules/threshold_review.py.
