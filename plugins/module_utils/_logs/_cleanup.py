@@ -458,7 +458,9 @@ class LogCleanup(Backend):
             "bytes_to_delete": sum(item.st.st_size for item in planned if item.action == "delete"),
             "bytes_to_compress": sum(item.st.st_size for item in planned if item.action == "compress"),
             "findings": [
-                cleanup_finding(self.params["roots"], public, compressed, deleted, skipped, reclaimed).as_dict()
+                cleanup_finding(
+                    self.params["roots"], self.check_mode, public, compressed, deleted, skipped, reclaimed
+                ).as_dict()
             ],
         }
         if errors:
@@ -469,6 +471,7 @@ class LogCleanup(Backend):
 
 def cleanup_finding(
     roots: list[str],
+    check_mode: bool,
     planned: list[dict[str, Any]],
     compressed: list[dict[str, Any]],
     deleted: list[dict[str, Any]],
@@ -477,9 +480,10 @@ def cleanup_finding(
 ) -> Finding:
     """The log_cleanup finding of a run: what was (or would be) done, a warning when entries were skipped.
 
-    A symlink or a swapped entry in a log directory is somebody else's doing: worth a look.
+    A symlink or a swapped entry in a log directory is somebody else's doing: worth a look. The plan is told
+    by check mode itself (a real run whose planned entries were all skipped did nothing; it is not a plan).
     """
-    if planned and not (compressed or deleted):
+    if check_mode:
         count = {action: sum(1 for item in planned if item["action"] == action) for action in ("compress", "delete")}
         message = f"would compress {count['compress']} and delete {count['delete']} file(s) (check mode)"
     else:

@@ -447,8 +447,18 @@ def test_the_finding_in_check_mode_counts_what_would_be_done(scene):
     assert finding["value"] == 0
 
 
+def test_a_real_run_whose_planned_entries_were_all_skipped_is_not_called_check_mode():
+    planned = [{"action": "compress", "path": "/logs/app.log", "size": 2048, "age_days": 0.1, "reason": "big"}]
+    skipped = [{"path": "/logs/app.log", "reason": "it was replaced by a symlink since it was planned"}]
+    finding = cleanup_finding(["/logs"], False, planned, [], [], skipped, 0)
+    assert finding.message.startswith("compressed 0 and deleted 0 file(s), 0 bytes reclaimed; skipped 1 entry")
+    assert "check mode" not in finding.message
+    nothing = cleanup_finding(["/logs"], True, [], [], [], [], 0)
+    assert nothing.message == "would compress 0 and delete 0 file(s) (check mode)"
+
+
 def test_the_finding_of_a_clean_run_with_nothing_to_do_is_ok():
-    finding = cleanup_finding(["/var/log/jarvis", "/tmp"], [], [], [], [], 0).as_dict()
+    finding = cleanup_finding(["/var/log/jarvis", "/tmp"], False, [], [], [], [], 0).as_dict()
     assert finding["severity"] == "ok" and finding["subject"] == "/var/log/jarvis, /tmp"
     assert finding["message"] == "compressed 0 and deleted 0 file(s), 0 bytes reclaimed"
 
@@ -459,7 +469,7 @@ def test_the_finding_lists_every_skipped_entry_and_each_reason_once():
         {"path": "/logs/b.log", "reason": "a symlink (to /etc/shadow), never followed"},
         {"path": "/logs/db", "reason": "it holds PostgreSQL data (PG_VERSION)"},
     ]
-    finding = cleanup_finding(["/logs"], [], [], [], skipped, 0)
+    finding = cleanup_finding(["/logs"], False, [], [], [], skipped, 0)
     assert finding.severity == "warning"
     assert finding.message.endswith(
         "skipped 3 entries not acted on (symlinks, entries changed while it ran, data "
@@ -472,7 +482,7 @@ def test_the_finding_lists_every_skipped_entry_and_each_reason_once():
 
 def test_a_secret_in_a_skipped_path_is_redacted_in_the_finding():
     skipped = [{"path": "/logs/password=hunter2.log", "reason": "a symlink, never followed"}]
-    finding = cleanup_finding(["/logs"], [], [], [], skipped, 0)
+    finding = cleanup_finding(["/logs"], False, [], [], [], skipped, 0)
     assert "hunter2" not in finding.message
 
 
