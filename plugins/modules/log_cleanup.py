@@ -173,6 +173,24 @@ bytes_to_compress:
   description: Bytes of the logs planned for compression.
   returned: always
   type: int
+findings:
+  description:
+    - The one C(log_cleanup) finding of the run, with C(check), C(severity), C(subject) (the roots), C(value) (bytes
+      reclaimed), C(threshold) (none), C(message) and C(recommendation) - for the report.
+    - The message counts the files compressed and deleted and the bytes reclaimed, or the files it would compress
+      and delete (check mode). A warning when entries were skipped, naming them, with their reasons in the
+      recommendation; ok otherwise.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - check: log_cleanup
+      severity: ok
+      subject: /opt/sutazaiapp/logs
+      value: 104857600
+      threshold: null
+      message: compressed 1 and deleted 2 file(s), 104857600 bytes reclaimed
+      recommendation: ""
 """
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module

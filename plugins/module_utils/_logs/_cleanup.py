@@ -42,6 +42,7 @@ from typing import Any
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs as fs
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import parse_size
 
@@ -85,6 +86,7 @@ OPEN_LOG = os.O_RDWR | os.O_NOCTTY
 
 
 CANNOT = "Cannot clean logs"
+SKIPPED_ADVICE = "Find out who put these entries in the log directories (never followed, never cleaned): "
 
 # The module's options; documented in plugins/modules/log_cleanup.py.
 ARGUMENT_SPEC = {
@@ -444,9 +446,10 @@ class LogCleanup(Backend):
         reclaimed = sum(item["size"] for item in deleted) + sum(
             item["size"] - item["archive_size"] for item in compressed
         )
+        public = [item.public(now) for item in planned]
         result = {
             "changed": bool(planned) if self.check_mode else bool(compressed or deleted),
-            "planned": [item.public(now) for item in planned],
+            "planned": public,
             "compressed": compressed,
             "deleted": deleted,
             "skipped_entries": skipped,
@@ -454,11 +457,54 @@ class LogCleanup(Backend):
             "bytes_reclaimed": reclaimed,
             "bytes_to_delete": sum(item.st.st_size for item in planned if item.action == "delete"),
             "bytes_to_compress": sum(item.st.st_size for item in planned if item.action == "compress"),
+            "findings": [
+                cleanup_finding(
+                    self.params["roots"], self.check_mode, public, compressed, deleted, skipped, reclaimed
+                ).as_dict()
+            ],
         }
         if errors:
             first = "; ".join(f"{e['action']} {e['path']}: {e['error']}" for e in errors[:3])
             raise ModuleError(f"{CANNOT}: {len(errors)} step(s) failed: {first}", **result)
         return result
+
+
+def cleanup_finding(
+    roots: list[str],
+    check_mode: bool,
+    planned: list[dict[str, Any]],
+    compressed: list[dict[str, Any]],
+    deleted: list[dict[str, Any]],
+    skipped: list[dict[str, Any]],
+    reclaimed: int,
+) -> Finding:
+    """The log_cleanup finding of a run: what was (or would be) done, a warning when entries were skipped.
+
+    A symlink or a swapped entry in a log directory is somebody else's doing: worth a look. The plan is told
+    by check mode itself (a real run whose planned entries were all skipped did nothing; it is not a plan).
+    """
+    if check_mode:
+        count = {action: sum(1 for item in planned if item["action"] == action) for action in ("compress", "delete")}
+        message = f"would compress {count['compress']} and delete {count['delete']} file(s) (check mode)"
+    else:
+        message = f"compressed {len(compressed)} and deleted {len(deleted)} file(s), {reclaimed} bytes reclaimed"
+    recommendation = ""
+    if skipped:
+        paths = ", ".join(entry["path"] for entry in skipped)
+        message += (
+            f"; skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} not acted on"
+            f" (symlinks, entries changed while it ran, data directories): {paths}"
+        )
+        recommendation = SKIPPED_ADVICE + "; ".join(dict.fromkeys(entry["reason"] for entry in skipped))
+    return Finding(
+        check="log_cleanup",
+        severity=WARNING if skipped else OK,
+        subject=", ".join(roots),
+        value=reclaimed,
+        threshold=None,
+        message=message,
+        recommendation=recommendation,
+    )
 
 
 def gzip_fd(source: int, out: int, name: str, mtime: float) -> None:

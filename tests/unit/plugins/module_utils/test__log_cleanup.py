@@ -20,6 +20,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._logs._cleanup 
     PROTECTED_PATHS,
     LogCleanup,
     check_params,
+    cleanup_finding,
     inside,
     literal_part,
     protected_by,
@@ -403,6 +404,88 @@ def test_check_mode_plans_and_changes_nothing(scene):
     assert sorted(os.listdir(root)) == ["big.log", "escape.log", "old.log.gz"]
 
 
+# --- The log_cleanup finding the role writes to its report (built here, not in the role's Jinja). -----
+
+
+def test_the_finding_of_a_real_run_with_a_planted_symlink_is_a_warning_naming_it(scene):
+    root, _outside, secret = scene
+    write(root / "big.log", b"line\n" * 1000)
+    write(root / "old.log.gz", b"old\n" * 100)
+    age(root / "old.log.gz", 30)
+    (root / "escape.log").symlink_to(secret)
+    module = FakeModule(roots=[str(root)], compress_min_size="1k")
+    result = LogCleanup(module.params, module.check_mode, module).run()
+    reason = result["skipped_entries"][0]["reason"]
+    assert result["findings"] == [
+        {
+            "check": "log_cleanup",
+            "severity": "warning",
+            "subject": str(root),
+            "value": result["bytes_reclaimed"],
+            "threshold": None,
+            "message": (
+                f"compressed 1 and deleted 1 file(s), {result['bytes_reclaimed']} bytes reclaimed; skipped 1 entry "
+                f"not acted on (symlinks, entries changed while it ran, data directories): {root / 'escape.log'}"
+            ),
+            "recommendation": (
+                f"Find out who put these entries in the log directories (never followed, never cleaned): {reason}"
+            ),
+        }
+    ]
+    assert result["bytes_reclaimed"] > 0
+
+
+def test_the_finding_in_check_mode_counts_what_would_be_done(scene):
+    root, _outside, _secret = scene
+    write(root / "big.log", b"line\n" * 1000)
+    write(root / "old.log.gz", b"old\n")
+    age(root / "old.log.gz", 30)
+    module = FakeModule(check_mode=True, roots=[str(root)], compress_min_size="1k")
+    finding = LogCleanup(module.params, module.check_mode, module).run()["findings"][0]
+    assert finding["severity"] == "ok" and finding["recommendation"] == ""
+    assert finding["message"] == "would compress 1 and delete 1 file(s) (check mode)"
+    assert finding["value"] == 0
+
+
+def test_a_real_run_whose_planned_entries_were_all_skipped_is_not_called_check_mode():
+    planned = [{"action": "compress", "path": "/logs/app.log", "size": 2048, "age_days": 0.1, "reason": "big"}]
+    skipped = [{"path": "/logs/app.log", "reason": "it was replaced by a symlink since it was planned"}]
+    finding = cleanup_finding(["/logs"], False, planned, [], [], skipped, 0)
+    assert finding.message.startswith("compressed 0 and deleted 0 file(s), 0 bytes reclaimed; skipped 1 entry")
+    assert "check mode" not in finding.message
+    nothing = cleanup_finding(["/logs"], True, [], [], [], [], 0)
+    assert nothing.message == "would compress 0 and delete 0 file(s) (check mode)"
+
+
+def test_the_finding_of_a_clean_run_with_nothing_to_do_is_ok():
+    finding = cleanup_finding(["/var/log/jarvis", "/tmp"], False, [], [], [], [], 0).as_dict()
+    assert finding["severity"] == "ok" and finding["subject"] == "/var/log/jarvis, /tmp"
+    assert finding["message"] == "compressed 0 and deleted 0 file(s), 0 bytes reclaimed"
+
+
+def test_the_finding_lists_every_skipped_entry_and_each_reason_once():
+    skipped = [
+        {"path": "/logs/a.log", "reason": "a symlink (to /etc/shadow), never followed"},
+        {"path": "/logs/b.log", "reason": "a symlink (to /etc/shadow), never followed"},
+        {"path": "/logs/db", "reason": "it holds PostgreSQL data (PG_VERSION)"},
+    ]
+    finding = cleanup_finding(["/logs"], False, [], [], [], skipped, 0)
+    assert finding.severity == "warning"
+    assert finding.message.endswith(
+        "skipped 3 entries not acted on (symlinks, entries changed while it ran, data "
+        "directories): /logs/a.log, /logs/b.log, /logs/db"
+    )
+    assert finding.recommendation.endswith(
+        "never cleaned): a symlink (to /etc/shadow), never followed; it holds PostgreSQL data (PG_VERSION)"
+    )
+
+
+def test_a_secret_in_a_skipped_path_is_redacted_in_the_finding():
+    skipped = [{"path": "/logs/password=hunter2.log", "reason": "a symlink, never followed"}]
+    finding = cleanup_finding(["/logs"], False, [], [], [], skipped, 0)
+    assert "hunter2" not in finding.message
+
+
 def test_the_documentation_matches_the_argument_spec():
     source = (COLLECTION / "plugins/modules/log_cleanup.py").read_text()
     documented = yaml.safe_load(source.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0])["options"]
@@ -413,3 +496,4 @@ def test_the_documentation_matches_the_argument_spec():
         assert documented[name].get("default") == option.get("default"), name
         assert documented[name]["type"] == option["type"], name
     assert "skipped_entries" in returned and "skipped" not in returned
+    assert returned["findings"]["returned"] == "always"
