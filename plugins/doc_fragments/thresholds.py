@@ -16,8 +16,9 @@ options:
     description:
       - Levels at which findings become warnings or critical, as C(<name>_warning) and C(<name>_critical) pairs (and,
         where a sub-option says so, single limits). A value at or above a level has that severity.
-      - A level left out keeps its default. Each warning level must not be above its critical level, and none may be
-        negative.
+      - A level left out keeps its default. A level whose default is null is not judged until it is set, and either
+        level of such a pair may be set to null. Each warning level must not be above its critical level, and none
+        may be negative.
     type: dict
     default: {}
 """

@@ -15,39 +15,41 @@ description:
     findings with a severity of V(ok), V(warning) or V(critical).
   - Replaces the runbook's weekly performance tuning, which read C(docker stats) as a table with awk, compared the CPU
     column with bc and flagged a container whose memory column merely contained C(GiB).
-  - Each running container has a C(container_cpu) finding (against O(cpu_warning_percent) and O(cpu_critical_percent))
-    and a C(container_memory) finding (a warning from O(memory_warning_bytes) in use, critical from
-    O(memory_critical_percent) of the container's memory limit). A container that does not exist or does not run has
-    one C(container_state) warning instead; the module does not fail for it.
+  - Each running container has a C(container_cpu) finding (against O(thresholds.cpu_percent_warning) and
+    O(thresholds.cpu_percent_critical)) and a C(container_memory) finding, the worse of memory in use against
+    O(thresholds.memory_bytes_warning) (by default a warning from 1 GiB, the runbook's rule) and its share of the
+    container's memory limit against O(thresholds.memory_percent_critical) (by default critical from 90 %). A container
+    that does not exist or does not run has one C(container_state) warning instead; the module does not fail for it.
   - The C(docker) CLI finds the engine as usual, through C(DOCKER_HOST) and the docker context of the environment.
   - The module only observes; roles decide what a finding means (a restart in a maintenance window, a notification).
-extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY]
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.attributes.READ_ONLY, jarvis.maintenance.thresholds]
 options:
   containers:
     description: Names (or IDs of 12 or more hex digits) of the containers to measure; at least one.
     type: list
     elements: str
     required: true
-  cpu_warning_percent:
-    description:
-      - CPU use, in percent as C(docker stats) shows it, from which a container's finding is a warning (the runbook's 80).
-      - C(docker stats) adds up the CPUs, so a container busy on two CPUs shows 200.
-    type: float
-    default: 80
-  cpu_critical_percent:
-    description: CPU use, in percent, from which a container's finding is critical; not below O(cpu_warning_percent).
-    type: float
-    default: 95
-  memory_warning_bytes:
-    description: Memory in use, in bytes, from which a container's finding is a warning (the runbook's C(GiB) rule, 1 GiB).
-    type: int
-    default: 1073741824
-  memory_critical_percent:
-    description:
-      - Memory in use, in percent of the container's memory limit, from which its finding is critical (0 to 100).
-      - A container without a memory limit is measured against the host's memory, as C(docker stats) does.
-    type: float
-    default: 90
+  thresholds:
+    suboptions:
+      cpu_percent_warning:
+        description:
+          - CPU use, in percent as C(docker stats) shows it (the runbook's 80). C(docker stats) adds up the CPUs, so a
+            container busy on two CPUs shows 200.
+        type: float
+        default: 80
+      cpu_percent_critical: {type: float, default: 95, description: "Critical level; see O(thresholds.cpu_percent_warning)."}
+      memory_bytes_warning:
+        description: Memory in use, in bytes (the runbook's C(GiB) rule, 1 GiB).
+        type: float
+        default: 1073741824
+      memory_bytes_critical: {type: float, description: "Critical level of memory in use, in bytes; not judged by default."}
+      memory_percent_warning: {type: float, description: "Memory in use, in percent of the limit (0 to 100); not judged by default."}
+      memory_percent_critical:
+        description:
+          - Memory in use, in percent of the container's memory limit (0 to 100).
+          - A container without a memory limit is measured against the host's memory, as C(docker stats) does.
+        type: float
+        default: 90
   docker_binary:
     description: The docker CLI, a name looked up on C(PATH) or a path.
     type: str
@@ -82,10 +84,12 @@ EXAMPLES = r"""
 - name: Stricter thresholds against a remote engine
   jarvis.maintenance.container_stats:
     containers: [sutazai-backend]
-    cpu_warning_percent: 50
-    cpu_critical_percent: 90
-    memory_warning_bytes: 536870912
-    memory_critical_percent: 80
+    thresholds:
+      cpu_percent_warning: 50
+      cpu_percent_critical: 90
+      memory_bytes_warning: 536870912
+      memory_percent_warning: 70
+      memory_percent_critical: 80
   environment:
     DOCKER_HOST: ssh://ops@app01.example.com
 """
@@ -119,7 +123,7 @@ findings:
     - C(container_cpu) and C(container_memory) for each running container, C(container_state) (a warning) for each one
       that is missing or not running; each with C(check), C(severity), C(subject) (the container), C(value),
       C(threshold), C(message) and C(recommendation).
-    - The memory finding's value and threshold are bytes; a critical threshold is O(memory_critical_percent) of the limit.
+    - The memory finding's value and threshold are bytes; a level in percent is that share of the limit.
   returned: always
   type: list
   elements: dict
@@ -131,6 +135,12 @@ findings:
       threshold: 80.0
       message: CPU use of sutazai-backend is 6.93%, below the warning threshold 80%
       recommendation: ""
+thresholds:
+  description: The levels the findings were judged against, defaults filled in (null where a level is not judged).
+  returned: always
+  type: dict
+  sample: {cpu_percent_warning: 80.0, cpu_percent_critical: 95.0, memory_bytes_warning: 1073741824.0,
+           memory_bytes_critical: null, memory_percent_warning: null, memory_percent_critical: 90.0}
 """
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module

@@ -256,7 +256,10 @@ def test_failed_rebuild_is_rolled_back_to_the_previous_image(stack):
 
 def test_performance_tuning_restarts_an_over_threshold_backend_only_inside_a_window(stack, tmp_path):
     # every container uses more than 1 byte: all are over the memory threshold
-    variables = {"performance_tuning_memory_warning_bytes": 1, "performance_tuning_restart_services": ["backend"]}
+    variables = {
+        "performance_tuning_thresholds": {"memory_bytes_warning": 1},
+        "performance_tuning_restart_services": ["backend"],
+    }
     started = inspect(stack, "sutazai-backend", "{{.State.StartedAt}}")
     run = role(tmp_path, "performance_tuning", variables=variables)
     assert run.returncode == 0, output(run)
@@ -265,6 +268,8 @@ def test_performance_tuning_restarts_an_over_threshold_backend_only_inside_a_win
     assert set(memory) == set(CONTAINERS)
     assert memory["sutazai-backend"]["severity"] == "warning"
     assert memory["sutazai-backend"]["value"] == report["data"]["containers"]["sutazai-backend"]["memory_bytes"] > 0
+    assert report["data"]["thresholds"]["memory_bytes_warning"] == 1  # the levels judged, defaults filled in
+    assert report["data"]["thresholds"]["memory_percent_critical"] == 90
     assert report["data"]["in_window"] is False
     assert report["data"]["deferred"] == ["backend"] and report["data"]["restarted"] == []
     assert inspect(stack, "sutazai-backend", "{{.State.StartedAt}}") == started, "restarted outside a window"

@@ -75,17 +75,29 @@ def count_by_severity(findings: Iterable[Finding | dict[str, Any]]) -> dict[str,
     return counts
 
 
-def validate_thresholds(warning: float, critical: float, higher_is_worse: bool = True) -> str | None:
-    """Return why a warning/critical pair is unusable, or None when it is fine."""
-    for value in (warning, critical):
+def validate_thresholds(
+    warning: float | None,
+    critical: float | None,
+    higher_is_worse: bool = True,
+    may_be_null: tuple[bool, bool] = (False, False),
+) -> str | None:
+    """Return why a warning/critical pair is unusable, or None when it is fine.
+
+    may_be_null says, for the warning and the critical level, whether None (that level not judged) is allowed.
+    """
+    for value, nullable in zip((warning, critical), may_be_null):
+        if value is None and nullable:
+            continue
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
             or (isinstance(value, float) and not math.isfinite(value))
         ):
             return f"thresholds must be finite numbers, got {value!r}"
-    if warning < 0 or critical < 0:
-        return "thresholds must not be negative"
+        if value < 0:
+            return "thresholds must not be negative"
+    if warning is None or critical is None:
+        return None
     if higher_is_worse and warning > critical:
         return f"warning ({warning}) must not be above critical ({critical})"
     if not higher_is_worse and warning < critical:
@@ -93,31 +105,35 @@ def validate_thresholds(warning: float, critical: float, higher_is_worse: bool =
     return None
 
 
-def classify(value: float, warning: float, critical: float, higher_is_worse: bool = True) -> tuple[str, float | None]:
+def crosses(value: float, level: float | None, higher_is_worse: bool = True) -> bool:
+    """True when value is at or beyond level (a level of None is never crossed)."""
+    if level is None:
+        return False
+    return value >= level if higher_is_worse else value <= level
+
+
+def classify(
+    value: float, warning: float | None, critical: float | None, higher_is_worse: bool = True
+) -> tuple[str, float | None]:
     """Severity of value against a warning/critical pair, and the threshold it crossed.
 
     A value equal to a threshold counts as crossing it. When higher_is_worse is False
-    (free space, days left), lower values are worse.
+    (free space, days left), lower values are worse. A level of None is not judged; an ok
+    value returns the warning level (the critical one when there is no warning level).
     """
-    if higher_is_worse:
-        if value >= critical:
-            return CRITICAL, critical
-        if value >= warning:
-            return WARNING, warning
-    else:
-        if value <= critical:
-            return CRITICAL, critical
-        if value <= warning:
-            return WARNING, warning
-    return OK, warning
+    if crosses(value, critical, higher_is_worse):
+        return CRITICAL, critical
+    if crosses(value, warning, higher_is_worse):
+        return WARNING, warning
+    return OK, critical if warning is None else warning
 
 
 def threshold_finding(
     check: str,
     subject: str,
     value: float,
-    warning: float,
-    critical: float,
+    warning: float | None,
+    critical: float | None,
     unit: str = "",
     higher_is_worse: bool = True,
     recommendation: str = "",
@@ -133,7 +149,8 @@ def threshold_finding(
     label = label or f"{check} of {subject}"
     if severity == OK:
         relation = "below" if higher_is_worse else "above"
-        message = f"{label} is {shown}, {relation} the warning threshold {warning:g}{unit}"
+        level = "critical" if warning is None else "warning"
+        message = f"{label} is {shown}, {relation} the {level} threshold {crossed:g}{unit}"
         recommendation = ""
     else:
         relation = "at or above" if higher_is_worse else "at or below"

@@ -25,10 +25,12 @@ class Threshold(NamedTuple):
     """Default warning and critical levels of one measured value.
 
     higher_is_worse is False for values where less is worse (free space, days left, hit ratio).
+    A level of None is not judged by default; the caller may set it, and may set either level of
+    such a threshold to null (not judged).
     """
 
-    warning: float
-    critical: float
+    warning: float | None
+    critical: float | None
     unit: str = ""
     higher_is_worse: bool = True
 
@@ -54,7 +56,8 @@ def problem(table: Table, values: Mapping[str, Any], prefix: str = "thresholds")
     """Why the values given for a table are unusable (naming the sub-options), or None."""
     for name, threshold in table.items():
         warning, critical = values[f"{name}_warning"], values[f"{name}_critical"]
-        why = validate_thresholds(warning, critical, threshold.higher_is_worse)
+        nullable = threshold.warning is None or threshold.critical is None
+        why = validate_thresholds(warning, critical, threshold.higher_is_worse, (nullable, nullable))
         if why:
             return f"{prefix}.{name}_warning/{name}_critical: {why}"
     return None
@@ -65,7 +68,7 @@ def validate(table: Table, values: Mapping[str, Any], what: str, prefix: str = "
     raise_problem(f"Cannot {what}", problem(table, values, prefix))
 
 
-def levels(values: Mapping[str, Any], name: str) -> tuple[float, float]:
+def levels(values: Mapping[str, Any], name: str) -> tuple[float | None, float | None]:
     """The (warning, critical) pair the caller set for one threshold."""
     return values[f"{name}_warning"], values[f"{name}_critical"]
 

@@ -19,13 +19,14 @@ import os
 import re
 from typing import Any
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
-    CRITICAL,
     OK,
     WARNING,
     Finding,
-    threshold_finding,
+    classify,
+    severity_rank,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
     KILL_AFTER,
@@ -34,6 +35,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeli
     tail,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes, parse_size
 
 GIB = 1024**3
@@ -46,13 +48,18 @@ NOT_MEASURED = ("--", "")  # what docker stats prints for a container that is no
 
 CANNOT = "Cannot measure the containers"
 
+# Documented in the module's thresholds option. The runbook's memory rule is a warning from 1 GiB
+# in use ("GiB" in docker's column); the critical level is a share of the container's limit.
+THRESHOLDS = {
+    "cpu_percent": Threshold(80.0, 95.0, "%"),
+    "memory_bytes": Threshold(float(GIB), None, " bytes"),
+    "memory_percent": Threshold(None, 90.0, "%"),
+}
+
 # The module's options; documented in plugins/modules/container_stats.py.
 ARGUMENT_SPEC = {
     "containers": {"type": "list", "elements": "str", "required": True},
-    "cpu_warning_percent": {"type": "float", "default": 80.0},
-    "cpu_critical_percent": {"type": "float", "default": 95.0},
-    "memory_warning_bytes": {"type": "int", "default": GIB},
-    "memory_critical_percent": {"type": "float", "default": 90.0},
+    "thresholds": _thresholds.option(THRESHOLDS),
     "docker_binary": {"type": "str", "default": "docker"},
     "timeout": {"type": "float", "default": 30.0},
 }
@@ -66,18 +73,10 @@ def check_params(params: dict[str, Any]) -> None:
     blank = [index for index, name in enumerate(names) if not str(name).strip()]
     if blank:
         raise ModuleError(f"{CANNOT}: containers must not hold an empty name (item {blank[0]})")
-    for name in ("cpu_warning_percent", "cpu_critical_percent", "memory_warning_bytes", "memory_critical_percent"):
-        if params[name] < 0:
-            raise ModuleError(f"{CANNOT}: {name} must not be negative, got {params[name]:g}")
-    if params["cpu_warning_percent"] > params["cpu_critical_percent"]:
-        raise ModuleError(
-            f"{CANNOT}: cpu_warning_percent ({params['cpu_warning_percent']:g}) must not be above "
-            f"cpu_critical_percent ({params['cpu_critical_percent']:g})"
-        )
-    if params["memory_critical_percent"] > 100:
-        raise ModuleError(
-            f"{CANNOT}: memory_critical_percent must be at most 100, got {params['memory_critical_percent']:g}"
-        )
+    _thresholds.validate(THRESHOLDS, params["thresholds"], "measure the containers")
+    for level in ("memory_percent_warning", "memory_percent_critical"):
+        if (params["thresholds"][level] or 0) > 100:
+            raise ModuleError(f"{CANNOT}: thresholds.{level} must be at most 100, got {params['thresholds'][level]:g}")
     if params["timeout"] <= 0:
         raise ModuleError(f"{CANNOT}: timeout must be above 0 seconds, got {params['timeout']:g}")
 
@@ -234,14 +233,14 @@ def state_finding(name: str, state: str) -> Finding:
     )
 
 
-def cpu_finding(name: str, cpu_percent: float, warning: float, critical: float) -> Finding:
-    return threshold_finding(
-        "container_cpu",
+def cpu_finding(name: str, cpu_percent: float, thresholds: dict[str, Any]) -> Finding:
+    return _thresholds.judge(
+        THRESHOLDS,
+        thresholds,
+        "cpu_percent",
         name,
         round(cpu_percent, 2),
-        warning,
-        critical,
-        unit="%",
+        check="container_cpu",
         label=f"CPU use of {name}",
         recommendation=(
             f"Find what keeps {name} busy (docker top {name}, its logs, slow requests); restart it in a maintenance "
@@ -250,19 +249,25 @@ def cpu_finding(name: str, cpu_percent: float, warning: float, critical: float) 
     )
 
 
+LEAK = "Watch whether the memory of {name} keeps growing (a leak); restart it in a maintenance window if it does."
+OOM = (
+    "{name} is close to its memory limit and may be killed (OOM): look for a leak or raise the limit; "
+    "a restart in a maintenance window frees the memory for a while."
+)
+
+
 def memory_finding(
     name: str,
     memory_bytes: int,
     memory_percent: float | None,
     limit_bytes: int | None,
-    warning_bytes: int,
-    critical_percent: float,
+    thresholds: dict[str, Any],
     limited: bool | None = True,
 ) -> Finding:
-    """Warning from warning_bytes in use (the runbook's "GiB" rule), critical from critical_percent of the limit.
+    """The worse of memory in use (bytes, the runbook's "GiB" rule) and its share of the limit (percent).
 
     The limit is the container's memory limit, or the host's memory when it has none (docker's MemUsage).
-    Value and threshold are in bytes: the critical threshold is critical_percent of the limit.
+    Value and threshold are in bytes: a level in percent is turned into bytes of the limit.
     """
     if memory_percent is None and limit_bytes:
         memory_percent = 100.0 * memory_bytes / limit_bytes
@@ -271,44 +276,44 @@ def memory_finding(
     if limit_bytes:
         of_limit = f" ({round(memory_percent or 0, 2):g}% of {whose} {human_bytes(limit_bytes)}"
         of_limit += " limit)" if whose == "its" else ", no memory limit set)"
-    shown = f"Memory use of {name} is {human_bytes(memory_bytes)}{of_limit}"
-    if memory_percent is not None and limit_bytes and memory_percent >= critical_percent:
-        severity, threshold = CRITICAL, int(limit_bytes * critical_percent / 100)
-        judged = f"at or above the critical threshold {critical_percent:g}% of the limit"
-        recommendation = (
-            f"{name} is close to its memory limit and may be killed (OOM): look for a leak or raise the limit; "
-            "a restart in a maintenance window frees the memory for a while."
-        )
-    elif memory_bytes >= warning_bytes:
-        severity, threshold = WARNING, warning_bytes
-        judged = f"at or above the warning threshold {human_bytes(warning_bytes)}"
-        recommendation = (
-            f"Watch whether the memory of {name} keeps growing (a leak); restart it in a maintenance window if it does."
-        )
+    judged = []  # (severity, threshold in bytes, the level as shown, which level, advice); bytes first wins a tie
+    warning, critical = _thresholds.levels(thresholds, "memory_bytes")
+    if warning is not None or critical is not None:
+        severity, level = classify(memory_bytes, warning, critical)
+        judged.append((severity, int(level), human_bytes(int(level)), warning is None, LEAK))
+    warning, critical = _thresholds.levels(thresholds, "memory_percent")
+    if limit_bytes and memory_percent is not None and (warning is not None or critical is not None):
+        severity, level = classify(memory_percent, warning, critical)
+        judged.append((severity, int(limit_bytes * level / 100), f"{level:g}% of the limit", warning is None, OOM))
+    message = f"Memory use of {name} is {human_bytes(memory_bytes)}{of_limit}"
+    if not judged:
+        return Finding("container_memory", OK, name, memory_bytes, None, f"{message}, no memory threshold set")
+    severity, threshold, level, critical_only, advice = max(judged, key=lambda one: severity_rank(one[0]))
+    if severity == OK:
+        message += f", below the {'critical' if critical_only else 'warning'} threshold {level}"
+        advice = ""
     else:
-        severity, threshold = OK, warning_bytes
-        judged, recommendation = f"below the warning threshold {human_bytes(warning_bytes)}", ""
-    return Finding("container_memory", severity, name, memory_bytes, threshold, f"{shown}, {judged}", recommendation)
+        message += f", at or above the {severity} threshold {level}"
+    return Finding("container_memory", severity, name, memory_bytes, threshold, message, advice.format(name=name))
 
 
 def judge(containers: dict[str, dict[str, Any]], params: dict[str, Any]) -> list[Finding]:
     """Findings for measured containers: CPU and memory for a running one, its state otherwise (pure)."""
     result = []
+    thresholds = params["thresholds"]
     for name, info in containers.items():
         if not info.get("running") or info.get("cpu_percent") is None or info.get("memory_bytes") is None:
             state = info.get("state") or "unknown"
             result.append(state_finding(name, "stopped" if state == "running" else state))
             continue
-        cpu = info["cpu_percent"]
-        result.append(cpu_finding(name, cpu, params["cpu_warning_percent"], params["cpu_critical_percent"]))
+        result.append(cpu_finding(name, info["cpu_percent"], thresholds))
         result.append(
             memory_finding(
                 name,
                 info["memory_bytes"],
                 info.get("memory_percent"),
                 info.get("memory_limit_bytes"),
-                params["memory_warning_bytes"],
-                params["memory_critical_percent"],
+                thresholds,
                 info.get("memory_limited"),
             )
         )
@@ -375,4 +380,9 @@ class ContainerStats(Backend):
             measured = figures.get(name, EMPTY_FIGURES) if state["running"] else EMPTY_FIGURES
             containers[name] = {"name": name, **measured, **state}
         found = judge(containers, self.params)
-        return {"changed": False, "containers": containers, "findings": [f.as_dict() for f in found]}
+        return {
+            "changed": False,
+            "containers": containers,
+            "findings": [f.as_dict() for f in found],
+            "thresholds": self.params["thresholds"],
+        }

@@ -13,6 +13,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._container_stats import (
     ARGUMENT_SPEC,
     GIB,
+    THRESHOLDS,
     ContainerStats,
     check_params,
     human_bytes,
@@ -32,10 +33,20 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._host._containe
 MIB = 1024**2
 
 
+def levels(**overrides):
+    """The thresholds option as Ansible fills it in: every sub-option with its default, then the overrides."""
+    values = {name: spec.get("default") for name, spec in ARGUMENT_SPEC["thresholds"]["options"].items()}
+    values.update(overrides)
+    return values
+
+
 def defaults(**overrides):
     params = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
     params["containers"] = ["sutazai-backend"]
-    params.update(overrides)
+    params["thresholds"] = levels(
+        **{name: value for name, value in overrides.items() if name.rsplit("_", 1)[0] in THRESHOLDS}
+    )
+    params.update({name: value for name, value in overrides.items() if name not in params["thresholds"]})
     return params
 
 
@@ -247,12 +258,21 @@ def test_missing_names():
     [
         ({"containers": []}, "containers"),
         ({"containers": ["a", " "]}, "containers"),
-        ({"cpu_warning_percent": -1.0}, "cpu_warning_percent"),
-        ({"cpu_critical_percent": -5.0}, "cpu_critical_percent"),
-        ({"memory_warning_bytes": -1}, "memory_warning_bytes"),
-        ({"memory_critical_percent": -1.0}, "memory_critical_percent"),
-        ({"memory_critical_percent": 101.0}, "memory_critical_percent"),
-        ({"cpu_warning_percent": 96.0}, "cpu_warning_percent (96) must not be above cpu_critical_percent (95)"),
+        ({"cpu_percent_warning": -1.0}, "thresholds.cpu_percent_warning"),
+        ({"cpu_percent_critical": -5.0}, "thresholds.cpu_percent_warning/cpu_percent_critical: thresholds must not be"),
+        ({"memory_bytes_warning": -1.0}, "thresholds.memory_bytes_warning"),
+        ({"memory_percent_critical": -1.0}, "thresholds.memory_percent_warning/memory_percent_critical"),
+        ({"memory_percent_critical": 101.0}, "thresholds.memory_percent_critical must be at most 100"),
+        ({"memory_percent_warning": 101.0, "memory_percent_critical": None}, "thresholds.memory_percent_warning"),
+        (
+            {"cpu_percent_warning": 96.0},
+            "thresholds.cpu_percent_warning/cpu_percent_critical: warning (96.0) must not be",
+        ),
+        (
+            {"cpu_percent_critical": None},
+            "thresholds.cpu_percent_warning/cpu_percent_critical: thresholds must be finite",
+        ),
+        ({"memory_percent_warning": 95.0}, "warning (95.0) must not be above critical (90.0)"),
         ({"timeout": 0.0}, "timeout"),
     ],
 )
@@ -263,7 +283,15 @@ def test_check_params_names_the_parameter(overrides, named):
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"cpu_warning_percent": 95.0}, {"memory_warning_bytes": 0, "memory_critical_percent": 100.0}],
+    [
+        {},
+        {"cpu_percent_warning": 95.0},
+        {"memory_bytes_warning": 0.0, "memory_percent_critical": 100.0},
+        {
+            "memory_bytes_warning": None,
+            "memory_bytes_critical": 2.0 * GIB,
+        },  # either level of a pair with a null default
+    ],
 )
 def test_check_params_accepts(overrides):
     check_params(defaults(**overrides))
@@ -271,8 +299,11 @@ def test_check_params_accepts(overrides):
 
 def test_defaults_are_the_runbook_rules():
     params = defaults()
-    assert params["cpu_warning_percent"] == 80
-    assert params["memory_warning_bytes"] == 1073741824
+    assert params["thresholds"]["cpu_percent_warning"] == 80
+    assert params["thresholds"]["memory_bytes_warning"] == 1073741824
+    assert params["thresholds"]["memory_bytes_critical"] is None
+    assert params["thresholds"]["memory_percent_warning"] is None
+    assert params["thresholds"]["memory_percent_critical"] == 90
     check_params(params)
 
 
@@ -337,19 +368,47 @@ def test_memory_thresholds(memory, limit, expected, threshold):
 
 
 def test_memory_finding_says_whose_limit():
-    limited = memory_finding("c", 600 * MIB, 58.59, 1024 * MIB, GIB, 90.0, limited=True)
-    unlimited = memory_finding("c", 600 * MIB, 2.0, 30 * GIB, GIB, 90.0, limited=False)
+    limited = memory_finding("c", 600 * MIB, 58.59, 1024 * MIB, levels(), limited=True)
+    unlimited = memory_finding("c", 600 * MIB, 2.0, 30 * GIB, levels(), limited=False)
     assert "of its 1.0 GiB limit" in limited.message
     assert "no memory limit set" in unlimited.message
+    assert limited.message.endswith("below the warning threshold 1.0 GiB")
 
 
 def test_memory_finding_without_docker_percent():
-    finding = memory_finding("c", 95 * MIB, None, 100 * MIB, GIB, 90.0)
+    finding = memory_finding("c", 95 * MIB, None, 100 * MIB, levels())
     assert finding.severity == "critical"
+    assert finding.message.endswith("at or above the critical threshold 90% of the limit")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "memory", "expected", "threshold"),
+    [
+        # a warning from a share of the limit, set where the default leaves it out
+        ({"memory_percent_warning": 50.0}, 600 * MIB, "warning", 512 * MIB),
+        ({"memory_percent_warning": 50.0}, 400 * MIB, "ok", GIB),
+        # a critical level in bytes, set where the default leaves it out
+        ({"memory_bytes_warning": 100.0 * MIB, "memory_bytes_critical": 200.0 * MIB}, 300 * MIB, "critical", 200 * MIB),
+        # the bytes levels turned off: the share of the limit alone judges
+        ({"memory_bytes_warning": None}, 100 * MIB, "ok", int(0.9 * 1024 * MIB)),
+        ({"memory_bytes_warning": None}, 1000 * MIB, "critical", int(0.9 * 1024 * MIB)),
+    ],
+)
+def test_memory_levels_left_out_by_default_can_be_set(overrides, memory, expected, threshold):
+    finding = memory_finding("c", memory, None, 1024 * MIB, levels(**overrides))
+    assert (finding.severity, finding.threshold) == (expected, threshold)
+
+
+def test_memory_not_judged_without_any_level():
+    finding = memory_finding(
+        "c", 100 * MIB, None, 1024 * MIB, levels(memory_bytes_warning=None, memory_percent_critical=None)
+    )
+    assert (finding.severity, finding.threshold) == ("ok", None)
+    assert finding.message.endswith("no memory threshold set")
 
 
 def test_low_thresholds_flag_everything():
-    found = judge({"c": measured()}, defaults(memory_warning_bytes=1, cpu_warning_percent=0.0))
+    found = judge({"c": measured()}, defaults(memory_bytes_warning=1.0, cpu_percent_warning=0.0))
     assert severities(found) == {("c", "container_cpu"): "warning", ("c", "container_memory"): "warning"}
 
 
@@ -440,7 +499,7 @@ def test_backend_fails_with_a_reason(answers, message):
 
 
 def test_backend_rejects_bad_params_before_running_docker():
-    module = FakeModule({}, cpu_critical_percent=-1.0)
-    with pytest.raises(ModuleError, match="cpu_critical_percent"):
+    module = FakeModule({}, cpu_percent_critical=-1.0)
+    with pytest.raises(ModuleError, match="cpu_percent_critical"):
         ContainerStats(module.params, False, module).run()
     assert module.commands == []

@@ -63,6 +63,41 @@ def test_validate_thresholds(warning, critical, higher_is_worse, problem):
 
 
 @pytest.mark.parametrize(
+    ("warning", "critical", "may_be_null", "problem"),
+    [
+        (None, 90, (True, True), None),
+        (80, None, (True, True), None),
+        (None, None, (True, True), None),  # the threshold judges nothing
+        (-1, None, (True, True), "thresholds must not be negative"),
+        (None, 90, (False, True), "thresholds must be finite numbers, got None"),
+        (80, None, (True, False), "thresholds must be finite numbers, got None"),
+    ],
+)
+def test_validate_thresholds_with_levels_that_may_be_null(warning, critical, may_be_null, problem):
+    assert validate_thresholds(warning, critical, True, may_be_null) == problem
+
+
+@pytest.mark.parametrize(
+    ("value", "warning", "critical", "higher_is_worse", "expected"),
+    [
+        (95, None, 90, True, (CRITICAL, 90)),
+        (50, None, 90, True, (OK, 90)),
+        (85, 80, None, True, (WARNING, 80)),
+        (5, 10, None, False, (WARNING, 10)),
+        (50, None, None, True, (OK, None)),
+    ],
+)
+def test_classify_skips_a_null_level(value, warning, critical, higher_is_worse, expected):
+    assert classify(value, warning, critical, higher_is_worse) == expected
+
+
+def test_ok_finding_names_the_critical_level_when_there_is_no_warning_level():
+    finding = threshold_finding("memory_percent", "memory", 12, None, 95, unit="%")
+    assert (finding.severity, finding.threshold) == (OK, 95)
+    assert finding.message == "memory_percent of memory is 12%, below the critical threshold 95%"
+
+
+@pytest.mark.parametrize(
     ("severities", "expected"),
     [
         ([], OK),
