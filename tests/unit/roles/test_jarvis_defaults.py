@@ -83,6 +83,27 @@ def test_a_role_that_reads_a_global_depends_on_the_jarvis_role(role):
     assert ("jarvis" in depends) == bool(read), f"{role} reads {sorted(read)}; dependencies {depends}"
 
 
+@pytest.mark.parametrize("role", sorted(path.parent.parent.name for path in ROLES.glob("*/meta/argument_specs.yml")))
+def test_every_documented_default_is_the_role_s_default(role):
+    """Ansible does not apply an argument spec's default: defaults/main.yml must hold the same value."""
+    defaults: dict = {}
+    for name in ("defaults", "vars"):
+        path = ROLES / role / name / "main.yml"
+        if path.is_file():
+            defaults.update(yaml.safe_load(path.read_text()) or {})
+    specs = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    wrong = []
+    for entry_point, spec in specs.items():
+        for name, option in (spec.get("options") or {}).items():
+            if "default" not in option:
+                continue
+            if name not in defaults:
+                wrong.append(f"{entry_point}: {name} is documented with a default but has none")
+            elif " ".join(str(defaults[name]).split()) != " ".join(str(option["default"]).split()):
+                wrong.append(f"{entry_point}: {name} is {defaults[name]!r}, documented {option['default']!r}")
+    assert wrong == []
+
+
 def test_a_role_on_its_own_sees_the_global_defaults():
     assert role_defaults("capacity_planning", ["capacity_planning_backend_url", "capacity_planning_reports_dir"]) == {
         "capacity_planning_backend_url": "http://127.0.0.1:10010/health",
