@@ -122,3 +122,28 @@ def test_a_role_on_its_own_sees_the_global_defaults():
 )
 def test_one_inventory_value_changes_every_role(role, variable):
     assert role_defaults(role, [variable], {"jarvis_reports_dir": "/srv/reports"}) == {variable: "/srv/reports"}
+
+
+def without_description(option: dict) -> dict:
+    return {key: value for key, value in option.items() if key not in ("description", "short_description")}
+
+
+@pytest.mark.parametrize("role", sorted(path.parent.parent.name for path in ROLES.glob("*/meta/argument_specs.yml")))
+def test_an_option_shared_by_entry_points_is_written_once(role):
+    """Entry points share an option through a YAML anchor; a second copy is allowed only when the spec differs.
+
+    PyYAML builds an alias (and a merge key's values) into the very object of its anchor, so a copy is
+    an option with the same name that is another object.
+    """
+    specs = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    first: dict[str, tuple[str, dict]] = {}
+    copies = []
+    for entry_point, spec in specs.items():
+        for name, option in (spec.get("options") or {}).items():
+            if name not in first:
+                first[name] = (entry_point, option)
+                continue
+            where, seen = first[name]
+            if option is not seen and without_description(option) == without_description(seen):
+                copies.append(f"{name}: written in {where} and again in {entry_point}")
+    assert copies == [], "use a YAML anchor (&name / *name) for an option several entry points share"
