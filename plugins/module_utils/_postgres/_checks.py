@@ -35,7 +35,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql 
     mask_literals,
     qualified,
     sequence_usage,
-    table_bloat,
+    table_estimate,
 )
 
 CLUSTER, DATABASE = "cluster", "database"
@@ -75,7 +75,7 @@ class Check:
 
     needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
     wraparound, replication_slots (cluster); tables, indexes, database_size, stats_age,
-    sequences, slow_queries, slow_queries_reason, exact_tables, exact_indexes (database).
+    sequences, slow_queries, slow_queries_reason, sampled_rows, exact_tables, exact_indexes (database).
     thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
     limits: single levels, such as the least rows a table needs to be judged (option <name>).
     """
@@ -148,6 +148,15 @@ def activity_summary(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# how a bloat figure was obtained (the method in a bloat check's data), as its finding says it
+FIGURES = {
+    "estimate": "estimated from statistics",
+    "sampled estimate": "estimated from a sample of rows",
+    "pgstattuple": "measured by pgstattuple",
+    "pgstatindex": "measured by pgstatindex",
+}
+
+
 def bloat_judged(
     check: str,
     database: str,
@@ -165,7 +174,8 @@ def bloat_judged(
     for name, percent, method, size, record in relations:
         if percent is None:
             continue
-        label = f"Bloat of {'index ' if what == 'index' else ''}{database}.{name} ({method}, {size} bytes)"
+        figure = FIGURES.get(method, method)
+        label = f"Bloat of {'index ' if what == 'index' else ''}{database}.{name} ({figure}, {size} bytes)"
         subject, threshold = f"{database}.{name}", f"{check}_percent"
         finding = pair(check, subject, percent, thresholds, threshold, label, advice.format(name=name))
         judged.append((finding, dict(record, percent=percent, method=method)))
@@ -540,28 +550,74 @@ def judge_invalid_indexes(database: str, indexes: Rows) -> Judged:
     return problems(findings, "invalid_indexes", database, f"No invalid index in {database}"), data
 
 
+def index_role(row: dict[str, Any]) -> str:
+    if row["indisprimary"]:
+        return "primary key"
+    if row.get("backs_constraint"):
+        return "used by a constraint"
+    return "unique" if row["indisunique"] else "not unique"
+
+
 @check(DATABASE)
 def judge_duplicate_indexes(database: str, indexes: Rows) -> Judged:
-    """Identical indexes on one table."""
+    """Indexes that repeat another of their table, and which one to keep.
+
+    Two indexes are the same when they have the same method, key and INCLUDE columns in order,
+    expressions, operator classes, collations, orderings and predicate: (name) and (name COLLATE "C")
+    or a partial index are not. The one kept is the primary key, else one a constraint uses, else a
+    unique one (a non-unique index adds nothing beside a unique one on the same key).
+    """
     groups: dict[tuple[Any, ...], Rows] = {}
     for row in indexes:
-        key = (row["table_oid"], row["amname"], row["indkey"], row["indclass"], row["exprs"], row["pred"])
+        if not row["indisvalid"]:
+            continue
+        key = (
+            row["table_oid"],
+            row["amname"],
+            row["indkey"],
+            row.get("indnkeyatts"),
+            row["indclass"],
+            row.get("indcollation"),
+            row.get("indoption"),
+            row["exprs"],
+            row["pred"],
+        )
         groups.setdefault(key, []).append(row)
     findings, duplicates = [], []
     for rows in groups.values():
         if len(rows) < 2:
             continue
-        names = sorted(qualified(row["schemaname"], row["indexname"]) for row in rows)
-        duplicates.append({"table": rows[0]["tablename"], "indexes": names})
+        rows = sorted(
+            rows,
+            key=lambda row: (
+                not row["indisprimary"],
+                not row.get("backs_constraint"),
+                not row["indisunique"],
+                row["indexname"],
+            ),
+        )
+        keep, drop = rows[0], rows[1:]
+        kept = qualified(keep["schemaname"], keep["indexname"])
+        dropped = [qualified(row["schemaname"], row["indexname"]) for row in drop]
+        duplicates.append(
+            {"table": keep["tablename"], "keep": kept, "drop": dropped, "indexes": sorted([kept, *dropped])}
+        )
+        how = "; ".join(
+            f"drop its constraint (ALTER TABLE ... DROP CONSTRAINT), which drops {name}"
+            if row["indisprimary"] or row.get("backs_constraint")
+            else f"DROP INDEX CONCURRENTLY {name}"
+            for name, row in zip(dropped, drop)
+        )
         findings.append(
             Finding(
                 check="duplicate_indexes",
                 severity=WARNING,
-                subject=f"{database}.{names[0]}",
-                value=names,
+                subject=f"{database}.{kept}",
+                value=sorted([kept, *dropped]),
                 threshold=1,
-                message=f"Indexes {', '.join(names)} on {rows[0]['tablename']} in {database} are identical",
-                recommendation="Keep one (the one a constraint uses, if any) and drop the others.",
+                message=f"Index(es) {', '.join(dropped)} on {keep['tablename']} in {database} repeat {kept} "
+                f"({index_role(keep)}): keep {kept}",
+                recommendation=f"Keep {kept}; {how}.",
             )
         )
     message = f"No duplicate index in {database}"
@@ -590,23 +646,30 @@ def judge_sequences(database: str, sequences: Rows, thresholds: Levels) -> Judge
 def judge_table_bloat(
     database: str,
     tables: Rows,
+    sampled_rows: Dict[int, float],
     block_size: int,
     thresholds: Levels,
     exact_tables: Measured = None,
 ) -> Judged:
-    """Wasted space of tables (estimated, or measured with exact_bloat)."""
+    """Wasted space of tables (estimated, or measured with exact_bloat).
+
+    The estimate counts NULLs and alignment padding from the columns' statistics (a sample of rows
+    for a table never analyzed); exact_bloat measures with pgstattuple the tables it puts near or
+    above the warning level. Each finding says which figure it is.
+    """
     relations = []
     for row in tables:
-        if row["table_bytes"] < thresholds["bloat_min_bytes"]:
+        if row["heap_bytes"] < thresholds["bloat_min_bytes"]:
             continue
         if exact_tables is not None and row["relid"] in exact_tables:
             percent, method = exact_tables[row["relid"]], "pgstattuple"
         else:
-            percent = table_bloat(row["reltuples"], row["relpages"], row["row_width"], block_size, row["fillfactor"])
-            method = "estimate"
+            sampled = sampled_rows.get(row["relid"])
+            percent = table_estimate(row, block_size, sampled)
+            method = "estimate" if sampled is None else "sampled estimate"
         name = qualified(row["schemaname"], row["relname"])
         record = {"schema": row["schemaname"], "name": row["relname"], "table": name}
-        relations.append((name, percent, method, row["table_bytes"], dict(record, bytes=row["table_bytes"])))
+        relations.append((name, percent, method, row["heap_bytes"], dict(record, bytes=row["heap_bytes"])))
     advice = "VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack."
     return bloat_judged("table_bloat", database, relations, thresholds, advice)
 

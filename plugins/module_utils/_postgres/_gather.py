@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
@@ -19,7 +20,14 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._clie
     describe_target,
     validate_connection_params,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import (
+    SQL,
+    heap_tuple_bytes,
+    table_estimate,
+)
+
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
+EXACT_MARGIN = 10  # exact_bloat measures the tables estimated within this many points of the warning level
 
 
 class Session:
@@ -104,6 +112,50 @@ class Sources:
     def fetch_extensions(self) -> set[str]:
         return {row["extname"] for row in self.session.rows(SQL["has_extension"])}
 
+    def fetch_tables(self) -> list[dict[str, Any]]:
+        return self.sized("tables")
+
+    def fetch_indexes(self) -> list[dict[str, Any]]:
+        return self.sized("indexes")
+
+    def sized(self, name: str) -> list[dict[str, Any]]:
+        """The rows of a query with real sizes; the catalog's sizes when a lock got in the way anyway."""
+        try:
+            return self.session.rows(SQL[name], {"catalog_sizes": False})
+        except self.error as exc:
+            if getattr(exc, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+        self.notes.append(
+            Finding(
+                check="database_size",
+                severity=OK,
+                subject=str(self.database),
+                message=f"A lock held in {self.database} kept its {name}' file sizes from being read: "
+                "their sizes are the catalog's, as of their last VACUUM or ANALYZE",
+            )
+        )
+        return self.session.rows(SQL[name], {"catalog_sizes": True})
+
+    def fetch_sampled_rows(self) -> dict[int, float]:
+        """The average row size of a sample of each large table without statistics (never analyzed), by oid."""
+        sql = need("psycopg2.sql", "psycopg2-binary")
+        minimum = self.params["thresholds"]["bloat_min_bytes"]
+        sampled: dict[int, float] = {}
+        for row in self.get("tables"):
+            if row["heap_bytes"] < minimum or heap_tuple_bytes(row["columns"]) is not None:
+                continue
+            pages = max(1, row["heap_bytes"] // self.block_size)
+            query = sql.SQL(SQL["row_sample"]).format(table=sql.Identifier(row["schemaname"], row["relname"]))
+            try:
+                found = self.session.rows(query, {"percent": min(100.0, 100.0 * 64 / pages)})[0]
+            except self.error as exc:
+                if getattr(exc, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                continue
+            if found["rows"]:
+                sampled[row["relid"]] = found["bytes"]
+        return sampled
+
     def fetch_slow_queries(self) -> list[dict[str, Any]] | None:
         """The statements of pg_stat_statements, or None when they cannot be read (slow_queries_reason)."""
         self._cache["slow_queries_reason"] = None
@@ -142,8 +194,16 @@ class Sources:
     def fetch_exact_tables(self) -> dict[int, float] | None:
         if not self.get("pgstattuple"):
             return None
-        minimum = self.params["thresholds"]["bloat_min_bytes"]
-        oids = [row["relid"] for row in self.get("tables") if row["table_bytes"] >= minimum]
+        thresholds = self.params["thresholds"]
+        sampled = self.get("sampled_rows")
+        oids = []
+        for row in self.get("tables"):
+            if row["heap_bytes"] < thresholds["bloat_min_bytes"]:
+                continue
+            estimate = table_estimate(row, self.block_size, sampled.get(row["relid"]))
+            # only the tables the estimate cannot tell or puts near or above the warning level
+            if estimate is None or estimate >= thresholds["table_bloat_percent_warning"] - EXACT_MARGIN:
+                oids.append(row["relid"])
         return self.exact_bloat(oids, "pgstattuple", lambda found: round(found["waste_percent"], 1))
 
     def fetch_exact_indexes(self) -> dict[int, float] | None:

@@ -50,33 +50,65 @@ SQL = {
         SELECT EXTRACT(EPOCH FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float / 86400
                AS days
           FROM pg_stat_database WHERE datname = current_database()""",
+    # Sizes are the files' real sizes, except for a relation someone holds or waits for in ACCESS
+    # EXCLUSIVE mode (a VACUUM FULL, an ALTER TABLE): reading its size would queue behind that lock,
+    # so it gets the catalog's figure (as of its last VACUUM/ANALYZE) and size_source says so.
+    # %(catalog_sizes)s forces the catalog for every relation (the fallback when a lock still got in the way).
     "tables": """
+        WITH locked AS MATERIALIZED (
+            SELECT relation FROM pg_locks
+             WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
         SELECT s.relid, s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
-               s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan,
+               s.n_tup_ins, s.n_tup_del, s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan,
                s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
                EXTRACT(EPOCH FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float / 86400
                    AS analyze_age_days,
-               -- sizes from the catalog (as of the last VACUUM/ANALYZE): no lock on the table, so a
-               -- table locked by another session cannot stall the checks
-               (c.relpages + coalesce(tc.relpages, 0))::bigint * current_setting('block_size')::int AS table_bytes,
-               (c.relpages + coalesce(tc.relpages, 0)
-                + coalesce((SELECT sum(ic.relpages) FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid
-                             WHERE ix.indrelid = s.relid), 0))::bigint * current_setting('block_size')::int
-                   AS total_bytes,
+               z.source AS size_source,
+               CASE z.source WHEN 'file' THEN pg_relation_size(s.relid)
+                    ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
+               CASE z.source WHEN 'file' THEN pg_table_size(s.relid)
+                    ELSE (c.relpages + coalesce(tc.relpages, 0))::bigint * current_setting('block_size')::int
+               END AS table_bytes,
+               CASE z.source WHEN 'file' THEN pg_total_relation_size(s.relid)
+                    ELSE (c.relpages + coalesce(tc.relpages, 0)
+                          + coalesce((SELECT sum(ic.relpages) FROM pg_index ix
+                                        JOIN pg_class ic ON ic.oid = ix.indexrelid
+                                       WHERE ix.indrelid = s.relid), 0))::bigint * current_setting('block_size')::int
+               END AS total_bytes,
                c.reltuples::float AS reltuples, c.relpages::bigint AS relpages,
                coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) AS o
-                          WHERE o LIKE 'fillfactor=%'), 100) AS fillfactor,
-               (SELECT sum(st.avg_width) FROM pg_stats st
-                 WHERE st.schemaname = s.schemaname AND st.tablename = s.relname)::float AS row_width
+                          WHERE o LIKE 'fillfactor=%%'), 100) AS fillfactor,
+               -- per attribute, in order: [attlen, attalign, null_frac, avg_width]; no statistics: nulls
+               (SELECT json_agg(json_build_array(a.attlen, a.attalign,
+                                CASE WHEN a.attisdropped THEN 1 ELSE st.null_frac END,
+                                CASE WHEN a.attisdropped THEN 0 ELSE st.avg_width END) ORDER BY a.attnum)
+                  FROM pg_attribute a
+                  LEFT JOIN pg_stats st ON st.schemaname = s.schemaname AND st.tablename = s.relname
+                                       AND st.attname = a.attname AND NOT st.inherited
+                 WHERE a.attrelid = s.relid AND a.attnum > 0) AS columns
           FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-          LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid""",
+          LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
+          CROSS JOIN LATERAL (
+              SELECT CASE WHEN %(catalog_sizes)s OR s.relid IN (SELECT relation FROM locked)
+                               OR c.reltoastrelid IN (SELECT relation FROM locked)
+                          THEN 'catalog' ELSE 'file' END AS source) AS z""",
     "indexes": """
+        WITH locked AS MATERIALIZED (
+            SELECT relation FROM pg_locks
+             WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
         SELECT i.indexrelid, n.nspname AS schemaname, t.relname AS tablename, c.relname AS indexname,
                am.amname, i.indisvalid, i.indisunique, i.indisprimary, i.indisready,
                coalesce(s.idx_scan, 0) AS idx_scan,
-               c.relpages::bigint * current_setting('block_size')::int AS bytes,
+               CASE WHEN %(catalog_sizes)s OR i.indexrelid IN (SELECT relation FROM locked)
+                         OR i.indrelid IN (SELECT relation FROM locked)
+                    THEN c.relpages::bigint * current_setting('block_size')::int
+                    ELSE pg_relation_size(i.indexrelid) END AS bytes,
                c.reltuples::float AS reltuples, c.relpages::bigint AS relpages,
                i.indrelid::bigint AS table_oid, i.indkey::text AS indkey, i.indclass::text AS indclass,
+               i.indcollation::text AS indcollation, i.indoption::text AS indoption, i.indnkeyatts,
+               EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) AS backs_constraint,
                coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
                coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
                (SELECT sum(st.avg_width) FROM pg_attribute a
@@ -91,7 +123,7 @@ SQL = {
           JOIN pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_am am ON am.oid = c.relam
           LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'""",
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'""",
     "sequences": """
         SELECT s.schemaname, s.sequencename, s.last_value, s.min_value, s.max_value, s.increment_by,
                s.data_type::text AS data_type,
@@ -111,6 +143,10 @@ SQL = {
         SELECT (t).table_len::bigint AS table_len, (t).free_percent + (t).dead_tuple_percent AS waste_percent
           FROM (SELECT pgstattuple(%(oid)s::regclass) AS t) AS x""",
     "pgstatindex": "SELECT avg_leaf_density::float AS density FROM pgstatindex(%(oid)s::regclass)",
+    # the average stored size of the rows of a sample of about 64 pages ({table} is composed in)
+    "row_sample": """
+        SELECT avg(pg_column_size(t.*))::float AS bytes, count(*) AS rows
+          FROM (SELECT * FROM {table} TABLESAMPLE SYSTEM (%(percent)s) LIMIT 5000) AS t""",
 }
 
 TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
@@ -121,21 +157,81 @@ def _align(value: float, to: int = 8) -> float:
     return math.ceil(value / to) * to
 
 
-def table_bloat(
-    reltuples: float, relpages: int, row_width: float | None, block_size: int, fillfactor: int
-) -> float | None:
+ALIGNMENT = {"c": 1, "s": 2, "i": 4, "d": 8}  # pg_attribute.attalign
+HEAP_PAGE_HEADER, LINE_POINTER, TUPLE_HEADER = 24, 4, 23
+
+
+def heap_tuple_bytes(columns: list[list[Any]] | None) -> float | None:
+    """The average stored size of a row of a table (MAXALIGNed), from its columns' statistics.
+
+    columns: [attlen, attalign, null_frac, avg_width] per attribute in attnum order, as the tables
+    query gives them (a dropped attribute is always null). A row is a 23-byte header, a NULL bitmap
+    of one bit per attribute when the row has a NULL, then each non-NULL value aligned to its type
+    (a short varlena, up to 126 bytes, is not aligned) and the whole aligned to 8 bytes. A column
+    is present in a share (1 - null_frac) of the rows; NULLs are taken as independent between
+    columns. None when a live column has no statistics (the table was never analyzed).
+    """
+    if not columns:
+        return None
+    offset, all_present = 0.0, 1.0
+    for attlen, attalign, null_frac, width in columns:
+        if null_frac is None or width is None:
+            return None
+        present = 1.0 - null_frac
+        all_present *= present
+        alignment = 1 if attlen == -1 and width <= 126 else ALIGNMENT.get(attalign, 8)
+        offset = present * (_align(offset, alignment) + width) + null_frac * offset
+    with_nulls = _align(TUPLE_HEADER + math.ceil(len(columns) / 8))
+    header = all_present * _align(TUPLE_HEADER) + (1.0 - all_present) * with_nulls
+    return _align(header + offset)
+
+
+def table_bloat(tuples: float, pages: int, tuple_bytes: float | None, block_size: int, fillfactor: int) -> float | None:
     """Estimated % of a table's pages that hold no live row, or None when it cannot be told.
 
-    Each row costs its 23-byte header (aligned to 24), its data (pg_stats' average
-    width, aligned) and a 4-byte line pointer; a page has 24 header bytes and is filled
-    to fillfactor. An estimate: off for wide, TOASTed or very skewed rows.
+    tuples rows of tuple_bytes each (heap_tuple_bytes) need as many pages as hold them at the
+    table's fillfactor, each row with its 4-byte line pointer and at most MaxHeapTuplesPerPage
+    rows a page; the rest of pages is waste (free space and dead rows). An estimate: NULLs are
+    taken as independent, rows as of average size.
     """
-    if relpages <= 0 or row_width is None or reltuples < 0:
+    if pages <= 0 or tuple_bytes is None or tuples < 0:
         return None
-    row_bytes = 24 + _align(row_width) + 4
-    usable = (block_size - 24) * fillfactor / 100.0
-    expected_pages = math.ceil(reltuples * row_bytes / usable) if reltuples else 0
-    return round(max(0.0, 100.0 * (relpages - expected_pages) / relpages), 1)
+    usable = block_size - HEAP_PAGE_HEADER - block_size * (100 - fillfactor) / 100.0
+    most = (block_size - HEAP_PAGE_HEADER) // (_align(TUPLE_HEADER) + LINE_POINTER)
+    per_page = max(1, min(most, int(usable // (tuple_bytes + LINE_POINTER))))
+    expected_pages = math.ceil(tuples / per_page)
+    return round(max(0.0, 100.0 * (pages - expected_pages) / pages), 1)
+
+
+def live_tuples(row: dict[str, Any], pages: int) -> float:
+    """The rows of a table now, of its heap's pages now: the smaller of two counts, each wrong one way.
+
+    The catalog's reltuples (as of the last VACUUM/ANALYZE) scaled to the pages the heap has now,
+    as the planner does, overcounts when rows were deleted or updated since; the statistics
+    collector's n_live_tup follows every change but PostgreSQL 15 overcounts it when a VACUUM or
+    ANALYZE lands before a backend's pending counts (bulk changes and a VACUUM within a second).
+    After a reset of the statistics (every counter 0) only the catalog is used.
+    """
+    scaled = (
+        float(row["reltuples"]) / row["relpages"] * pages if row["relpages"] > 0 and row["reltuples"] >= 0 else None
+    )
+    if not (row["n_live_tup"] or row["n_dead_tup"] or row["n_tup_ins"] or row["n_tup_del"]):
+        return scaled if scaled is not None else 0.0
+    live = float(row["n_live_tup"] or 0)
+    return live if scaled is None else min(live, scaled)
+
+
+def table_estimate(row: dict[str, Any], block_size: int, sampled_bytes: float | None = None) -> float | None:
+    """The estimated bloat % of a row of the tables query: its statistics, else a sampled row size.
+
+    Pages are the heap file's now and rows are counted as of now (live_tuples), so a table
+    emptied or filled since its last ANALYZE is judged as it is.
+    """
+    tuple_bytes = heap_tuple_bytes(row["columns"])
+    if tuple_bytes is None and sampled_bytes is not None:
+        tuple_bytes = _align(sampled_bytes)
+    pages = row["heap_bytes"] // block_size
+    return table_bloat(live_tuples(row, pages), pages, tuple_bytes, block_size, row["fillfactor"])
 
 
 def index_bloat(reltuples: float, relpages: int, key_width: float | None, block_size: int) -> float | None:

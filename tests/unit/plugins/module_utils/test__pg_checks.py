@@ -47,24 +47,77 @@ def test_every_check_needs_only_sources_there_are():
 
 
 @pytest.mark.parametrize(
-    ("reltuples", "relpages", "width", "expected"),
+    ("tuples", "pages", "tuple_bytes", "expected"),
     [
-        # 10,000 rows of ~100 bytes: (24 + 104 + 4) = 132 bytes, 8168 usable per page -> 162 pages
-        (10000, 162, 100.0, 0.0),
-        (10000, 324, 100.0, 50.0),
-        (10000, 1620, 100.0, 90.0),
-        (0, 100, 10.0, 100.0),  # everything deleted, pages kept
-        (10000, 0, 100.0, None),  # never vacuumed or analyzed: no pages known
-        (10000, 100, None, None),  # no statistics: cannot tell
+        # 10,000 rows of 128 bytes: 61 rows (132 bytes with the line pointer) in 8168 usable bytes -> 164 pages
+        (10000, 164, 128.0, 0.0),
+        (10000, 328, 128.0, 50.0),
+        (10000, 1640, 128.0, 90.0),
+        (0, 100, 24.0, 100.0),  # everything deleted, pages kept
+        (10000, 0, 128.0, None),  # no pages
+        (10000, 100, None, None),  # no row size: cannot tell
+        (291 * 10, 10, 24.0, 0.0),  # tiny rows: at most MaxHeapTuplesPerPage (291) a page
     ],
 )
-def test_table_bloat_estimate(reltuples, relpages, width, expected):
-    assert sql.table_bloat(reltuples, relpages, width, 8192, 100) == expected
+def test_table_bloat_estimate(tuples, pages, tuple_bytes, expected):
+    assert sql.table_bloat(tuples, pages, tuple_bytes, 8192, 100) == expected
 
 
 def test_fillfactor_counts_as_expected_free_space():
-    # a 50 % fillfactor table legitimately needs twice the pages
-    assert sql.table_bloat(10000, 324, 100.0, 8192, 50) == 0.0
+    # a 50 % fillfactor table keeps 4096 bytes a page free: 30 rows of 132 bytes, 334 pages
+    assert sql.table_bloat(10000, 334, 128.0, 8192, 50) == 0.0
+    assert sql.table_bloat(10000, 334, 128.0, 8192, 100) == 50.9
+
+
+def column(attlen, attalign, null_frac=0.0, width=None):
+    return [attlen, attalign, null_frac, attlen if width is None else width]
+
+
+def test_a_row_counts_the_padding_between_its_columns():
+    # boolean then bigint, five times: each bigint is aligned to 8, so a pair takes 16 bytes, not 9
+    columns = [col for _pair in range(5) for col in (column(1, "c"), column(8, "d"))]
+    assert sql.heap_tuple_bytes(columns) == 24 + 80
+    # the same columns, the bigints first, pack tighter: 40 + 5 bytes of data, the row aligned to 72
+    tight = [column(8, "d")] * 5 + [column(1, "c")] * 5
+    assert sql.heap_tuple_bytes(tight) == 72
+
+
+def test_a_row_counts_only_the_values_that_are_not_null_and_its_null_bitmap():
+    # a bigint id and 8 text columns of 33 bytes, 90 % NULL: about 8 + 8 * 0.1 * 33 bytes of data
+    columns = [column(8, "d")] + [column(-1, "i", 0.9, 33) for _ in range(8)]
+    size = sql.heap_tuple_bytes(columns)
+    assert size == 72  # 32-byte header (23 + a 2-byte bitmap, aligned) + 34.4 data, aligned
+    # without NULLs the same columns take 8 + 8 * 33 bytes, and no bitmap
+    assert sql.heap_tuple_bytes([column(8, "d")] + [column(-1, "i", 0.0, 33) for _ in range(8)]) == 24 + 272
+
+
+def test_a_long_varlena_is_aligned_and_a_dropped_column_means_a_null_bitmap():
+    assert sql.heap_tuple_bytes([column(1, "c"), column(-1, "i", 0.0, 200)]) == 24 + 208
+    assert sql.heap_tuple_bytes([column(8, "d"), [-1, "i", 1, 0]]) == 24 + 8  # bitmap of 1 byte fits in 24
+
+
+def test_a_table_never_analyzed_has_no_row_size():
+    assert sql.heap_tuple_bytes([column(8, "d"), [-1, "i", None, None]]) is None
+    assert sql.heap_tuple_bytes(None) is None
+
+
+def counts(**values):
+    row = {"reltuples": 1000.0, "relpages": 10, "n_live_tup": 1000, "n_dead_tup": 0, "n_tup_ins": 1000, "n_tup_del": 0}
+    row.update(values)
+    return row
+
+
+def test_live_rows_are_the_smaller_of_the_catalog_and_the_statistics_collector():
+    # half the rows deleted since the last ANALYZE: the collector knows
+    assert sql.live_tuples(counts(n_live_tup=500, n_tup_del=500), 10) == 500
+    # the table doubled since: the catalog's density scaled to the pages now
+    assert sql.live_tuples(counts(n_live_tup=2000), 20) == 2000
+    # PostgreSQL 15 counted a bulk insert twice (its counts landed after the VACUUM's): the catalog
+    assert sql.live_tuples(counts(n_live_tup=2000), 10) == 1000
+    # statistics reset: only the catalog
+    assert sql.live_tuples(counts(n_live_tup=0, n_tup_ins=0), 10) == 1000
+    # never vacuumed nor analyzed: only the collector
+    assert sql.live_tuples(counts(reltuples=-1.0, relpages=0, n_live_tup=700), 12) == 700
 
 
 @pytest.mark.parametrize(
@@ -243,12 +296,15 @@ def table(name, **values):
         "last_autovacuum": None,
         "last_analyze": None,
         "last_autoanalyze": None,
+        "n_tup_ins": 1000,
+        "n_tup_del": 0,
+        "heap_bytes": 8192,
         "table_bytes": 8192,
         "total_bytes": 8192,
         "reltuples": 1000.0,
         "relpages": 1,
         "fillfactor": 100,
-        "row_width": 10.0,
+        "columns": [[4, "i", 0.0, 4], [4, "i", 0.0, 4]],
     }
     row.update(values)
     return row
@@ -302,17 +358,54 @@ def test_unused_indexes_wait_for_old_enough_statistics():
     assert [f.severity for f in unique] == ["ok"]
 
 
-def test_duplicate_indexes_group_by_definition():
-    base = {"schemaname": "public", "tablename": "t", "table_oid": 1, "amname": "btree", "indclass": "1978"}
-    rows = [
-        dict(base, indexname="a", indkey="2", exprs="", pred=""),
-        dict(base, indexname="b", indkey="2", exprs="", pred=""),
-        dict(base, indexname="c", indkey="2", exprs="", pred="(x > 0)"),  # partial: different
-        dict(base, indexname="d", indkey="3", exprs="", pred=""),
-    ]
+def duplicate_rows(**changes):
+    base = {
+        "schemaname": "public", "tablename": "t", "table_oid": 1, "amname": "btree", "indkey": "2",
+        "indnkeyatts": 1, "indclass": "3126", "indcollation": "100", "indoption": "0", "exprs": "", "pred": "",
+        "indisvalid": True, "indisunique": False, "indisprimary": False, "backs_constraint": False,
+    }  # fmt: skip
+    return [dict(base, indexname=name, **values) for name, values in changes.items()]
+
+
+def test_duplicate_indexes_group_by_the_whole_definition():
+    rows = duplicate_rows(
+        a={},
+        b={},
+        c={"pred": "(x > 0)"},  # partial
+        d={"indkey": "3"},  # another column
+        e={"indcollation": "950"},  # (name COLLATE "C")
+        f={"indclass": "10044"},  # text_pattern_ops
+        g={"indoption": "3"},  # DESC NULLS FIRST
+        h={"indkey": "2 3", "indnkeyatts": 1},  # INCLUDE (y)
+        i={"indkey": "2 3", "indnkeyatts": 2},  # (x, y)
+        j={"indisvalid": False},  # a failed build: invalid_indexes reports it
+    )
     findings, data = checks.judge_duplicate_indexes("jarvis", rows)
-    assert [f.message for f in findings] == ["Indexes public.a, public.b on t in jarvis are identical"]
-    assert data["groups"] == [{"table": "t", "indexes": ["public.a", "public.b"]}]
+    assert [f.message for f in findings] == [
+        "Index(es) public.b on t in jarvis repeat public.a (not unique): keep public.a"
+    ]
+    assert findings[0].recommendation == "Keep public.a; DROP INDEX CONCURRENTLY public.b."
+    assert data["groups"] == [
+        {"table": "t", "keep": "public.a", "drop": ["public.b"], "indexes": ["public.a", "public.b"]}
+    ]
+
+
+def test_the_duplicate_kept_is_the_primary_key_then_a_constraint_s_then_a_unique_one():
+    rows = duplicate_rows(
+        a_plain={},
+        b_unique={"indisunique": True},
+        c_constraint={"indisunique": True, "backs_constraint": True},
+        d_pkey={"indisunique": True, "indisprimary": True, "backs_constraint": True},
+    )
+    (finding,), data = checks.judge_duplicate_indexes("jarvis", rows)
+    assert data["groups"][0]["keep"] == "public.d_pkey"
+    assert data["groups"][0]["drop"] == ["public.c_constraint", "public.b_unique", "public.a_plain"]
+    assert "drop its constraint (ALTER TABLE ... DROP CONSTRAINT), which drops public.c_constraint" in (
+        finding.recommendation
+    )
+    # a unique index beside a non-unique one on the same key: the unique one is kept
+    (finding,), data = checks.judge_duplicate_indexes("jarvis", duplicate_rows(a={}, b={"indisunique": True}))
+    assert data["groups"][0]["keep"] == "public.b" and "(unique)" in finding.message
 
 
 def test_inactive_replication_slot_is_at_least_a_warning():
