@@ -49,6 +49,7 @@ options:
       - V(blocking_locks) - Sessions waiting on another session's lock. Cluster-wide.
       - V(wraparound) - Transaction and multixact ID age of each database. Cluster-wide.
       - V(replication_slots) - WAL retained by replication slots; inactive slots. Cluster-wide.
+      - V(replication) - The server's role; on a primary each standby's state and lag, on a standby its receiving and replay lag. Cluster-wide.
       - V(database_size) - Size of the database and its largest tables.
       - V(slow_queries) - Statements of pg_stat_statements slow on average.
       - V(dead_tuples) - Share of dead tuples of each table.
@@ -64,10 +65,10 @@ options:
     type: list
     elements: str
     choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
-              replication_slots, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
+              replication_slots, replication, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
               unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
     default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
-              replication_slots, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
+              replication_slots, replication, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
               unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
   actions:
     description:
@@ -78,6 +79,7 @@ options:
       - V(reindex) rebuilds invalid indexes and indexes whose bloat is at or above O(thresholds.index_bloat_percent_warning),
         with REINDEX INDEX CONCURRENTLY, then drops the invalid C(_ccnew)/C(_ccold) leftovers a failed one leaves.
       - None by default, which only reports.
+      - Refused on a standby (a server in recovery), which replays its primary's maintenance; see O(on_standby).
     type: list
     elements: str
     choices: [analyze, vacuum, vacuum_full, reindex]
@@ -86,6 +88,14 @@ options:
     description: Allow actions that block tables (V(vacuum_full), and V(reindex) with O(reindex_concurrently=false)).
     type: bool
     default: false
+  on_standby:
+    description:
+      - What to do with O(actions) when the server is a standby (in recovery), where nothing can be written.
+      - V(fail) refuses the run before anything is done, naming the server; V(check_only) runs the checks, leaves the
+        actions out and says so in an V(ok) finding (for an inventory where standbys sit beside the primary in one group).
+    type: str
+    choices: [fail, check_only]
+    default: fail
   reindex_concurrently:
     description: Rebuild indexes with REINDEX INDEX CONCURRENTLY (no write lock). V(false) needs O(allow_disruptive=true).
     type: bool
@@ -179,6 +189,12 @@ options:
       never_analyzed_rows_warning: {type: float, default: 1000, description: "Live rows of a table that was never analyzed (neither by hand nor by
           autovacuum)."}
       never_analyzed_rows_critical: {type: float, default: 1000000, description: "Critical level; see O(thresholds.never_analyzed_rows_warning)."}
+      replication_lag_bytes_warning: {type: float, default: 67108864, description: "WAL a standby has still to replay, in bytes (on a primary, per standby;
+          on a standby, received but not replayed)."}
+      replication_lag_bytes_critical: {type: float, default: 1073741824, description: "Critical level; see O(thresholds.replication_lag_bytes_warning)."}
+      replication_lag_seconds_warning: {type: float, default: 60, description: "How far behind a standby replays, in seconds (pg_stat_replication's replay_lag;
+          on a standby, since the last replayed transaction while WAL waits)."}
+      replication_lag_seconds_critical: {type: float, default: 600, description: "Critical level; see O(thresholds.replication_lag_seconds_warning)."}
 notes:
   - Slow queries need the C(pg_stat_statements) extension (preloaded and created in the database); without it the
     check returns an V(ok) finding that says why, never a failure.
@@ -230,6 +246,13 @@ server_version:
   returned: success
   type: str
   sample: "15.20 (Debian 15.20-0+deb12u1)"
+server_role:
+  description:
+    - V(primary), or V(standby) for a server in recovery. On a standby only the checks run - any action is refused
+      before anything is done, since the standby replays its primary's maintenance.
+  returned: success
+  type: str
+  sample: primary
 databases:
   description: The databases checked.
   returned: success

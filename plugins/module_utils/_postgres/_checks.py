@@ -17,6 +17,7 @@ Every judge function takes plain rows (dicts) and the threshold values and retur
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
@@ -24,10 +25,12 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
+    CRITICAL,
     OK,
     WARNING,
     Finding,
     classify,
+    severity_rank,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import (
@@ -327,6 +330,110 @@ def judge_replication_slots(replication_slots: Rows, thresholds: Levels) -> Judg
         )
     message = f"{len(replication_slots)} replication slot(s), none stale"
     return problems(findings, "replication_slots", "cluster", message), {"slots": replication_slots}
+
+
+def lag_finding(subject: str, what: str, row: dict[str, Any], thresholds: Levels, advice: str) -> Finding:
+    """The worse of a replay lag in bytes and in seconds (None: not visible), its message with every lag known."""
+    judged = [
+        pair("replication", subject, round(row[column]), thresholds, name, f"{what} replay lag", advice)
+        for column, name in (
+            ("replay_lag_bytes", "replication_lag_bytes"),
+            ("replay_lag_seconds", "replication_lag_seconds"),
+        )
+        if row.get(column) is not None
+    ]
+    if not judged:
+        return Finding(
+            check="replication",
+            severity=OK,
+            subject=subject,
+            message=f"{what} replay lag {NOT_VISIBLE}",
+            recommendation="Grant pg_monitor to the login to see replication lag.",
+        )
+    worse = max(judged, key=lambda finding: severity_rank(finding.severity))
+    lags = [f"{step} {row[column]} bytes" for step, column in LAGS if row.get(column) is not None]
+    if row.get("replay_lag_seconds") is not None:
+        lags.append(f"replay {row['replay_lag_seconds']:.1f} s")
+    return dataclasses.replace(worse, message=f"{worse.message} ({', '.join(lags)} behind)")
+
+
+NOT_VISIBLE = "is not visible to this login"
+LAGS = (("write", "write_lag_bytes"), ("flush", "flush_lag_bytes"), ("replay", "replay_lag_bytes"))
+
+
+@check(
+    CLUSTER,
+    {
+        "replication_lag_bytes": Threshold(67108864, 1073741824, " bytes"),
+        "replication_lag_seconds": Threshold(60, 600, " s"),
+    },
+)
+def judge_replication(server: Dict[str, Any], standbys: Rows, thresholds: Levels) -> Judged:
+    """The server's role; on a primary each standby's state and lag, on a standby its receiving and replay lag."""
+    if server["role"] == "standby":
+        subject = "standby"
+        findings = [
+            lag_finding(
+                subject,
+                "This standby",
+                server,
+                thresholds,
+                "Find what slows the replay (I/O, long queries "
+                "on the standby with hot_standby_feedback, max_standby_streaming_delay).",
+            )
+        ]
+        if server["replay_pause_state"] not in (None, "not paused"):
+            findings.append(
+                Finding(
+                    check="replication",
+                    severity=WARNING,
+                    subject=subject,
+                    value=server["replay_pause_state"],
+                    threshold="not paused",
+                    message=f"Replay on this standby is {server['replay_pause_state']}",
+                    recommendation="Resume it with SELECT pg_wal_replay_resume() once whatever paused it is done.",
+                )
+            )
+        if server["receiver_status"] != "streaming":
+            findings.append(
+                Finding(
+                    check="replication",
+                    severity=CRITICAL,
+                    subject=subject,
+                    value=server["receiver_status"],
+                    threshold="streaming",
+                    message=f"This standby is not receiving WAL (wal receiver: {server['receiver_status'] or 'none'})",
+                    recommendation="Check primary_conninfo, the primary's pg_hba.conf and its log; the standby falls "
+                    "further behind until it streams again.",
+                )
+            )
+        data = {"role": "standby", "receiver_status": server["receiver_status"], "upstream": server["upstream"],
+                "replay_lag_bytes": server["replay_lag_bytes"], "replay_lag_seconds": server["replay_lag_seconds"],
+                "replay_pause_state": server["replay_pause_state"]}  # fmt: skip
+        return problems(findings, "replication", subject, "This standby streams and replays in time"), data
+    findings = []
+    for row in standbys:
+        name = row["application_name"] or row["client_addr"] or "standby"
+        finding = lag_finding(f"standby {name}", f"Standby {name}", row, thresholds,
+                              f"Look at standby {name}: its disk and network, and what holds its replay.")  # fmt: skip
+        if row["state"] != "streaming" and finding.severity == OK:
+            finding = dataclasses.replace(
+                finding,
+                severity=WARNING,
+                message=f"Standby {name} is in state {row['state']}, not streaming",
+                recommendation="A standby in catchup is still copying WAL; one in startup or backup is not serving.",
+            )
+        findings.append(finding)
+    data = {"role": "primary", "standbys": standbys}
+    message = (
+        f"This is a primary; {len(standbys)} standby(s) stream in time"
+        if standbys
+        else ("This is a primary; no standby streams from it")
+    )
+    hidden = [finding.subject for finding in findings if finding.message.endswith(NOT_VISIBLE)]
+    if hidden:
+        message += f" (the lag of {', '.join(hidden)} {NOT_VISIBLE}: grant pg_monitor to see it)"
+    return problems(findings, "replication", "cluster", message), data
 
 
 @check(DATABASE, {"database_size_gb": Threshold(100, 500, " GB")})

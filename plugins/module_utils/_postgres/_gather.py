@@ -112,6 +112,11 @@ class Sources:
     def fetch_extensions(self) -> set[str]:
         return {row["extname"] for row in self.session.rows(SQL["has_extension"])}
 
+    def fetch_server(self) -> dict[str, Any]:
+        """The server's role (primary or standby) and, on a standby, its receiving and replay."""
+        row = self.session.rows(SQL["server"])[0]
+        return dict(row, role="standby" if row["in_recovery"] else "primary")
+
     def fetch_tables(self) -> list[dict[str, Any]]:
         return self.sized("tables")
 

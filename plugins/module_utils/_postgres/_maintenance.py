@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, Finding, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _actions, _checks
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
@@ -36,6 +36,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     checks={"type": "list", "elements": "str", "choices": _checks.NAMES, "default": _checks.NAMES},
     actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
     allow_disruptive={"type": "bool", "default": False},
+    on_standby={"type": "str", "choices": ["fail", "check_only"], "default": "fail"},
     reindex_concurrently={"type": "bool", "default": True},
     exact_bloat={"type": "bool", "default": False},
     lock_timeout={"type": "str", "default": "5s"},
@@ -157,10 +158,16 @@ class PgMaintenance(Backend):
             self.block_size = int(main.rows("SELECT current_setting('block_size')::int AS b")[0]["b"])
             databases = self.resolve_databases(main)
             cluster = Sources(main, self.params, self.block_size, None, self.psycopg2.Error)
+            server_role = cluster.get("server")["role"]
+            self.refuse_writes_on_a_standby(server_role)
+            self.report["server_role"] = server_role
             Judging(cluster, self.params["checks"]).report(_checks.CLUSTER, self.report["cluster"], self.findings)
         finally:
             main.close()
-        for database in databases:
+        per_database = self.params["actions"] or any(
+            check.scope == _checks.DATABASE and check.name in self.params["checks"] for check in _checks.CHECKS
+        )
+        for database in databases if per_database else []:
             self.database_work(database)
         self.findings.extend(self.executor.findings)
         taken = self.executor.actions_taken
@@ -169,6 +176,7 @@ class PgMaintenance(Backend):
             # in check mode: whether it would change anything
             "changed": bool(self.planned) if self.check_mode else any(item["status"] == "done" for item in taken),
             "server_version": server_version,
+            "server_role": server_role,
             "databases": databases,
             "findings": findings,
             "severity": worst(findings),
@@ -185,6 +193,32 @@ class PgMaintenance(Backend):
             )
             raise ModuleError(f"Cannot finish PostgreSQL maintenance: {reasons}", **result)
         return result
+
+    def refuse_writes_on_a_standby(self, server_role: str) -> None:
+        """Every action writes (ANALYZE too); a standby is read-only and replays its primary's maintenance.
+
+        on_standby=fail refuses the run before anything is done; check_only leaves the actions out, saying so.
+        """
+        actions = self.params["actions"]
+        if server_role != "standby" or not actions:
+            return
+        where = describe_target(dict(self.params))
+        if self.params["on_standby"] == "fail":
+            raise ModuleError(
+                f"Cannot {WHAT}: {where} is a standby (in recovery) and actions {', '.join(actions)} write; "
+                "run them on the primary, whose changes the standby replays (the checks alone run on a standby, "
+                "or set on_standby=check_only)"
+            )
+        self.params = dict(self.params, actions=[])
+        self.findings.append(
+            Finding(
+                check="replication",
+                severity=OK,
+                subject="standby",
+                message=f"{where} is a standby: actions {', '.join(actions)} were not run (on_standby=check_only); "
+                "it replays its primary's maintenance",
+            )
+        )
 
     def resolve_databases(self, main: Session) -> list[str]:
         available = [row["datname"] for row in main.rows(SQL["databases"])]

@@ -45,6 +45,28 @@ SQL = {
                     WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), restart_lsn)
                     ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END::bigint AS retained_bytes
           FROM pg_replication_slots""",
+    # the server's role, and on a standby what it receives and replays (NULL on a primary)
+    "server": """
+        SELECT pg_is_in_recovery() AS in_recovery,
+               (SELECT status FROM pg_stat_wal_receiver) AS receiver_status,
+               (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver) AS upstream,
+               CASE WHEN pg_is_in_recovery()
+                    THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint END
+                   AS replay_lag_bytes,
+               CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                    ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END::float AS replay_lag_seconds,
+               CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END AS replay_pause_state""",
+    # on a primary, each standby (or pg_basebackup) streaming from it; the LSNs need pg_monitor
+    "standbys": """
+        SELECT application_name, client_addr::text AS client_addr, state, sync_state,
+               pg_wal_lsn_diff(pg_current_wal_lsn(), write_lsn)::bigint AS write_lag_bytes,
+               pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn)::bigint AS flush_lag_bytes,
+               pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS replay_lag_bytes,
+               EXTRACT(EPOCH FROM write_lag)::float AS write_lag_seconds,
+               EXTRACT(EPOCH FROM flush_lag)::float AS flush_lag_seconds,
+               EXTRACT(EPOCH FROM replay_lag)::float AS replay_lag_seconds
+          FROM pg_stat_replication WHERE NOT pg_is_in_recovery() ORDER BY application_name""",
     "database_size": "SELECT pg_database_size(current_database())::bigint AS bytes",
     "stats_age": """
         SELECT EXTRACT(EPOCH FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float / 86400

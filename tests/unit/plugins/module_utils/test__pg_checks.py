@@ -452,3 +452,56 @@ def test_never_analyzed_flags_tables_with_rows_and_no_statistics():
     assert data == {"tables": [{"table": "public.big", "rows": 2_000_000}, {"table": "public.mid", "rows": 5000}]}
     (clear,), _data = checks.judge_never_analyzed("jarvis", [table("small", 10)], T)
     assert clear.severity == "ok"
+
+
+def standby_row(**values):
+    row = {
+        "application_name": "walreceiver", "client_addr": None, "state": "streaming", "sync_state": "async",
+        "write_lag_bytes": 0, "flush_lag_bytes": 0, "replay_lag_bytes": 0,
+        "write_lag_seconds": None, "flush_lag_seconds": None, "replay_lag_seconds": None,
+    }  # fmt: skip
+    row.update(values)
+    return row
+
+
+PRIMARY = {"role": "primary", "in_recovery": False, "receiver_status": None, "upstream": None,
+           "replay_lag_bytes": None, "replay_lag_seconds": None, "replay_pause_state": None}  # fmt: skip
+
+
+def test_a_primary_judges_each_standby_by_its_worse_lag():
+    rows = [
+        standby_row(application_name="near"),
+        standby_row(application_name="far", write_lag_bytes=10, replay_lag_bytes=100 * 1024**2, replay_lag_seconds=5),
+        standby_row(application_name="slow", replay_lag_bytes=1024, replay_lag_seconds=900.0),
+    ]
+    findings, data = checks.judge_replication(PRIMARY, rows, T)
+    assert [(f.subject, f.severity) for f in findings] == [("standby far", "warning"), ("standby slow", "critical")]
+    assert "write 10 bytes, flush 0 bytes, replay 104857600 bytes, replay 5.0 s behind" in findings[0].message
+    assert data["role"] == "primary" and len(data["standbys"]) == 3
+
+
+def test_a_standby_not_streaming_is_a_warning_and_no_standby_is_fine():
+    (finding,), _data = checks.judge_replication(PRIMARY, [standby_row(state="catchup")], T)
+    assert finding.severity == "warning" and "catchup" in finding.message
+    (alone,), _data = checks.judge_replication(PRIMARY, [], T)
+    assert alone.severity == "ok" and alone.message == "This is a primary; no standby streams from it"
+    # without pg_monitor the LSNs are NULL: said, not judged
+    (hidden,), _data = checks.judge_replication(PRIMARY, [standby_row(replay_lag_bytes=None, write_lag_bytes=None,
+                                                                      flush_lag_bytes=None)], T)  # fmt: skip
+    assert hidden.severity == "ok" and "not visible" in hidden.message
+
+
+def test_a_standby_reports_its_replay_lag_a_pause_and_not_receiving():
+    standby = dict(PRIMARY, role="standby", in_recovery=True, receiver_status="streaming", upstream="p:5432",
+                   replay_lag_bytes=2 * 1024**3, replay_lag_seconds=30.0, replay_pause_state="paused")  # fmt: skip
+    findings, data = checks.judge_replication(standby, [], T)
+    assert [(f.subject, f.severity) for f in findings] == [("standby", "critical"), ("standby", "warning")]
+    assert data["role"] == "standby" and data["upstream"] == "p:5432"
+    cut_off = dict(
+        standby, receiver_status=None, replay_lag_bytes=0, replay_lag_seconds=0, replay_pause_state="not paused"
+    )
+    (finding,), _data = checks.judge_replication(cut_off, [], T)
+    assert finding.severity == "critical" and "not receiving WAL (wal receiver: none)" in finding.message
+    fine = dict(cut_off, receiver_status="streaming")
+    (finding,), _data = checks.judge_replication(fine, [], T)
+    assert finding.severity == "ok" and finding.message == "This standby streams and replays in time"
