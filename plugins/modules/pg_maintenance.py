@@ -48,6 +48,9 @@ options:
       - V(prepared_transactions) - Old prepared (two-phase) transactions. Cluster-wide.
       - V(blocking_locks) - Sessions waiting on another session's lock. Cluster-wide.
       - V(wraparound) - Transaction and multixact ID age of each database. Cluster-wide.
+      - V(freeze) - Each database's oldest unfrozen ID against autovacuum_freeze_max_age (when autovacuum must freeze). Cluster-wide.
+      - V(wal) - WAL kept against max_wal_size, and WAL segments waiting to be archived. Cluster-wide.
+      - V(checkpoints) - Checkpoints forced by WAL volume (requested) against those on checkpoint_timeout. Cluster-wide.
       - V(replication_slots) - WAL retained by replication slots; inactive slots. Cluster-wide.
       - V(replication) - The server's role; on a primary each standby's state and lag, on a standby its receiving and replay lag. Cluster-wide.
       - V(database_size) - Size of the database and its largest tables.
@@ -62,18 +65,26 @@ options:
       - V(table_bloat) - Wasted space of tables (estimated, or measured with exact_bloat).
       - V(index_bloat) - Wasted space of B-tree indexes (estimated, or measured with exact_bloat).
       - V(never_analyzed) - Tables with live rows never analyzed (no planner statistics).
+      - V(vacuum_age) - Days since tables with dead tuples were last vacuumed (by hand or by autovacuum).
+      - V(cache_hit) - Share of block reads found in shared_buffers, since the statistics were reset.
+      - V(disabled_triggers) - Triggers left disabled (ALTER TABLE ... DISABLE TRIGGER), foreign-key checks included.
     type: list
     elements: str
     choices: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
-              replication_slots, replication, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
-              unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
+              freeze, wal, checkpoints, replication_slots, replication, database_size, slow_queries, dead_tuples,
+              maintenance_age, seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat,
+              index_bloat, never_analyzed, vacuum_age, cache_hit, disabled_triggers]
     default: [connections, long_transactions, idle_in_transaction, prepared_transactions, blocking_locks, wraparound,
-              replication_slots, replication, database_size, slow_queries, dead_tuples, maintenance_age, seq_scans,
-              unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat, index_bloat, never_analyzed]
+              freeze, wal, checkpoints, replication_slots, replication, database_size, slow_queries, dead_tuples,
+              maintenance_age, seq_scans, unused_indexes, invalid_indexes, duplicate_indexes, sequences, table_bloat,
+              index_bloat, never_analyzed, vacuum_age, cache_hit, disabled_triggers]
   actions:
     description:
       - V(analyze) runs ANALYZE on tables with at least O(thresholds.analyze_changes_min) rows changed since the last one.
-      - V(vacuum) runs VACUUM (ANALYZE) on tables whose dead-tuple finding is a warning or worse.
+      - V(vacuum) runs VACUUM (ANALYZE) on tables whose dead-tuple finding is a warning or worse. The dead tuples are the
+        statistics collector's count, which PostgreSQL 15 can inflate right after a VACUUM; a table vacuumed less than an
+        hour ago is recounted with C(pgstattuple_approx) (when C(pgstattuple) is installed) and left alone, with an
+        V(ok) finding, when the recount is under O(thresholds.dead_tuples_min).
       - V(vacuum_full) runs VACUUM (FULL, ANALYZE) on tables whose bloat is at or above O(thresholds.table_bloat_percent_warning)
         and at least O(thresholds.bloat_min_bytes). Needs O(allow_disruptive=true).
       - V(reindex) rebuilds invalid indexes and indexes whose bloat is at or above O(thresholds.index_bloat_percent_warning),
@@ -195,6 +206,27 @@ options:
       replication_lag_seconds_warning: {type: float, default: 60, description: "How far behind a standby replays, in seconds (pg_stat_replication's replay_lag;
           on a standby, since the last replayed transaction while WAL waits)."}
       replication_lag_seconds_critical: {type: float, default: 600, description: "Critical level; see O(thresholds.replication_lag_seconds_warning)."}
+      freeze_progress_percent_warning: {type: float, default: 90, description: "Oldest unfrozen transaction or multixact ID age of a database, in percent of
+          autovacuum_freeze_max_age
+          (autovacuum_multixact_freeze_max_age); at 100 autovacuum is forced to freeze."}
+      freeze_progress_percent_critical: {type: float, default: 95, description: "Critical level; see O(thresholds.freeze_progress_percent_warning)."}
+      wal_size_percent_warning: {type: float, default: 150, description: "WAL kept in pg_wal, in percent of max_wal_size (needs pg_monitor; without it an ok
+          finding says so)."}
+      wal_size_percent_critical: {type: float, default: 300, description: "Critical level; see O(thresholds.wal_size_percent_warning)."}
+      archive_ready_files_warning: {type: float, default: 10, description: "WAL segments waiting for archive_command (.ready files in pg_wal/archive_status)."}
+      archive_ready_files_critical: {type: float, default: 100, description: "Critical level; see O(thresholds.archive_ready_files_warning)."}
+      checkpoint_requested_percent_warning: {type: float, default: 30, description: "Share of checkpoints forced by WAL volume (checkpoints_req) rather than
+          checkpoint_timeout, in percent."}
+      checkpoint_requested_percent_critical: {type: float, default: 60, description: "Critical level; see O(thresholds.checkpoint_requested_percent_warning)."}
+      checkpoints_min: {type: float, default: 10, description: "Checkpoints needed since the statistics reset before the checkpoints check judges."}
+      vacuum_age_days_warning: {type: float, default: 7, description: "Days since a table with at least O(thresholds.dead_tuples_min) dead tuples was last
+          vacuumed, by hand or by
+          autovacuum; never vacuumed is a warning."}
+      vacuum_age_days_critical: {type: float, default: 30, description: "Critical level; see O(thresholds.vacuum_age_days_warning)."}
+      cache_hit_percent_warning: {type: float, default: 95, description: "Share of a database's block reads found in shared_buffers, in percent (lower is
+          worse)."}
+      cache_hit_percent_critical: {type: float, default: 90, description: "Critical level; see O(thresholds.cache_hit_percent_warning)."}
+      cache_hit_min_blocks: {type: float, default: 100000, description: "Block reads needed since the statistics reset before the cache_hit check judges."}
 notes:
   - Slow queries need the C(pg_stat_statements) extension (preloaded and created in the database); without it the
     check returns an V(ok) finding that says why, never a failure.

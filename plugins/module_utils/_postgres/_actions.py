@@ -36,11 +36,13 @@ def plan(
     tables: Callable[[], list[dict[str, Any]]],
     sql: Any,
     render: Callable[[Any], str],
+    dead_now: Callable[[dict[str, Any]], int | None] = lambda item: None,
 ) -> list[dict[str, Any]]:
     """The actions to run in one database: (action, database, target, sql, reason) each.
 
     data(check) is the data of a judged check, tables() the tables source, sql psycopg2.sql,
-    render(statement) its text.
+    render(statement) its text, dead_now(item) a recount of a recently vacuumed table's dead
+    tuples (pgstattuple_approx) or None when it cannot be made.
     """
     actions, thresholds = params["actions"], params["thresholds"]
     planned: list[dict[str, Any]] = []
@@ -53,6 +55,12 @@ def plan(
     vacuumed = set()
     if "vacuum" in actions:
         for item in data("dead_tuples")["tables"]:
+            if recently_vacuumed(item):
+                # PostgreSQL 15 can count dead tuples a VACUUM has just removed: recount before acting
+                now = dead_now(item)
+                if now is not None and now < thresholds["dead_tuples_min"]:
+                    item["recounted"] = now
+                    continue
             vacuumed.add(item["table"])
             statement = sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(item["schema"], item["name"]))
             add("vacuum", item["table"], statement, f"{item['dead']} dead tuples ({item['percent']}%)")
@@ -83,6 +91,14 @@ def plan(
             statement = sql.SQL(keyword).format(sql.Identifier(item["schema"], item["name"]))
             add("reindex", qualified(item["schema"], item["name"]), statement, reason)
     return planned
+
+
+RECENT_VACUUM_SECONDS = 3600
+
+
+def recently_vacuumed(item: Mapping[str, Any]) -> bool:
+    age = item.get("vacuum_age_days")
+    return age is not None and age * 86400 < RECENT_VACUUM_SECONDS
 
 
 class Executor:

@@ -303,6 +303,72 @@ def judge_wraparound(wraparound: Rows, thresholds: Levels) -> Judged:
     return problems(findings, "wraparound", "cluster", message), {"databases": wraparound}
 
 
+@check(CLUSTER, {"freeze_progress_percent": Threshold(90, 95, "%")})
+def judge_freeze(wraparound: Rows, freeze_limits: Rows, thresholds: Levels) -> Judged:
+    """Each database's oldest unfrozen ID against autovacuum_freeze_max_age (when autovacuum must freeze)."""
+    limits = freeze_limits[0]
+    findings, progress = [], []
+    for row in wraparound:
+        for kind, column, limit in (
+            ("transaction", "xid_age", limits["xid"]),
+            ("multixact", "mxid_age", limits["mxid"]),
+        ):
+            percent = round(100.0 * row[column] / limit, 1) if limit else 0.0
+            progress.append({"database": row["datname"], "kind": kind, "age": row[column], "percent": percent})
+            label = f"Oldest {kind} ID age of {row['datname']} against its autovacuum freeze limit ({limit})"
+            advice = (
+                f"Autovacuum must freeze {row['datname']} soon or is already forced to: VACUUM (FREEZE) its oldest "
+                "tables in a quiet hour, and check what holds back autovacuum."
+            )
+            findings.append(
+                pair("freeze", row["datname"], percent, thresholds, "freeze_progress_percent", label, advice)
+            )
+    worst_percent = max((item["percent"] for item in progress), default=0.0)
+    message = f"The oldest unfrozen ID is at {worst_percent:g}% of its autovacuum freeze limit"
+    return problems(findings, "freeze", "cluster", message), {"databases": progress, "limits": limits}
+
+
+@check(CLUSTER, {"wal_size_percent": Threshold(150, 300, "%"), "archive_ready_files": Threshold(10, 100, " files")})
+def judge_wal(wal: Dict[str, Any], thresholds: Levels) -> Judged:
+    """WAL kept against max_wal_size, and WAL segments waiting to be archived."""
+    if not wal["visible"]:
+        message = f"WAL and the archiver are not visible to this login ({wal['reason']})"
+        return [Finding(check="wal", severity=OK, subject="cluster", message=message,
+                        recommendation="Grant pg_monitor to the login to check WAL.")], wal  # fmt: skip
+    percent = round(100.0 * wal["bytes"] / wal["max_wal_bytes"], 1) if wal["max_wal_bytes"] else 0.0
+    label = (
+        f"WAL kept ({wal['files']} segments, {wal['bytes']} bytes) against max_wal_size ({wal['max_wal_bytes']} bytes)"
+    )
+    findings = [
+        pair("wal", "pg_wal", percent, thresholds, "wal_size_percent", label,
+             "Find what holds WAL: a replication slot (replication_slots), a failing archive_command, wal_keep_size."),
+        pair("wal", "archiver", wal["archive_ready"], thresholds, "archive_ready_files",
+             f"WAL segments waiting to be archived (archive_mode {wal['archive_mode']}, "
+             f"{wal['archive_failed_count']} failures, last {wal['last_failed_time'] or 'never'})",
+             "Fix archive_command (see the server log); unarchived WAL is kept and fills the disk."),
+    ]  # fmt: skip
+    message = f"WAL is {percent:g}% of max_wal_size and {wal['archive_ready']} segment(s) wait for the archiver"
+    return problems(findings, "wal", "cluster", message), dict(wal, percent_of_max_wal_size=percent)
+
+
+@check(CLUSTER, {"checkpoint_requested_percent": Threshold(30, 60, "%")}, {"checkpoints_min": 10})
+def judge_checkpoints(checkpoints: Rows, thresholds: Levels) -> Judged:
+    """Checkpoints forced by WAL volume (requested) against those on checkpoint_timeout."""
+    row = checkpoints[0]
+    total = row["timed"] + row["requested"]
+    percent = round(100.0 * row["requested"] / total, 1) if total else 0.0
+    data = dict(row, requested_percent=percent)
+    if total < thresholds["checkpoints_min"]:
+        message = f"Only {total} checkpoint(s) since {row['since']}: too few to judge"
+        return [all_clear("checkpoints", "cluster", message)], data
+    label = f"Checkpoints requested by WAL volume ({row['requested']} of {total} since {row['since']})"
+    advice = (
+        f"Raise max_wal_size (now {row['max_wal_size']}) so that checkpoints come from checkpoint_timeout "
+        f"({row['checkpoint_timeout']}): forced ones write more and in bursts."
+    )
+    return [pair("checkpoints", "cluster", percent, thresholds, "checkpoint_requested_percent", label, advice)], data
+
+
 @check(CLUSTER, {"replication_slot_retained_bytes": Threshold(1073741824, 10737418240, " bytes")})
 def judge_replication_slots(replication_slots: Rows, thresholds: Levels) -> Judged:
     """WAL retained by replication slots; inactive slots."""
@@ -508,9 +574,10 @@ def judge_dead_tuples(database: str, tables: Rows, thresholds: Levels) -> Judged
             continue
         percent = round(100.0 * dead / (dead + live), 1)
         name = qualified(row["schemaname"], row["relname"])
-        label = f"Dead tuples in {database}.{name} ({dead} dead, {live} live)"
+        label = f"Dead tuples in {database}.{name} ({dead} dead, {live} live: the statistics collector's count)"
         advice = f"VACUUM (ANALYZE) {name}; check autovacuum keeps up (its scale factor, long transactions)."
-        record = {"schema": row["schemaname"], "name": row["relname"], "table": name, "dead": dead, "percent": percent}
+        record = {"schema": row["schemaname"], "name": row["relname"], "table": name, "dead": dead, "percent": percent,
+                  "relid": row["relid"], "vacuum_age_days": row.get("vacuum_age_days")}  # fmt: skip
         judged.append(
             (
                 pair("dead_tuples", f"{database}.{name}", percent, thresholds, "dead_tuples_percent", label, advice),
@@ -826,6 +893,75 @@ def judge_never_analyzed(database: str, tables: Rows, thresholds: Levels) -> Jud
     findings, never = flagged(judged)
     message = f"Every table of {database} with many rows was analyzed"
     return problems(findings, "never_analyzed", database, message), {"tables": never}
+
+
+@check(DATABASE, {"vacuum_age_days": Threshold(7, 30, " days")})
+def judge_vacuum_age(database: str, tables: Rows, thresholds: Levels) -> Judged:
+    """Days since tables with dead tuples were last vacuumed (by hand or by autovacuum)."""
+    judged = []
+    for row in tables:
+        if (row["n_dead_tup"] or 0) < thresholds["dead_tuples_min"]:
+            continue
+        name = qualified(row["schemaname"], row["relname"])
+        age = row["vacuum_age_days"]
+        record = {"table": name, "dead": row["n_dead_tup"], "vacuum_age_days": None if age is None else round(age, 1)}
+        if age is None:
+            finding = Finding(
+                check="vacuum_age",
+                severity=WARNING,
+                subject=f"{database}.{name}",
+                threshold=thresholds["vacuum_age_days_warning"],
+                message=f"{database}.{name} has {row['n_dead_tup']} dead tuples and was never vacuumed",
+                recommendation=f"VACUUM (ANALYZE) {name}; check autovacuum is on for it (autovacuum_enabled).",
+            )
+        else:
+            label = f"Days since {database}.{name} was last vacuumed ({row['n_dead_tup']} dead tuples)"
+            advice = f"VACUUM (ANALYZE) {name}; check that autovacuum reaches it (its workers, scale factor, locks)."
+            finding = pair(
+                "vacuum_age", f"{database}.{name}", round(age, 1), thresholds, "vacuum_age_days", label, advice
+            )
+        judged.append((finding, record))
+    findings, stale = flagged(judged)
+    message = f"Every table of {database} with dead tuples was vacuumed recently"
+    return problems(findings, "vacuum_age", database, message), {"tables": stale}
+
+
+@check(DATABASE, {"cache_hit_percent": Threshold(95, 90, "%", higher_is_worse=False)}, {"cache_hit_min_blocks": 100000})
+def judge_cache_hit(database: str, cache: Rows, thresholds: Levels) -> Judged:
+    """Share of block reads found in shared_buffers, since the statistics were reset."""
+    hits, reads = cache[0]["hits"] or 0, cache[0]["reads"] or 0
+    total = hits + reads
+    percent = round(100.0 * hits / total, 2) if total else 100.0
+    data = {"hits": hits, "reads": reads, "percent": percent}
+    if total < thresholds["cache_hit_min_blocks"]:
+        return [all_clear("cache_hit", database, f"Only {total} block reads in {database}: too few to judge")], data
+    label = f"Cache hit ratio of {database} ({hits} hits, {reads} reads)"
+    advice = "Raise shared_buffers if memory allows, or find the queries reading the most (pg_stat_statements)."
+    return [pair("cache_hit", database, percent, thresholds, "cache_hit_percent", label, advice)], data
+
+
+@check(DATABASE)
+def judge_disabled_triggers(database: str, disabled_triggers: Rows) -> Judged:
+    """Triggers left disabled (ALTER TABLE ... DISABLE TRIGGER), foreign-key checks included."""
+    findings = []
+    for row in disabled_triggers:
+        table = qualified(row["schemaname"], row["relname"])
+        what = "foreign-key or constraint trigger" if row["tgisinternal"] else "trigger"
+        findings.append(
+            Finding(
+                check="disabled_triggers",
+                severity=WARNING,
+                subject=f"{database}.{table}.{row['tgname']}",
+                value="disabled",
+                threshold="enabled",
+                message=f"The {what} {row['tgname']} of {database}.{table} is disabled",
+                recommendation=f"ALTER TABLE {table} ENABLE TRIGGER {'ALL' if row['tgisinternal'] else row['tgname']} "
+                "once whatever disabled it (a bulk load?) is done; rows changed meanwhile were not checked.",
+            )
+        )
+    data = {"triggers": [{"table": qualified(r["schemaname"], r["relname"]), "trigger": r["tgname"],
+                          "internal": r["tgisinternal"]} for r in disabled_triggers]}  # fmt: skip
+    return problems(findings, "disabled_triggers", database, f"No disabled trigger in {database}"), data
 
 
 BY_NAME: dict[str, Check] = {check.name: check for check in CHECKS}

@@ -27,6 +27,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql 
 )
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
+INSUFFICIENT_PRIVILEGE = "42501"
 EXACT_MARGIN = 10  # exact_bloat measures the tables estimated within this many points of the warning level
 
 
@@ -116,6 +117,24 @@ class Sources:
         """The server's role (primary or standby) and, on a standby, its receiving and replay."""
         row = self.session.rows(SQL["server"])[0]
         return dict(row, role="standby" if row["in_recovery"] else "primary")
+
+    def fetch_wal(self) -> dict[str, Any]:
+        """The WAL directory and the archiver, or {"visible": False, "reason": ...} without pg_monitor."""
+        try:
+            return dict(self.session.rows(SQL["wal"])[0], visible=True)
+        except self.error as exc:
+            if getattr(exc, "pgcode", None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            return {"visible": False, "reason": str(exc).strip().splitlines()[0]}
+
+    def dead_now(self, item: Mapping[str, Any]) -> int | None:
+        """A table's dead tuples counted now by pgstattuple_approx, or None without pgstattuple (or on an error)."""
+        if "pgstattuple" not in self.get("extensions"):
+            return None
+        try:
+            return int(self.session.rows(SQL["dead_now"], {"oid": item["relid"]})[0]["dead"])
+        except self.error:
+            return None
 
     def fetch_tables(self) -> list[dict[str, Any]]:
         return self.sized("tables")

@@ -121,6 +121,25 @@ class Judging:
                 into[check.name] = data
 
 
+def recounted(database: str, judging: Judging) -> list[Finding]:
+    """An ok finding for each table the plan left out because a recount found its dead tuples gone."""
+    if "dead_tuples" not in judging.results:
+        return []
+    return [
+        Finding(
+            check="dead_tuples",
+            severity=OK,
+            subject=f"{database}.{item['table']}",
+            value=item["recounted"],
+            message=f"{database}.{item['table']}: the statistics collector counts {item['dead']} dead tuples, "
+            f"but it was vacuumed {round(item['vacuum_age_days'] * 86400)} s ago and pgstattuple_approx counts "
+            f"{item['recounted']}: not vacuumed again",
+        )
+        for item in judging.data("dead_tuples")["tables"]
+        if "recounted" in item
+    ]
+
+
 class PgMaintenance(Backend):
     """Backend of the pg_maintenance module."""
 
@@ -248,8 +267,9 @@ class PgMaintenance(Backend):
                 lambda: sources.get("tables"),
                 sql,
                 lambda statement: statement.as_string(session.conn),
+                sources.dead_now,
             )
-            self.findings.extend(sources.notes + found)
+            self.findings.extend(sources.notes + found + recounted(database, judging))
             self.planned.extend(plan)
             if plan and not self.check_mode:
                 self.executor.run(session, plan)

@@ -67,6 +67,30 @@ SQL = {
                EXTRACT(EPOCH FROM flush_lag)::float AS flush_lag_seconds,
                EXTRACT(EPOCH FROM replay_lag)::float AS replay_lag_seconds
           FROM pg_stat_replication WHERE NOT pg_is_in_recovery() ORDER BY application_name""",
+    "freeze_limits": """
+        SELECT current_setting('autovacuum_freeze_max_age')::bigint AS xid,
+               current_setting('autovacuum_multixact_freeze_max_age')::bigint AS mxid""",
+    # pg_ls_waldir and pg_ls_archive_statusdir need pg_monitor (or superuser)
+    "wal": """
+        SELECT (SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$') AS files,
+               (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::bigint AS bytes,
+               pg_size_bytes(current_setting('max_wal_size'))::bigint AS max_wal_bytes,
+               current_setting('archive_mode') AS archive_mode,
+               (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') AS archive_ready,
+               a.failed_count AS archive_failed_count, a.last_failed_wal, a.last_failed_time::text AS last_failed_time,
+               a.last_archived_time::text AS last_archived_time
+          FROM pg_stat_archiver AS a""",
+    "checkpoints": """
+        SELECT checkpoints_timed AS timed, checkpoints_req AS requested, stats_reset::text AS since,
+               current_setting('max_wal_size') AS max_wal_size,
+               current_setting('checkpoint_timeout') AS checkpoint_timeout
+          FROM pg_stat_bgwriter""",
+    "cache": """
+        SELECT blks_hit AS hits, blks_read AS reads FROM pg_stat_database WHERE datname = current_database()""",
+    "disabled_triggers": """
+        SELECT n.nspname AS schemaname, c.relname, t.tgname, t.tgisinternal
+          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE t.tgenabled = 'D' ORDER BY 1, 2, 3""",
     "database_size": "SELECT pg_database_size(current_database())::bigint AS bytes",
     "stats_age": """
         SELECT EXTRACT(EPOCH FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float / 86400
@@ -86,6 +110,8 @@ SQL = {
                s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
                EXTRACT(EPOCH FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float / 86400
                    AS analyze_age_days,
+               EXTRACT(EPOCH FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float / 86400
+                   AS vacuum_age_days,
                z.source AS size_source,
                CASE z.source WHEN 'file' THEN pg_relation_size(s.relid)
                     ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
@@ -165,6 +191,7 @@ SQL = {
         SELECT (t).table_len::bigint AS table_len, (t).free_percent + (t).dead_tuple_percent AS waste_percent
           FROM (SELECT pgstattuple(%(oid)s::regclass) AS t) AS x""",
     "pgstatindex": "SELECT avg_leaf_density::float AS density FROM pgstatindex(%(oid)s::regclass)",
+    "dead_now": "SELECT dead_tuple_count AS dead FROM pgstattuple_approx(%(oid)s::regclass)",
     # the average stored size of the rows of a sample of about 64 pages ({table} is composed in)
     "row_sample": """
         SELECT avg(pg_column_size(t.*))::float AS bytes, count(*) AS rows

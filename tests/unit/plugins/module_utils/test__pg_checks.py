@@ -84,11 +84,11 @@ def test_a_row_counts_the_padding_between_its_columns():
 
 def test_a_row_counts_only_the_values_that_are_not_null_and_its_null_bitmap():
     # a bigint id and 8 text columns of 33 bytes, 90 % NULL: about 8 + 8 * 0.1 * 33 bytes of data
-    columns = [column(8, "d")] + [column(-1, "i", 0.9, 33) for _ in range(8)]
+    columns = [column(8, "d")] + [column(-1, "i", 0.9, 33)] * 8
     size = sql.heap_tuple_bytes(columns)
     assert size == 72  # 32-byte header (23 + a 2-byte bitmap, aligned) + 34.4 data, aligned
     # without NULLs the same columns take 8 + 8 * 33 bytes, and no bitmap
-    assert sql.heap_tuple_bytes([column(8, "d")] + [column(-1, "i", 0.0, 33) for _ in range(8)]) == 24 + 272
+    assert sql.heap_tuple_bytes([column(8, "d")] + [column(-1, "i", 0.0, 33)] * 8) == 24 + 272
 
 
 def test_a_long_varlena_is_aligned_and_a_dropped_column_means_a_null_bitmap():
@@ -505,3 +505,78 @@ def test_a_standby_reports_its_replay_lag_a_pause_and_not_receiving():
     fine = dict(cut_off, receiver_status="streaming")
     (finding,), _data = checks.judge_replication(fine, [], T)
     assert finding.severity == "ok" and finding.message == "This standby streams and replays in time"
+
+
+def test_freeze_progress_is_the_age_against_autovacuum_s_freeze_limit():
+    rows = [
+        {"datname": "old", "xid_age": 190_000_000, "mxid_age": 10},
+        {"datname": "new", "xid_age": 1000, "mxid_age": 0},
+    ]
+    findings, data = checks.judge_freeze(rows, [{"xid": 200_000_000, "mxid": 400_000_000}], T)
+    assert [(f.subject, f.severity, f.value) for f in findings] == [("old", "critical", 95.0)]
+    assert data["databases"][0] == {"database": "old", "kind": "transaction", "age": 190_000_000, "percent": 95.0}
+
+
+WAL = {"visible": True, "files": 10, "bytes": 160 * 1024**2, "max_wal_bytes": 1024**3, "archive_mode": "on",
+       "archive_ready": 0, "archive_failed_count": 0, "last_failed_wal": None, "last_failed_time": None,
+       "last_archived_time": None}  # fmt: skip
+
+
+def test_wal_kept_and_the_archive_backlog():
+    (clear,), data = checks.judge_wal(WAL, T)
+    assert clear.severity == "ok" and data["percent_of_max_wal_size"] == 15.6
+    findings, _data = checks.judge_wal(dict(WAL, bytes=2 * 1024**3, archive_ready=150, archive_failed_count=3), T)
+    assert [(f.subject, f.severity) for f in findings] == [("pg_wal", "warning"), ("archiver", "critical")]
+    assert "3 failures" in findings[1].message
+    (hidden,), _data = checks.judge_wal({"visible": False, "reason": "permission denied for function pg_ls_waldir"}, T)
+    assert hidden.severity == "ok" and "pg_monitor" in hidden.recommendation
+
+
+def test_checkpoints_forced_by_wal_volume():
+    row = {"timed": 30, "requested": 70, "since": "2026-12-01", "max_wal_size": "1GB", "checkpoint_timeout": "5min"}
+    (finding,), data = checks.judge_checkpoints([row], T)
+    assert finding.severity == "critical" and data["requested_percent"] == 70.0
+    assert "Raise max_wal_size (now 1GB)" in finding.recommendation
+    (few,), _data = checks.judge_checkpoints([dict(row, timed=2, requested=3)], T)
+    assert few.severity == "ok" and "too few to judge" in few.message
+
+
+def test_vacuum_age_of_tables_with_dead_tuples():
+    rows = [
+        table("never", n_dead_tup=5000, vacuum_age_days=None),
+        table("stale", n_dead_tup=5000, vacuum_age_days=40.0),
+        table("recent", n_dead_tup=5000, vacuum_age_days=1.0),
+        table("clean", n_dead_tup=10, vacuum_age_days=None),
+    ]
+    findings, data = checks.judge_vacuum_age("jarvis", rows, T)
+    assert [(f.subject, f.severity) for f in findings] == [
+        ("jarvis.public.never", "warning"),
+        ("jarvis.public.stale", "critical"),
+    ]
+    assert [item["table"] for item in data["tables"]] == ["public.never", "public.stale"]
+
+
+def test_cache_hit_ratio_lower_is_worse():
+    (finding,), data = checks.judge_cache_hit("jarvis", [{"hits": 920_000, "reads": 80_000}], T)
+    assert (finding.severity, data["percent"]) == ("warning", 92.0)
+    (good,), _data = checks.judge_cache_hit("jarvis", [{"hits": 999_000, "reads": 1000}], T)
+    assert good.severity == "ok"
+    (few,), _data = checks.judge_cache_hit("jarvis", [{"hits": 10, "reads": 90}], T)
+    assert few.severity == "ok" and "too few to judge" in few.message
+
+
+def test_disabled_triggers_foreign_keys_included():
+    rows = [
+        {"schemaname": "public", "relname": "orders", "tgname": "audit", "tgisinternal": False},
+        {"schemaname": "public", "relname": "orders", "tgname": "RI_ConstraintTrigger_c_1", "tgisinternal": True},
+    ]
+    findings, data = checks.judge_disabled_triggers("jarvis", rows)
+    assert [f.severity for f in findings] == ["warning", "warning"]
+    assert data["triggers"][1] == {"table": "public.orders", "trigger": "RI_ConstraintTrigger_c_1", "internal": True}
+    assert (
+        findings[1].message
+        == "The foreign-key or constraint trigger RI_ConstraintTrigger_c_1 of jarvis.public.orders is disabled"
+    )
+    assert "ENABLE TRIGGER ALL" in findings[1].recommendation and "ENABLE TRIGGER audit" in findings[0].recommendation
+    (clear,), _data = checks.judge_disabled_triggers("jarvis", [])
+    assert clear.severity == "ok"

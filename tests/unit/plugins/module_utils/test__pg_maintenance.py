@@ -85,3 +85,25 @@ def test_the_argument_spec_comes_from_the_registry():
     suboptions = ARGUMENT_SPEC["thresholds"]["options"]
     assert suboptions["never_analyzed_rows_warning"] == {"type": "float", "default": 1000}
     assert suboptions["dead_tuples_min"] == {"type": "float", "default": 1000}
+
+
+def test_a_table_vacuumed_minutes_ago_is_recounted_before_it_is_vacuumed_again():
+    values = params(["dead_tuples"], ["vacuum"])
+    recent = {"schema": "public", "name": "t", "table": "public.t", "dead": 5000, "percent": 50.0, "relid": 1,
+              "vacuum_age_days": 60 / 86400}  # fmt: skip
+    old = dict(recent, name="u", table="public.u", relid=2, vacuum_age_days=2.0)
+    asked = []
+
+    def dead_now(item):
+        asked.append(item["table"])
+        return 0
+
+    def data(_check):
+        return {"tables": [recent, old]}
+
+    planned = _actions.plan("db", values, data, lambda: [], psycopg2_sql, str, dead_now)
+    assert [item["target"] for item in planned] == ["public.u"]
+    assert asked == ["public.t"]  # only the recently vacuumed table is recounted
+    assert recent["recounted"] == 0
+    # without pgstattuple (no recount) the statistics collector's count is acted on
+    assert len(_actions.plan("db", values, lambda _c: {"tables": [dict(recent)]}, list, psycopg2_sql, str)) == 1

@@ -37,6 +37,12 @@ DELETE FROM dupvals a USING dupvals b WHERE a.v = b.v AND a.ctid > b.ctid;
 CREATE SEQUENCE nearly_done MAXVALUE 1000;
 SELECT setval('nearly_done', 950);
 
+-- a trigger left disabled after a bulk load
+CREATE TABLE audited (id int);
+CREATE FUNCTION audited_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER audited_audit BEFORE INSERT ON audited FOR EACH ROW EXECUTE FUNCTION audited_noop();
+ALTER TABLE audited DISABLE TRIGGER audited_audit;
+
 -- a prepared transaction left behind
 BEGIN;
 CREATE TABLE prepared_leftover (id int);
