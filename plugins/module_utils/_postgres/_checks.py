@@ -78,7 +78,7 @@ class Check:
 
     needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
     wraparound, replication_slots (cluster); tables, indexes, database_size, stats_age,
-    sequences, slow_queries, slow_queries_reason, sampled_rows, exact_tables, exact_indexes (database).
+    sequences, slow_queries, slow_queries_reason, columns, sampled_rows, exact_tables, exact_indexes (database).
     thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
     limits: single levels, such as the least rows a table needs to be judged (option <name>).
     """
@@ -820,6 +820,7 @@ def judge_sequences(database: str, sequences: Rows, thresholds: Levels) -> Judge
 def judge_table_bloat(
     database: str,
     tables: Rows,
+    columns: Dict[int, Any],
     sampled_rows: Dict[int, float],
     block_size: int,
     thresholds: Levels,
@@ -839,7 +840,7 @@ def judge_table_bloat(
             percent, method = exact_tables[row["relid"]], "pgstattuple"
         else:
             sampled = sampled_rows.get(row["relid"])
-            percent = table_estimate(row, block_size, sampled)
+            percent = table_estimate(row, columns.get(row["relid"]), block_size, sampled)
             method = "estimate" if sampled is None else "sampled estimate"
         name = qualified(row["schemaname"], row["relname"])
         record = {"schema": row["schemaname"], "name": row["relname"], "table": name}

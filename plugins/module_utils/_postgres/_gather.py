@@ -160,13 +160,17 @@ class Sources:
         )
         return self.session.rows(SQL[name], {"catalog_sizes": True})
 
+    def fetch_columns(self) -> dict[int, list[list[Any]]]:
+        """Each table's attributes with their statistics (the columns query), by oid."""
+        return {row["relid"]: row["columns"] for row in self.session.rows(SQL["columns"])}
+
     def fetch_sampled_rows(self) -> dict[int, float]:
         """The average row size of a sample of each large table without statistics (never analyzed), by oid."""
         sql = need("psycopg2.sql", "psycopg2-binary")
         minimum = self.params["thresholds"]["bloat_min_bytes"]
         sampled: dict[int, float] = {}
         for row in self.get("tables"):
-            if row["heap_bytes"] < minimum or heap_tuple_bytes(row["columns"]) is not None:
+            if row["heap_bytes"] < minimum or heap_tuple_bytes(self.get("columns").get(row["relid"])) is not None:
                 continue
             pages = max(1, row["heap_bytes"] // self.block_size)
             query = sql.SQL(SQL["row_sample"]).format(table=sql.Identifier(row["schemaname"], row["relname"]))
@@ -224,7 +228,9 @@ class Sources:
         for row in self.get("tables"):
             if row["heap_bytes"] < thresholds["bloat_min_bytes"]:
                 continue
-            estimate = table_estimate(row, self.block_size, sampled.get(row["relid"]))
+            estimate = table_estimate(
+                row, self.get("columns").get(row["relid"]), self.block_size, sampled.get(row["relid"])
+            )
             # only the tables the estimate cannot tell or puts near or above the warning level
             if estimate is None or estimate >= thresholds["table_bloat_percent_warning"] - EXACT_MARGIN:
                 oids.append(row["relid"])

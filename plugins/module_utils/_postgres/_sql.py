@@ -115,9 +115,6 @@ SQL = {
                z.source AS size_source,
                CASE z.source WHEN 'file' THEN pg_relation_size(s.relid)
                     ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
-               CASE z.source WHEN 'file' THEN pg_table_size(s.relid)
-                    ELSE (c.relpages + coalesce(tc.relpages, 0))::bigint * current_setting('block_size')::int
-               END AS table_bytes,
                CASE z.source WHEN 'file' THEN pg_total_relation_size(s.relid)
                     ELSE (c.relpages + coalesce(tc.relpages, 0)
                           + coalesce((SELECT sum(ic.relpages) FROM pg_index ix
@@ -126,21 +123,26 @@ SQL = {
                END AS total_bytes,
                c.reltuples::float AS reltuples, c.relpages::bigint AS relpages,
                coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) AS o
-                          WHERE o LIKE 'fillfactor=%%'), 100) AS fillfactor,
-               -- per attribute, in order: [attlen, attalign, null_frac, avg_width]; no statistics: nulls
-               (SELECT json_agg(json_build_array(a.attlen, a.attalign,
-                                CASE WHEN a.attisdropped THEN 1 ELSE st.null_frac END,
-                                CASE WHEN a.attisdropped THEN 0 ELSE st.avg_width END) ORDER BY a.attnum)
-                  FROM pg_attribute a
-                  LEFT JOIN pg_stats st ON st.schemaname = s.schemaname AND st.tablename = s.relname
-                                       AND st.attname = a.attname AND NOT st.inherited
-                 WHERE a.attrelid = s.relid AND a.attnum > 0) AS columns
+                          WHERE o LIKE 'fillfactor=%%'), 100) AS fillfactor
           FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
           LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
           CROSS JOIN LATERAL (
               SELECT CASE WHEN %(catalog_sizes)s OR s.relid IN (SELECT relation FROM locked)
                                OR c.reltoastrelid IN (SELECT relation FROM locked)
                           THEN 'catalog' ELSE 'file' END AS source) AS z""",
+    # per table, its attributes in order: [attlen, attalign, null_frac, avg_width]; no statistics: nulls
+    "columns": """
+        SELECT a.attrelid AS relid,
+               json_agg(json_build_array(a.attlen, a.attalign,
+                        CASE WHEN a.attisdropped THEN 1 ELSE st.null_frac END,
+                        CASE WHEN a.attisdropped THEN 0 ELSE st.avg_width END) ORDER BY a.attnum) AS columns
+          FROM pg_class r
+          JOIN pg_namespace n ON n.oid = r.relnamespace
+          JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+          LEFT JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = r.relname
+                               AND st.attname = a.attname AND NOT st.inherited
+         WHERE r.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+         GROUP BY a.attrelid""",
     "indexes": """
         WITH locked AS MATERIALIZED (
             SELECT relation FROM pg_locks
@@ -156,7 +158,7 @@ SQL = {
                c.reltuples::float AS reltuples, c.relpages::bigint AS relpages,
                i.indrelid::bigint AS table_oid, i.indkey::text AS indkey, i.indclass::text AS indclass,
                i.indcollation::text AS indcollation, i.indoption::text AS indoption, i.indnkeyatts,
-               EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) AS backs_constraint,
+               i.indexrelid IN (SELECT conindid FROM pg_constraint) AS backs_constraint,
                coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
                coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
                (SELECT sum(st.avg_width) FROM pg_attribute a
@@ -270,13 +272,15 @@ def live_tuples(row: dict[str, Any], pages: int) -> float:
     return live if scaled is None else min(live, scaled)
 
 
-def table_estimate(row: dict[str, Any], block_size: int, sampled_bytes: float | None = None) -> float | None:
-    """The estimated bloat % of a row of the tables query: its statistics, else a sampled row size.
+def table_estimate(
+    row: dict[str, Any], columns: list[list[Any]] | None, block_size: int, sampled_bytes: float | None = None
+) -> float | None:
+    """The estimated bloat % of a row of the tables query: its columns' statistics, else a sampled row size.
 
     Pages are the heap file's now and rows are counted as of now (live_tuples), so a table
     emptied or filled since its last ANALYZE is judged as it is.
     """
-    tuple_bytes = heap_tuple_bytes(row["columns"])
+    tuple_bytes = heap_tuple_bytes(columns)
     if tuple_bytes is None and sampled_bytes is not None:
         tuple_bytes = _align(sampled_bytes)
     pages = row["heap_bytes"] // block_size

@@ -299,7 +299,6 @@ def table(name, **values):
         "n_tup_ins": 1000,
         "n_tup_del": 0,
         "heap_bytes": 8192,
-        "table_bytes": 8192,
         "total_bytes": 8192,
         "reltuples": 1000.0,
         "relpages": 1,

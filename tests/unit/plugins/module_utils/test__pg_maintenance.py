@@ -16,9 +16,9 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql 
 TABLE = {
     "relid": 1, "schemaname": "public", "relname": "t", "n_live_tup": 5000, "n_dead_tup": 5000,
     "n_mod_since_analyze": 0, "seq_scan": 0, "idx_scan": 0, "last_vacuum": None, "last_autovacuum": None,
-    "last_analyze": None, "last_autoanalyze": None, "analyze_age_days": None, "table_bytes": 8192,
-    "total_bytes": 8192, "reltuples": 5000.0, "relpages": 1, "fillfactor": 100, "heap_bytes": 8192,
-    "n_tup_ins": 10000, "n_tup_del": 5000, "columns": [[8, "d", 0.0, 8]],
+    "last_analyze": None, "last_autoanalyze": None, "analyze_age_days": None, "total_bytes": 8192,
+    "reltuples": 5000.0, "relpages": 1, "fillfactor": 100, "heap_bytes": 8192, "n_tup_ins": 10000, "n_tup_del": 5000,
+    "vacuum_age_days": None,
 }  # fmt: skip
 
 
