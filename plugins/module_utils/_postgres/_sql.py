@@ -115,7 +115,13 @@ SQL = {
                z.source AS size_source,
                CASE z.source WHEN 'file' THEN pg_relation_size(s.relid)
                     ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
-               CASE z.source WHEN 'file' THEN pg_total_relation_size(s.relid)
+               -- the main forks of the heap, its TOAST table and its indexes (pg_total_relation_size also
+               -- opens every free-space and visibility map: three times slower on 1,000 tables)
+               CASE z.source
+                    WHEN 'file' THEN pg_relation_size(s.relid)
+                         + CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_size(c.reltoastrelid) ELSE 0 END
+                         + coalesce((SELECT sum(pg_relation_size(ix.indexrelid)) FROM pg_index ix
+                                      WHERE ix.indrelid = s.relid), 0)::bigint
                     ELSE (c.relpages + coalesce(tc.relpages, 0)
                           + coalesce((SELECT sum(ic.relpages) FROM pg_index ix
                                         JOIN pg_class ic ON ic.oid = ix.indexrelid
@@ -147,7 +153,18 @@ SQL = {
         WITH locked AS MATERIALIZED (
             SELECT relation FROM pg_locks
              WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
-               AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),
+        -- the average width of each index's key columns (pg_stats), joined once rather than per index
+        keys AS MATERIALIZED (
+            SELECT ik.indexrelid, sum(st.avg_width)::float AS key_width
+              FROM (SELECT indexrelid, indrelid, unnest(indkey::int2[]) AS attnum FROM pg_index) AS ik
+              JOIN pg_attribute a ON a.attrelid = ik.indrelid AND a.attnum = ik.attnum
+              JOIN pg_class r ON r.oid = ik.indrelid
+              JOIN pg_namespace rn ON rn.oid = r.relnamespace
+              JOIN pg_stats st ON st.schemaname = rn.nspname AND st.tablename = r.relname
+                              AND st.attname = a.attname AND NOT st.inherited
+             WHERE rn.nspname NOT IN ('pg_catalog', 'information_schema')
+             GROUP BY ik.indexrelid)
         SELECT i.indexrelid, n.nspname AS schemaname, t.relname AS tablename, c.relname AS indexname,
                am.amname, i.indisvalid, i.indisunique, i.indisprimary, i.indisready,
                coalesce(s.idx_scan, 0) AS idx_scan,
@@ -161,18 +178,15 @@ SQL = {
                i.indexrelid IN (SELECT conindid FROM pg_constraint) AS backs_constraint,
                coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
                coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
-               (SELECT sum(st.avg_width) FROM pg_attribute a
-                  JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = t.relname
-                                   AND st.attname = a.attname
-                 WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))::float AS key_width,
-               NOT (0 = ANY (i.indkey::int2[])) AND i.indexprs IS NULL AS plain_columns,
-               pg_get_indexdef(i.indexrelid) AS definition
+               k.key_width,
+               NOT (0 = ANY (i.indkey::int2[])) AND i.indexprs IS NULL AS plain_columns
           FROM pg_index i
           JOIN pg_class c ON c.oid = i.indexrelid
           JOIN pg_class t ON t.oid = i.indrelid
           JOIN pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_am am ON am.oid = c.relam
           LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+          LEFT JOIN keys k ON k.indexrelid = i.indexrelid
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'""",
     "sequences": """
         SELECT s.schemaname, s.sequencename, s.last_value, s.min_value, s.max_value, s.increment_by,
