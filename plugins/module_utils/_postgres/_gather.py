@@ -129,7 +129,7 @@ class Sources:
 
     def dead_now(self, item: Mapping[str, Any]) -> int | None:
         """A table's dead tuples counted now by pgstattuple_approx, or None without pgstattuple (or on an error)."""
-        if "pgstattuple" not in self.get("extensions"):
+        if not self.get("pgstattuple_usable"):
             return None
         try:
             return int(self.session.rows(SQL["dead_now"], {"oid": item["relid"]})[0]["dead"])
@@ -169,19 +169,37 @@ class Sources:
         sql = need("psycopg2.sql", "psycopg2-binary")
         minimum = self.params["thresholds"]["bloat_min_bytes"]
         sampled: dict[int, float] = {}
+        unread: list[str] = []
         for row in self.get("tables"):
             if row["heap_bytes"] < minimum or heap_tuple_bytes(self.get("columns").get(row["relid"])) is not None:
+                continue
+            if not row["readable"]:
+                unread.append(f"{row['schemaname']}.{row['relname']}")
                 continue
             pages = max(1, row["heap_bytes"] // self.block_size)
             query = sql.SQL(SQL["row_sample"]).format(table=sql.Identifier(row["schemaname"], row["relname"]))
             try:
                 found = self.session.rows(query, {"percent": min(100.0, 100.0 * 64 / pages)})[0]
             except self.error as exc:
-                if getattr(exc, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                if getattr(exc, "pgcode", None) not in (LOCK_NOT_AVAILABLE, INSUFFICIENT_PRIVILEGE):
                     raise
+                unread.append(f"{row['schemaname']}.{row['relname']}")
                 continue
             if found["rows"]:
                 sampled[row["relid"]] = found["bytes"]
+        if unread:
+            self.notes.append(
+                Finding(
+                    check="table_bloat",
+                    severity=OK,
+                    subject=str(self.database),
+                    value=unread,
+                    message=f"The bloat of {len(unread)} table(s) of {self.database} cannot be estimated: this login "
+                    f"sees no statistics of them and cannot read them ({', '.join(unread[:10])})",
+                    recommendation="Run the checks with a login that can read every table (the table owner, or "
+                    "pg_read_all_data and pg_monitor).",
+                )
+            )
         return sampled
 
     def fetch_slow_queries(self) -> list[dict[str, Any]] | None:
@@ -202,19 +220,32 @@ class Sources:
         self.get("slow_queries")
         return self._cache["slow_queries_reason"]
 
+    def fetch_pgstattuple_usable(self) -> bool:
+        """pgstattuple is installed here and this login may run it."""
+        if "pgstattuple" not in self.get("extensions"):
+            return False
+        return bool(self.session.rows(SQL["pgstattuple_usable"])[0]["usable"])
+
     def fetch_pgstattuple(self) -> bool:
-        """Whether exact bloat is to be measured here (exact_bloat on and pgstattuple installed)."""
+        """Whether exact bloat is to be measured here (exact_bloat on, pgstattuple installed and usable)."""
         if not self.params["exact_bloat"]:
             return False
-        if "pgstattuple" in self.get("extensions"):
+        if self.get("pgstattuple_usable"):
             return True
+        installed = "pgstattuple" in self.get("extensions")
+        why = "not allowed to this login in" if installed else "not installed in"
+        fix = (
+            "GRANT pg_stat_scan_tables to the login."
+            if installed
+            else f"CREATE EXTENSION pgstattuple in {self.database}."
+        )
         self.notes.append(
             Finding(
                 check="table_bloat",
                 severity=OK,
                 subject=str(self.database),
-                message=f"exact_bloat is on, but pgstattuple is not installed in {self.database}: bloat is estimated",
-                recommendation=f"CREATE EXTENSION pgstattuple in {self.database}.",
+                message=f"exact_bloat is on, but pgstattuple is {why} {self.database}: bloat is estimated",
+                recommendation=fix,
             )
         )
         return False

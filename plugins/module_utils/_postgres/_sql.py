@@ -112,7 +112,7 @@ SQL = {
                    AS analyze_age_days,
                EXTRACT(EPOCH FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float / 86400
                    AS vacuum_age_days,
-               z.source AS size_source,
+               z.source AS size_source, has_table_privilege(s.relid, 'SELECT') AS readable,
                CASE z.source WHEN 'file' THEN pg_relation_size(s.relid)
                     ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,
                -- the main forks of the heap, its TOAST table and its indexes (pg_total_relation_size also
@@ -197,6 +197,14 @@ SQL = {
                    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0 LIMIT 1) AS column_type
           FROM pg_sequences s""",
     "has_extension": "SELECT extname FROM pg_extension WHERE extname IN ('pg_stat_statements', 'pgstattuple')",
+    # whether this login may run the pgstattuple functions (superuser or pg_stat_scan_tables): asking
+    # first keeps permission errors out of the server's log
+    "pgstattuple_usable": """
+        SELECT coalesce(bool_and(has_function_privilege(p.oid, 'EXECUTE')), false) AS usable
+          FROM pg_proc p
+          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pgstattuple'
+         WHERE p.proname IN ('pgstattuple', 'pgstatindex', 'pgstattuple_approx')""",
     "slow_queries": """
         SELECT d.datname, s.queryid::text AS queryid, s.calls, s.mean_exec_time::float AS mean_ms,
                s.total_exec_time::float AS total_ms, s.rows, s.query

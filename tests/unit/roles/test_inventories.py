@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -19,7 +18,7 @@ PLAY = """
   vars_files: [{vars}]
   tasks:
     - ansible.builtin.debug:
-        msg: "WRITABLE {{{{ {{inventory_hostname: jarvis_pg_writable | bool}} | to_json }}}}"
+        msg: "WRITABLE {{{{ inventory_hostname }}}} {{{{ jarvis_pg_writable | bool }}}}"
 """
 
 
@@ -31,8 +30,8 @@ def writable(inventory: str, tmp_path: Path) -> dict[str, bool]:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     found: dict[str, bool] = {}
-    for match in re.finditer(r"WRITABLE (\{[^}]*\})", done.stdout):
-        found.update(json.loads(match.group(1)))
+    for host, value in re.findall(r"WRITABLE (\S+) (True|False)", done.stdout):
+        found[host] = value == "True"
     return found
 
 
