@@ -138,6 +138,30 @@ def session_findings(
     return findings or [all_clear(check, "cluster", all_clear_message)]
 
 
+def age_finding(
+    check: str,
+    subject: str,
+    age: float | None,
+    thresholds: Levels,
+    threshold: str,
+    never: tuple[str, str],
+    label: str,
+    advice: str,
+) -> Finding:
+    """Days since a table was last analyzed or vacuumed; never is a warning (message, recommendation)."""
+    if age is None:
+        message, recommendation = never
+        return Finding(
+            check=check,
+            severity=WARNING,
+            subject=subject,
+            threshold=thresholds[f"{threshold}_warning"],
+            message=message,
+            recommendation=recommendation,
+        )
+    return pair(check, subject, round(age, 1), thresholds, threshold, label, advice)
+
+
 def activity_summary(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "pid": row["pid"],
@@ -602,22 +626,19 @@ def judge_maintenance_age(database: str, tables: Rows, thresholds: Levels) -> Ju
             continue
         name = qualified(row["schemaname"], row["relname"])
         age = row["analyze_age_days"]
-        if age is None:
-            finding = Finding(
-                check="maintenance_age",
-                severity=WARNING,
-                subject=f"{database}.{name}",
-                value=None,
-                threshold=thresholds["analyze_age_days_warning"],
-                message=f"{database}.{name} was never analyzed and has {changes} changed rows",
-                recommendation=f"ANALYZE {name}: the planner has no statistics for it.",
-            )
-        else:
-            label = f"Days since {database}.{name} was last analyzed ({changes} rows changed since)"
-            advice = f"ANALYZE {name}; check autovacuum runs."
-            finding = pair(
-                "maintenance_age", f"{database}.{name}", round(age, 1), thresholds, "analyze_age_days", label, advice
-            )
+        finding = age_finding(
+            "maintenance_age",
+            f"{database}.{name}",
+            age,
+            thresholds,
+            "analyze_age_days",
+            (
+                f"{database}.{name} was never analyzed and has {changes} changed rows",
+                f"ANALYZE {name}: the planner has no statistics for it.",
+            ),
+            f"Days since {database}.{name} was last analyzed ({changes} rows changed since)",
+            f"ANALYZE {name}; check autovacuum runs.",
+        )
         findings.append(finding)
         stale.append(
             {
@@ -906,21 +927,19 @@ def judge_vacuum_age(database: str, tables: Rows, thresholds: Levels) -> Judged:
         name = qualified(row["schemaname"], row["relname"])
         age = row["vacuum_age_days"]
         record = {"table": name, "dead": row["n_dead_tup"], "vacuum_age_days": None if age is None else round(age, 1)}
-        if age is None:
-            finding = Finding(
-                check="vacuum_age",
-                severity=WARNING,
-                subject=f"{database}.{name}",
-                threshold=thresholds["vacuum_age_days_warning"],
-                message=f"{database}.{name} has {row['n_dead_tup']} dead tuples and was never vacuumed",
-                recommendation=f"VACUUM (ANALYZE) {name}; check autovacuum is on for it (autovacuum_enabled).",
-            )
-        else:
-            label = f"Days since {database}.{name} was last vacuumed ({row['n_dead_tup']} dead tuples)"
-            advice = f"VACUUM (ANALYZE) {name}; check that autovacuum reaches it (its workers, scale factor, locks)."
-            finding = pair(
-                "vacuum_age", f"{database}.{name}", round(age, 1), thresholds, "vacuum_age_days", label, advice
-            )
+        finding = age_finding(
+            "vacuum_age",
+            f"{database}.{name}",
+            age,
+            thresholds,
+            "vacuum_age_days",
+            (
+                f"{database}.{name} has {row['n_dead_tup']} dead tuples and was never vacuumed",
+                f"VACUUM (ANALYZE) {name}; check autovacuum is on for it (autovacuum_enabled).",
+            ),
+            f"Days since {database}.{name} was last vacuumed ({row['n_dead_tup']} dead tuples)",
+            f"VACUUM (ANALYZE) {name}; check that autovacuum reaches it (its workers, scale factor, locks).",
+        )
         judged.append((finding, record))
     findings, stale = flagged(judged)
     message = f"Every table of {database} with dead tuples was vacuumed recently"
