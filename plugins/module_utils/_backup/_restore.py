@@ -34,6 +34,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeli
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import margin_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
+    check_btree_indexes,
     client_command,
     count_rows,
     docker_exec,
@@ -49,14 +50,6 @@ SCRATCH_PREFIX = "jarvis_verify_"
 RESTORE_SIZE_FACTOR = 10.0
 _SCRATCH = re.compile(r"^jarvis_verify_\d{14}_\d+$")
 STALE_SCRATCH_HOURS = 24
-
-BTREE_INDEXES_SQL = """
-SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.amname = 'btree' AND i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%%'
-ORDER BY 1
-"""
 
 
 def compare_counts(expected: dict[str, int], restored: dict[str, int]) -> list[dict[str, Any]]:
@@ -402,21 +395,13 @@ class RestoreTest:
             )
 
     def amcheck(self, cursor: Any, result: SetResult, database: str) -> dict[str, Any]:
-        psycopg2 = self.psycopg2
         try:
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
-            cursor.execute(BTREE_INDEXES_SQL)
-            indexes = [row[0] for row in cursor.fetchall()]
-        except psycopg2.Error as exc:
+            indexes, failed = check_btree_indexes(cursor, self.psycopg2)
+        except self.psycopg2.Error as exc:
             result.bad("amcheck", WARNING, database, f"amcheck is not available: {str(exc).strip()}")
             return {"checked": 0}
-        bad = []
-        for index in indexes:
-            try:
-                cursor.execute("SELECT bt_index_check(%s::regclass, true)", (index,))
-            except psycopg2.Error as exc:
-                bad.append(index)
-                result.bad("amcheck", CRITICAL, f"{database}.{index}", f"btree check failed: {str(exc).strip()}")
-        if not bad:
+        for index, error in failed.items():
+            result.bad("amcheck", CRITICAL, f"{database}.{index}", f"btree check failed: {error}")
+        if not failed:
             result.ok("amcheck", database, f"{len(indexes)} btree index(es) pass bt_index_check", len(indexes))
-        return {"checked": len(indexes), "failed": bad}
+        return {"checked": len(indexes), "failed": list(failed)}

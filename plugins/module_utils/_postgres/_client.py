@@ -46,6 +46,15 @@ ORDER BY 1, 2
 """
 COUNT_BATCH = 100
 
+# Valid btree indexes outside the system schemas: what amcheck's bt_index_check checks.
+BTREE_INDEXES_SQL = """
+SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.amname = 'btree' AND i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%%'
+ORDER BY 1
+"""
+
 
 def postgres_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection options; merge into a module's own argument_spec."""
@@ -233,3 +242,19 @@ def count_rows(cursor: Any, sql: Any) -> dict[str, int]:
             schema, table = batch[index]
             counts[f"{schema}.{table}"] = rows
     return dict(sorted(counts.items()))
+
+
+def check_btree_indexes(cursor: Any, psycopg2: Any) -> tuple[list[str], dict[str, str]]:
+    """amcheck's bt_index_check (with the heap) on every valid btree index of the cursor's database:
+    the indexes checked and {index: error} for those that failed. Creates the amcheck extension
+    when missing; psycopg2.Error when amcheck is not available (the caller words it)."""
+    cursor.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+    cursor.execute(BTREE_INDEXES_SQL)
+    indexes = [row[0] for row in cursor.fetchall()]
+    failed: dict[str, str] = {}
+    for index in indexes:
+        try:
+            cursor.execute("SELECT bt_index_check(%s::regclass, true)", (index,))
+        except psycopg2.Error as exc:
+            failed[index] = str(exc).strip()
+    return indexes, failed

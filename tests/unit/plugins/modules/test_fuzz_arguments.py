@@ -56,6 +56,8 @@ PREFIX = "ansible_collections.jarvis.maintenance.plugins.modules."
 # skip, no xfail): its test fails until the module is fixed.
 MODULES = [
     "backup_set",
+    "barman_info",
+    "barman_recover",
     "backup_verify",
     "capacity_report",
     "container_stats",
@@ -87,7 +89,19 @@ MAX_EXAMPLES = 25
 EXAMPLE_SECONDS = 30  # one example (check mode + real run) taking longer is a hang
 SANDBOX = "<sandbox>"  # stands for the example's sandbox in the drawn arguments (readable, reproducible)
 # Commands that could change the machine: first in PATH, they fail without doing anything.
-FAKE_COMMANDS = ["apt-get", "apt", "nginx", "docker", "podman", "supervisorctl", "systemctl", "service", "reboot"]
+FAKE_COMMANDS = [
+    "apt-get",
+    "apt",
+    "nginx",
+    "docker",
+    "podman",
+    "supervisorctl",
+    "systemctl",
+    "service",
+    "reboot",
+    "barman",
+    "runuser",
+]
 
 settings.register_profile(
     "ci",

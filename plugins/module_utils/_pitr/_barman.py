@@ -1,0 +1,186 @@
+# Copyright (c) Jarvis operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Barman client: every call of the barman command, as its own user, read as JSON.
+
+Barman runs as its own user (``barman``), never as root: a module running as root runs it through
+``runuser -u <barman_user> --``, a module already running as that user runs it directly. Every call
+names its configuration file (``-c``) and asks for JSON (``-f json``); nothing is parsed from
+Barman's console text. Values that go on its command line are checked first (a server name is a
+token, a backup id Barman's own shape), and the command runs without a shell.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pwd
+import re
+from typing import Any, Mapping
+
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
+    KILL_AFTER,
+    TIMEOUT_CODES,
+    seconds,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Host
+
+# The options every Barman module takes; documented in plugins/doc_fragments/barman.py.
+BARMAN_SPEC: dict[str, Any] = {
+    "server": {"type": "str", "required": True},
+    "barman_config": {"type": "path", "default": "/etc/barman.conf"},
+    "barman_user": {"type": "str", "default": "barman"},
+    "barman_path": {"type": "path"},
+    "barman_timeout": {"type": "int", "default": 3600},
+}
+
+# Where the pitr role installs Barman (its own virtualenv), looked at after PATH.
+INSTALL_DIRS = ("/opt/jarvis-barman/bin",)
+
+_SERVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+# A backup id of Barman (20261204T150947, or a name given with --name), or one of its aliases.
+BACKUP_ALIASES = ("latest", "last", "oldest", "first", "last-failed")
+_BACKUP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
+_SLOT_RECORD = re.compile(
+    r"slot_name='(?P<name>[^']*)',\s*active=(?P<active>True|False),\s*restart_lsn='?(?P<lsn>[0-9A-Fa-f/]+|None)"
+)
+
+
+def lsn_bytes(lsn: Any) -> int | None:
+    """A PostgreSQL LSN ("0/5000090") as a byte position; None for anything else (pure)."""
+    match = _LSN.match(str(lsn or "").strip())
+    if not match:
+        return None
+    return (int(match.group(1), 16) << 32) + int(match.group(2), 16)
+
+
+def slot_record(text: Any) -> dict[str, Any] | None:
+    """Barman's show-servers ``replication_slot`` ("Record(slot_name='barman', active=True,
+    restart_lsn='0/6000000')") as a dict; None when there is no slot (pure)."""
+    match = _SLOT_RECORD.search(str(text or ""))
+    if not match:
+        return None
+    return {
+        "name": match.group("name"),
+        "active": match.group("active") == "True",
+        "restart_lsn": None if match.group("lsn") == "None" else match.group("lsn"),
+    }
+
+
+def timestamp(value: Any) -> datetime.datetime | None:
+    """Barman's ``*_timestamp`` fields (seconds since the epoch, as text) in UTC; None when absent."""
+    try:
+        return datetime.datetime.fromtimestamp(float(value), tz=datetime.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def problem(params: Mapping[str, Any]) -> str | None:
+    """What is wrong with the common Barman options, naming the option; None when nothing (pure)."""
+    if not _SERVER.match(params["server"] or ""):
+        return f"server {params['server']!r} is not a Barman server name (letters, digits, '.', '_' and '-')"
+    if not _USER.match(params["barman_user"] or ""):
+        return f"barman_user {params['barman_user']!r} is not a user name"
+    if params["barman_timeout"] < 1:
+        return f"barman_timeout must be at least 1 second, got {params['barman_timeout']}"
+    return None
+
+
+def backup_id_problem(name: str, value: str) -> str | None:
+    """Why value cannot be given to Barman as a backup id (pure)."""
+    if value in BACKUP_ALIASES or _BACKUP_ID.match(value or ""):
+        return None
+    aliases = ", ".join(BACKUP_ALIASES)
+    return f"{name} {value!r} is not a Barman backup id (letters, digits, '.', '_' and '-') or one of {aliases}"
+
+
+class Barman:
+    """Runs barman for one server as Barman's user and returns its JSON."""
+
+    def __init__(self, params: Mapping[str, Any], host: Host, cannot: str) -> None:
+        raise_problem(cannot, problem(params))
+        self.params = params
+        self.host = host
+        self.cannot = cannot
+        self.server = params["server"]
+        self.user = params["barman_user"]
+        self.timeout = params["barman_timeout"]
+        self.path = params["barman_path"] or host.get_bin_path("barman", opt_dirs=INSTALL_DIRS)
+        if not self.path:
+            raise ModuleError(
+                f"{cannot}: the barman program is neither on PATH nor in {', '.join(INSTALL_DIRS)}; "
+                "install it (the pitr role's setup) or name it in barman_path"
+            )
+        try:
+            self.account = pwd.getpwnam(self.user)
+        except KeyError:
+            raise ModuleError(f"{cannot}: barman_user {self.user!r} does not exist on this host") from None
+
+    def prefix(self) -> list[str]:
+        """runuser when root must run Barman as its user; nothing when this is Barman's user."""
+        euid = os.geteuid()
+        if euid == self.account.pw_uid:
+            return []
+        if euid != 0:
+            raise ModuleError(
+                f"{self.cannot}: this task runs as uid {euid}; only root or {self.user} can run Barman as {self.user}"
+            )
+        return [self.host.get_bin_path("runuser", required=True), "-u", self.user, "--"]
+
+    def argv(self, *args: str, as_json: bool = True) -> list[str]:
+        command = [*self.prefix(), self.path, "-c", self.params["barman_config"]]
+        if as_json:
+            command += ["-f", "json"]
+        return command + list(args)
+
+    def run(self, *args: str, as_json: bool = True, check: bool = True) -> tuple[int, str, str]:
+        """rc, stdout, stderr of one barman call (cwd /, Barman's home in HOME)."""
+        environ = {"HOME": self.account.pw_dir, "LC_ALL": "C.UTF-8"}
+        argv = ["timeout", "-k", str(KILL_AFTER), seconds(self.timeout), *self.argv(*args, as_json=as_json)]
+        rc, out, err = self.host.run_command(argv, cwd="/", environ_update=environ)
+        if rc in TIMEOUT_CODES:
+            raise ModuleError(f"{self.cannot}: barman {args[0]} timed out after {self.timeout} s (barman_timeout)")
+        if check and rc != 0:
+            cause = (err or out).strip().splitlines()
+            raise ModuleError(
+                f"{self.cannot}: barman {args[0]} exited {rc}: {' '.join(cause[-3:]) or 'no output'}",
+                rc=rc,
+                stderr=err,
+            )
+        return rc, out, err
+
+    def json(self, *args: str, check: bool = True) -> Any:
+        """The server's part of Barman's JSON answer to one command."""
+        rc, out, err = self.run(*args, check=check)
+        try:
+            document = json.loads(out or "{}")
+        except ValueError:
+            raise ModuleError(
+                f"{self.cannot}: barman {args[0]} did not answer JSON (rc {rc}): {(err or out).strip()[:300]}"
+            ) from None
+        if isinstance(document, dict) and self.server in document:
+            return document[self.server]
+        return document
+
+    def backups(self) -> list[dict[str, Any]]:
+        """Barman's catalogue of the server's backups, oldest first."""
+        rows = self.json("list-backups", self.server) or []
+        return sorted(rows, key=lambda row: str(row.get("backup_id")))
+
+    def show_backup(self, backup_id: str) -> dict[str, Any]:
+        return self.json("show-backup", self.server, backup_id) or {}
+
+    def check(self) -> dict[str, dict[str, str]]:
+        """Barman's own checks: {name: {status: OK|FAILED, hint}} (barman exits 1 when one fails)."""
+        return self.json("check", self.server, check=False) or {}
+
+    def show_server(self) -> dict[str, Any]:
+        return self.json("show-servers", self.server) or {}
+
+    def replication_status(self) -> dict[str, Any]:
+        return self.json("replication-status", self.server, check=False) or {}
