@@ -18,6 +18,8 @@ description:
   - 'The estimated RPO is the committed work a crash of the primary would lose now: 0 when Barman''s WAL receiver has
     written everything the primary has written; otherwise the seconds since Barman last received WAL (the newest file
     of its streaming directory). A receiver that stopped makes it grow from the moment it stopped.'
+  - Every WAL segment from the newest base backup's first one to the newest archived one must be in Barman's archive (its
+    catalogue and its files); a missing one is V(critical) (C(wal_archive)), since a recovery would stop there.
   - It only reads; it changes nothing.
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
@@ -91,6 +93,10 @@ slot:
   description: The replication slot (C(name), C(active), C(restart_lsn), C(retained_bytes)); null without one.
   returned: success
   type: dict
+wal_archive:
+  description: C(segments) (archived since the newest base backup began) and C(missing) (the names of those missing).
+  returned: success
+  type: dict
 rpo_seconds:
   description: The estimated RPO in seconds; null when Barman has received no WAL.
   returned: success
@@ -100,7 +106,8 @@ disk:
   returned: success
   type: dict
 findings:
-  description: The findings (C(barman_check), C(newest_backup_age_hours), C(rpo_seconds), C(slot_retained_bytes), C(disk_percent)).
+  description: The findings (C(barman_check), C(newest_backup_age_hours), C(rpo_seconds), C(slot_retained_bytes),
+    C(disk_percent), C(wal_archive)).
   returned: success
   type: list
   elements: dict

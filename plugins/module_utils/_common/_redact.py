@@ -64,9 +64,12 @@ _AWS_SECRET = re.compile(
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 # Long random-looking runs (API keys, hashes, the parts of a JWT or of an sk_live_... key): 24+
 # letters and digits, both. '/', '.', '-' and '_' end a run, so that paths, file names and times
-# (/var/lib/postgresql/15/main, health-localhost-20261129T020000Z.json) stay readable.
+# (/var/lib/postgresql/15/main, health-localhost-20261129T020000Z.json) stay readable. PostgreSQL's
+# WAL segment names (24 capital hex digits whose last 8 are 000000XX: 00000001000000000000009D) are
+# not tokens: 6 zeros in a row at that place leave a random token 1 chance in 16 million to look so.
 _LONG_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9+=])(?=[A-Za-z0-9+=]*\d)(?=[A-Za-z0-9+=]*[A-Za-z])[A-Za-z0-9+=]{24,}(?![A-Za-z0-9+=])"
+    r"(?<![A-Za-z0-9+=])(?![0-9A-F]{16}000000[0-9A-F]{2}(?![A-Za-z0-9+=]))"
+    r"(?=[A-Za-z0-9+=]*\d)(?=[A-Za-z0-9+=]*[A-Za-z])[A-Za-z0-9+=]{24,}(?![A-Za-z0-9+=])"
 )
 
 

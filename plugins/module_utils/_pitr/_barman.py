@@ -45,6 +45,9 @@ _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 # A backup id of Barman (20261204T150947, or a name given with --name), or one of its aliases.
 BACKUP_ALIASES = ("latest", "last", "oldest", "first", "last-failed")
 _BACKUP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_WAL = re.compile(r"^[0-9A-F]{24}$")
+# 16 MB segments: 256 of them per "xlogid" (the middle 8 hex digits of a segment's name)
+SEGMENTS_PER_ID = 0x100000000 // (16 * 1024 * 1024)
 _LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
 _SLOT_RECORD = re.compile(
     r"slot_name='(?P<name>[^']*)',\s*active=(?P<active>True|False),\s*restart_lsn='?(?P<lsn>[0-9A-Fa-f/]+|None)"
@@ -70,6 +73,40 @@ def slot_record(text: Any) -> dict[str, Any] | None:
         "active": match.group("active") == "True",
         "restart_lsn": None if match.group("lsn") == "None" else match.group("lsn"),
     }
+
+
+def read_xlog_db(text: str) -> list[dict[str, Any]]:
+    """Barman's WAL catalogue (xlog.db: name, size, time, compression per line) as rows (pure)."""
+    rows = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and _WAL.match(fields[0]):
+            try:
+                rows.append({"name": fields[0], "size": int(fields[1]), "time": float(fields[2])})
+            except ValueError:
+                continue
+    return rows
+
+
+def segment_number(name: str) -> int:
+    """The position of a 16 MB WAL segment within its timeline (pure)."""
+    return int(name[8:16], 16) * SEGMENTS_PER_ID + int(name[16:24], 16)
+
+
+def segment_name(timeline: str, number: int) -> str:
+    """The name of segment number on timeline (8 hex digits) (pure)."""
+    return f"{timeline}{number // SEGMENTS_PER_ID:08X}{number % SEGMENTS_PER_ID:08X}"
+
+
+def missing_segments(names: list[str], begin_wal: str) -> list[str]:
+    """Segments of begin_wal's timeline, from begin_wal to the newest one present, that are not in names:
+    a recovery from that backup stops at the first (pure)."""
+    timeline = begin_wal[:8]
+    present = {segment_number(name) for name in names if name[:8] == timeline and name >= begin_wal}
+    if not present:
+        return []
+    first = segment_number(begin_wal)
+    return [segment_name(timeline, number) for number in range(first, max(present) + 1) if number not in present]
 
 
 def timestamp(value: Any) -> datetime.datetime | None:
@@ -181,6 +218,24 @@ class Barman:
 
     def show_server(self) -> dict[str, Any]:
         return self.json("show-servers", self.server) or {}
+
+    def wal_catalogue(self, server: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        """Barman's WAL catalogue of the server (read as root: Barman's files, only read), or None."""
+        directory = str(server.get("xlogdb_directory") or server.get("wals_directory") or "")
+        # <server>-xlog.db in newer releases (3.19), xlog.db in older ones (3.4)
+        for name in (f"{self.server}-xlog.db", "xlog.db"):
+            try:
+                with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                    return read_xlog_db(handle.read())
+            except OSError:
+                continue
+        return None
+
+    @staticmethod
+    def archived(server: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+        """The names of the catalogue's segments whose file is in the archive (lstat: never followed)."""
+        directory = str(server.get("wals_directory") or "")
+        return [row["name"] for row in rows if os.path.lexists(os.path.join(directory, row["name"][:16], row["name"]))]
 
     def replication_status(self) -> dict[str, Any]:
         return self.json("replication-status", self.server, check=False) or {}

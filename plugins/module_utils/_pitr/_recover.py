@@ -53,6 +53,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr._barman i
     Barman,
     backup_id_problem,
     lsn_bytes,
+    missing_segments,
     timestamp,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
@@ -110,7 +111,6 @@ CONTROL_SETTINGS = {
     "max_locks_per_xact setting": "max_locks_per_transaction",
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,63}$")
-_WAL = re.compile(r"^[0-9A-F]{24}$")
 POLL = 0.2
 
 
@@ -168,19 +168,6 @@ def target_description(params: Mapping[str, Any]) -> str:
     if params["target_name"]:
         return f"restore point {params['target_name']}"
     return "the end of the archived WAL (latest)"
-
-
-def read_xlog_db(text: str) -> list[dict[str, Any]]:
-    """Barman's WAL catalogue (xlog.db: name, size, time, compression per line) as rows (pure)."""
-    rows = []
-    for line in text.splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 3 and _WAL.match(fields[0]):
-            try:
-                rows.append({"name": fields[0], "size": int(fields[1]), "time": float(fields[2])})
-            except ValueError:
-                continue
-    return rows
 
 
 def wal_range(rows: list[dict[str, Any]], begin_wal: str, target: datetime.datetime | None) -> list[dict[str, Any]]:
@@ -273,9 +260,13 @@ class BarmanRecover(Backend):
         """The plan, the recovery and the test; a failure carries its findings, at least one critical
         ``recovery`` finding with the reason, so that a report of the failed task needs no other."""
         self.findings: list[Finding] = []
+        self.planned: dict[str, Any] | None = None
         try:
             return self.recover_and_test()
         except ModuleError as exc:
+            if self.planned is not None:
+                exc.result.setdefault("plan", self.planned)
+                exc.result.setdefault("removed", bool(self.params["remove"]))
             if not any(finding.severity == CRITICAL for finding in self.findings):
                 self.findings.append(Finding("recovery", CRITICAL, str(self.params["server"]), None, None, exc.msg))
             exc.result.setdefault("findings", [finding.as_dict() for finding in self.findings])
@@ -300,7 +291,7 @@ class BarmanRecover(Backend):
             rc, out, err = self.barman.run("archive-wal", self.barman.server, as_json=False, check=False)
             if rc != 0:
                 self.host.warn(f"barman archive-wal exited {rc}: {(err or out).strip()[:200]}")
-        plan = self.plan(server)
+        plan = self.planned = self.plan(server)
         result: dict[str, Any] = {"changed": False, "plan": plan, "recovered": False}
         if self.check_mode:
             result.update(
@@ -318,9 +309,14 @@ class BarmanRecover(Backend):
             result.update(changed=True, recovered=True)
             if self.params["verify"]:
                 result["verify"] = self.verify(plan, server)
-            if self.params["start_port"] is not None:
+            verify = result.get("verify") or {}
+            # no manifest to verify against is a warning, not a reason to leave the server down
+            verified = verify.get("verified", True) or verify.get("manifest") is None
+            if self.params["start_port"] is not None and verified:
                 started = {}
                 result["server"] = self.restore_test(plan, started)
+            elif self.params["start_port"] is not None:
+                result["server"] = {"skipped": "the recovered files do not match the backup's manifest: not started"}
         finally:
             if started:
                 self.stop(started)
@@ -368,23 +364,25 @@ class BarmanRecover(Backend):
         detail = self.choose_backup()
         info = detail.get("base_backup_information") or {}
         target_time = parse_target_time(self.params["target_time"]) if self.params["target_time"] else None
-        rows: list[dict[str, Any]] = []
-        # <server>-xlog.db in newer releases (3.19), xlog.db in older ones (3.4)
-        directory = str(server.get("xlogdb_directory") or server.get("wals_directory") or "")
-        names = (f"{self.barman.server}-xlog.db", "xlog.db")
-        for name in names:
-            try:
-                with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
-                    rows = read_xlog_db(handle.read())
-                break
-            except OSError:
-                continue
-        else:
-            self.host.warn(
-                f"Cannot read Barman's WAL catalogue ({' or '.join(names)} in {directory}): "
-                "the WAL range of the plan is unknown"
-            )
+        rows = self.barman.wal_catalogue(server)
+        if rows is None:
+            self.host.warn("Cannot read Barman's WAL catalogue: the WAL range of the plan is unknown")
+            rows = []
         wals = wal_range(rows, str(info.get("begin_wal") or ""), target_time) if info.get("begin_wal") else []
+        if wals:
+            through = wals[-1]["name"]
+            gaps = [
+                name
+                for name in missing_segments(self.barman.archived(server, rows), str(info["begin_wal"]))
+                if name <= through
+            ]
+            if gaps:
+                raise ModuleError(
+                    f"{CANNOT}: WAL segment {gaps[0]} is missing from Barman's archive"
+                    + (f" (and {len(gaps) - 1} more)" if len(gaps) > 1 else "")
+                    + f": recovery from backup {detail.get('backup_id')} cannot pass it; recover to a point before it"
+                    " or from a newer base backup"
+                )
         wal_bytes = sum(row["size"] for row in wals)
         needed = int(detail.get("cluster_size_bytes") or info.get("backup_size_bytes") or 0) + wal_bytes
         destination = os.path.normpath(self.params["destination"])
@@ -560,6 +558,16 @@ class BarmanRecover(Backend):
                 f"{(err or out).strip()} {self.log_tail(log)}"
             )
         psycopg2 = need("psycopg2", "psycopg2-binary")
+        try:
+            return self.check_server(psycopg2, run_dir, port, begin, log)
+        except psycopg2.Error as exc:
+            raise ModuleError(
+                f"{CANNOT}: the recovered server on port {port} failed: {str(exc).strip()} {self.log_tail(log)}"
+            ) from None
+
+    def check_server(self, psycopg2: Any, run_dir: str, port: int, begin: float, log: str) -> dict[str, Any]:
+        """Recovery to the target, then each database's counts and amcheck, then the caller's queries."""
+        timeout = self.params["start_timeout"]
         connect = {"host": run_dir, "port": port, "user": self.params["superuser"], "connect_timeout": 10}
         conn = psycopg2.connect(dbname="postgres", **connect)
         conn.autocommit = True

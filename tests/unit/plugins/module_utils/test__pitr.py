@@ -187,7 +187,7 @@ def test_xlog_db_rows_and_the_wal_range_to_a_target() -> None:
         "000000010000000000000006\t16777216\t400.0\tNone\tNone\n"
         "garbage line\n"
     )
-    rows = _recover.read_xlog_db(text)
+    rows = _barman.read_xlog_db(text)
     assert [row["name"][-1] for row in rows] == ["3", "4", "5", "6"]
     target = datetime.datetime.fromtimestamp(250.0, tz=UTC)
     assert [row["name"][-1] for row in _recover.wal_range(rows, "000000010000000000000004", target)] == ["4", "5"]
@@ -269,3 +269,27 @@ def test_a_directory_the_owner_cannot_enter_is_named(tmp_path: object) -> None:
         assert _recover.unreachable("/usr/lib/x", 65534, {65534}) is None
     finally:
         os.chmod(closed, 0o755)
+
+
+def test_segment_names_and_numbers_round_trip() -> None:
+    assert _barman.segment_number("0000000100000000000000FF") == 255
+    assert _barman.segment_number("000000010000000100000000") == 256
+    assert _barman.segment_name("00000001", 256) == "000000010000000100000000"
+    assert _barman.segment_name("00000002", 5) == "000000020000000000000005"
+
+
+def test_missing_segments_from_the_backup_on() -> None:
+    names = [
+        "0000000100000000000000FE",
+        "000000010000000100000000",
+        "000000010000000100000002",
+        "000000010000000000000003",
+        "00000002000000010000000A",
+    ]
+    # the backup began at ...FE: FF and 1/01 are missing; 1/03 and later are not there yet
+    assert _barman.missing_segments(names, "0000000100000000000000FE") == [
+        "0000000100000000000000FF",
+        "000000010000000100000001",
+    ]
+    assert _barman.missing_segments(names, "000000010000000100000002") == []
+    assert _barman.missing_segments([], "000000010000000100000002") == []

@@ -96,6 +96,7 @@ UNTOUCHED = [
     "health: 0 critical (health-localhost-20261129T020000Z.json)",
     "/var/backups/jarvis/jarvis-20261129T020000Z/postgres-jarvis.dump.zst written",
     "request 550e8400-e29b-41d4-a716-446655440000 failed",
+    "WAL segment 00000001000000000000009D is missing from Barman's archive (and 0000000200000003000000FF)",
     "",
 ]
 
@@ -139,3 +140,13 @@ def test_fingerprint_is_stable_and_short():
     assert fingerprint("abc") == fingerprint("abc")
     assert fingerprint("abc") != fingerprint("abd")
     assert len(fingerprint("abc")) == len("sha256:") + 12
+
+
+def test_a_token_that_only_resembles_a_wal_segment_name_is_still_masked():
+    for token in (
+        "A3F9C2E1B7D4F6A8C0E2B4D6",
+        "00000001000000000000009d",
+        "00000001000000000000009DX",
+        "0000000100000000100000FF",
+    ):
+        assert redact(f"token {token}") == f"token {MASK}", token
