@@ -203,7 +203,7 @@ class BarmanInfo(Backend):
             "last_received_age_seconds": round((moment - last_received).total_seconds(), 1) if last_received else None,
         }
         findings = self.judge(checks, newest, rpo, slot, disk, moment)
-        archive = self.wal_archive(barman, server, newest)
+        archive, missing = self.wal_archive(barman, server, newest)
         findings.append(archive)
         return {
             "changed": False,
@@ -221,61 +221,73 @@ class BarmanInfo(Backend):
             "wal": wal,
             "slot": slot,
             "rpo_seconds": rpo,
-            "wal_archive": {"segments": archive.value, "missing": self.missing},
+            "wal_archive": {"segments": archive.value, "missing": missing},
             "disk": disk,
             "findings": [finding.as_dict() for finding in findings],
             "severity": worst(findings),
         }
 
-    def wal_archive(self, barman: Barman, server: Mapping[str, Any], newest: Mapping[str, Any] | None) -> Finding:
+    def wal_archive(
+        self, barman: Barman, server: Mapping[str, Any], newest: Mapping[str, Any] | None
+    ) -> tuple[Finding, list[str]]:
         """Every WAL segment from the newest base backup's first one to the newest received is in the
-        archive (in Barman's catalogue and on disk): a recovery stops at the first one missing."""
+        archive (in Barman's catalogue and on disk): a recovery stops at the first one missing. The
+        finding and the names of the missing segments."""
         name = self.params["server"]
-        self.missing: list[str] = []
         rows = barman.wal_catalogue(server)
         if rows is None:
-            return Finding(
-                "wal_archive",
-                WARNING,
-                name,
-                None,
-                None,
-                f"Cannot read Barman's WAL catalogue of {name}: the archive's continuity is unknown",
+            return (
+                Finding(
+                    "wal_archive",
+                    WARNING,
+                    name,
+                    None,
+                    None,
+                    f"Cannot read Barman's WAL catalogue of {name}: the archive's continuity is unknown",
+                ),
+                [],
             )
         begin = str((newest or {}).get("begin_wal") or "")
         if not begin:
-            return Finding(
+            return (
+                Finding(
+                    "wal_archive",
+                    OK,
+                    name,
+                    len(rows),
+                    None,
+                    f"{len(rows)} WAL segment(s) archived; no base backup to recover from yet",
+                ),
+                [],
+            )
+        present = barman.archived(server, rows)
+        missing = missing_segments(present, begin)
+        needed = [row for row in present if row[:8] == begin[:8] and row >= begin]
+        if missing:
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            return (
+                Finding(
+                    "wal_archive",
+                    CRITICAL,
+                    name,
+                    len(needed),
+                    None,
+                    f"{len(missing)} WAL segment(s) after base backup {newest.get('backup_id')} are missing from "
+                    f"Barman's archive ({shown}): a recovery stops at the first, at the latest point before it",
+                    "Take a new base backup now (the pitr role's backup), and find what removed the files.",
+                ),
+                missing,
+            )
+        return (
+            Finding(
                 "wal_archive",
                 OK,
                 name,
-                len(rows),
-                None,
-                f"{len(rows)} WAL segment(s) archived; no base backup to recover from yet",
-            )
-        present = barman.archived(server, rows)
-        self.missing = missing_segments(present, begin)
-        needed = [row for row in present if row[:8] == begin[:8] and row >= begin]
-        if self.missing:
-            shown = ", ".join(self.missing[:3]) + (
-                f" and {len(self.missing) - 3} more" if len(self.missing) > 3 else ""
-            )
-            return Finding(
-                "wal_archive",
-                CRITICAL,
-                name,
                 len(needed),
                 None,
-                f"{len(self.missing)} WAL segment(s) after base backup {newest.get('backup_id')} are missing from "
-                f"Barman's archive ({shown}): a recovery stops at the first, at the latest point before it",
-                "Take a new base backup now (the pitr role's backup), and find what removed the files.",
-            )
-        return Finding(
-            "wal_archive",
-            OK,
-            name,
-            len(needed),
-            None,
-            f"all {len(needed)} WAL segment(s) since base backup {newest.get('backup_id')} are in the archive",
+                f"all {len(needed)} WAL segment(s) since base backup {newest.get('backup_id')} are in the archive",
+            ),
+            [],
         )
 
     def judge(

@@ -268,7 +268,7 @@ class BarmanRecover(Backend):
                 exc.result.setdefault("plan", self.planned)
                 exc.result.setdefault("removed", bool(self.params["remove"]))
             if not any(finding.severity == CRITICAL for finding in self.findings):
-                self.findings.append(Finding("recovery", CRITICAL, str(self.params["server"]), None, None, exc.msg))
+                self.note("recovery", CRITICAL, str(self.params["server"]), exc.msg)
             exc.result.setdefault("findings", [finding.as_dict() for finding in self.findings])
             exc.result.setdefault("severity", CRITICAL)
             raise
@@ -308,7 +308,7 @@ class BarmanRecover(Backend):
             self.recover(plan)
             result.update(changed=True, recovered=True)
             if self.params["verify"]:
-                result["verify"] = self.verify(plan, server)
+                result["verify"] = self.verify(plan)
             verify = result.get("verify") or {}
             # no manifest to verify against is a warning, not a reason to leave the server down
             verified = verify.get("verified", True) or verify.get("manifest") is None
@@ -329,6 +329,12 @@ class BarmanRecover(Backend):
             bad = "; ".join(f.message for f in self.findings if f.severity == CRITICAL)
             raise ModuleError(f"{CANNOT}: {bad}", **result)
         return result
+
+    def note(
+        self, check: str, severity: str, subject: str, message: str, value: Any = None, recommendation: str = ""
+    ) -> None:
+        """One finding of the recovery (no threshold: each is a fact about the recovered copy)."""
+        self.findings.append(Finding(check, severity, subject, value, None, message, recommendation))
 
     # -- plan -----------------------------------------------------------------------------------
     def choose_backup(self) -> dict[str, Any]:
@@ -463,19 +469,15 @@ class BarmanRecover(Backend):
             return path
         return str(self.host.get_bin_path(name, required=True))
 
-    def verify(self, plan: Mapping[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
+    def verify(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         destination = plan["destination"]
         manifest = plan["manifest"]
         if not os.path.isfile(manifest):
-            self.findings.append(
-                Finding(
-                    "pg_verifybackup",
-                    WARNING,
-                    str(plan["backup_id"]),
-                    None,
-                    None,
-                    f"backup {plan['backup_id']} has no manifest ({manifest}): its files were not verified",
-                )
+            self.note(
+                "pg_verifybackup",
+                WARNING,
+                str(plan["backup_id"]),
+                f"backup {plan['backup_id']} has no manifest ({manifest}): its files were not verified",
             )
             return {"verified": False, "manifest": None}
         argv = [self.pg_bin("pg_verifybackup", plan), "-m", manifest, "-q"]
@@ -486,29 +488,23 @@ class BarmanRecover(Backend):
         rc, out, err = self.host.run_command([*argv, destination], cwd="/")
         lines = [line for line in (err or out).splitlines() if line.strip()]
         if rc != 0:
-            self.findings.append(
-                Finding(
-                    "pg_verifybackup",
-                    CRITICAL,
-                    str(plan["backup_id"]),
-                    len(lines),
-                    None,
-                    f"the recovered files of backup {plan['backup_id']} do not match its manifest: "
-                    + "; ".join(lines[:3])
-                    + (f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""),
-                    "The base backup is damaged: recover from an older one (backup_id) and take a new base backup.",
-                )
+            self.note(
+                "pg_verifybackup",
+                CRITICAL,
+                str(plan["backup_id"]),
+                f"the recovered files of backup {plan['backup_id']} do not match its manifest: "
+                + "; ".join(lines[:3])
+                + (f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""),
+                value=len(lines),
+                recommendation="The base backup is damaged: recover from an older one (backup_id) and take a new "
+                "base backup.",
             )
             return {"verified": False, "manifest": manifest, "errors": lines[:50]}
-        self.findings.append(
-            Finding(
-                "pg_verifybackup",
-                OK,
-                str(plan["backup_id"]),
-                None,
-                None,
-                f"every file of backup {plan['backup_id']} matches its manifest",
-            )
+        self.note(
+            "pg_verifybackup",
+            OK,
+            str(plan["backup_id"]),
+            f"every file of backup {plan['backup_id']} matches its manifest",
         )
         return {"verified": True, "manifest": manifest}
 
@@ -649,41 +645,22 @@ class BarmanRecover(Backend):
                 try:
                     indexes, failed = check_btree_indexes(cursor, psycopg2)
                 except psycopg2.Error as exc:
-                    self.findings.append(
-                        Finding(
-                            "amcheck",
-                            WARNING,
-                            name,
-                            None,
-                            None,
-                            f"amcheck is not available in {name}: {str(exc).strip()}",
-                        )
-                    )
+                    self.note("amcheck", WARNING, name, f"amcheck is not available in {name}: {str(exc).strip()}")
                     outcome["amcheck"] = {"checked": 0}
                     return outcome
         finally:
             conn.close()
         for index, error in failed.items():
-            self.findings.append(
-                Finding(
-                    "amcheck",
-                    CRITICAL,
-                    f"{name}.{index}",
-                    None,
-                    None,
-                    f"btree check failed on the recovered {name}.{index}: {error}",
-                )
+            self.note(
+                "amcheck", CRITICAL, f"{name}.{index}", f"btree check failed on the recovered {name}.{index}: {error}"
             )
         if not failed:
-            self.findings.append(
-                Finding(
-                    "amcheck",
-                    OK,
-                    name,
-                    len(indexes),
-                    None,
-                    f"{len(indexes)} btree index(es) of the recovered {name} pass bt_index_check",
-                )
+            self.note(
+                "amcheck",
+                OK,
+                name,
+                f"{len(indexes)} btree index(es) of the recovered {name} pass bt_index_check",
+                value=len(indexes),
             )
         outcome["amcheck"] = {"checked": len(indexes), "failed": list(failed)}
         return outcome
