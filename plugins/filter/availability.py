@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The health check's availability finding and component record of PostgreSQL or Redis, from the result of
-community.postgresql.postgresql_ping or community.general.redis_info (built here, not in Jinja)."""
+"""The health check's availability finding and component record of PostgreSQL, Redis or Barman, from the result of
+community.postgresql.postgresql_ping, community.general.redis_info or jarvis.maintenance.barman_info (built here, not
+in Jinja)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
 ADVICE = {
     "postgresql": "Check that the PostgreSQL server runs and accepts connections (pg_isready, its log).",
     "redis": "Check that the Redis server runs and that the password is right (redis-cli PING, its log).",
+    "barman": "Check Barman on the backup host: its configuration, its user and the pitr role's setup (barman check).",
 }
-NAMES = {"postgresql": "PostgreSQL", "redis": "Redis"}
+NAMES = {"postgresql": "PostgreSQL", "redis": "Redis", "barman": "Barman"}
 
 
 def _postgresql(result: Mapping[str, Any]) -> tuple[bool, str | None, str, dict[str, Any]]:
@@ -39,13 +41,28 @@ def _redis(result: Mapping[str, Any]) -> tuple[bool, str | None, str, dict[str, 
     return up, info.get("redis_version"), str(result.get("msg") or "").strip(), details
 
 
+def _barman(result: Mapping[str, Any]) -> tuple[bool, str | None, str, dict[str, Any]]:
+    up = not result.get("failed") and isinstance(result.get("findings"), list)
+    newest = result.get("newest_backup") if up else None
+    details = {
+        "server": result.get("server"),
+        "rpo_seconds": result.get("rpo_seconds"),
+        "newest_backup": newest.get("backup_id") if isinstance(newest, Mapping) else None,
+    }
+    label = f"server {result['server']}" if up and result.get("server") else None
+    return up, label, str(result.get("msg") or "").strip(), details
+
+
+READERS = {"postgresql": _postgresql, "redis": _redis, "barman": _barman}
+
+
 def availability(result: Mapping[str, Any], component: str) -> dict[str, Any]:
     """{finding, component}: whether component answered, as an availability finding and its components entry."""
     if component not in NAMES:
         raise AnsibleFilterError(f"availability: component must be one of {', '.join(NAMES)}, got {component!r}")
     if not isinstance(result, Mapping):
         raise AnsibleFilterError(f"availability: expected the module's result (a dict), got {type(result).__name__}")
-    up, version, error, details = (_postgresql if component == "postgresql" else _redis)(result)
+    up, version, error, details = READERS[component](result)
     name = NAMES[component]
     finding = Finding(
         check="availability",

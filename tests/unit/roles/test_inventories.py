@@ -44,3 +44,9 @@ def test_the_standby_of_staging_is_in_jarvis_db_and_not_written_to(tmp_path):
 
 def test_production_s_one_host_is_written_to(tmp_path):
     assert writable("production", tmp_path) == {"jarvis-prod-01.example.com": True}
+
+
+def test_a_backup_host_of_its_own_is_not_written_to(tmp_path):
+    # Barman's host streams WAL from the primary: the logical backups and the DR restore stay on the primary
+    found = writable("staging", tmp_path)
+    assert found["jarvis-stg-backup-01.example.com"] is False

@@ -53,13 +53,28 @@ def test_redis_answered_and_down():
     assert availability({"failed": True}, "redis")["component"]["error"] == "unknown error"
 
 
+def test_barman_answered_and_not():
+    info = {"server": "jarvis", "rpo_seconds": 0, "newest_backup": {"backup_id": "20261204T020000"}, "findings": []}
+    up = availability(info, "barman")
+    assert up["finding"]["message"] == "Barman answered (server jarvis)"
+    # the newest backup is named by its id alone, the error is empty while Barman answers
+    assert up["component"]["newest_backup"] == "20261204T020000"
+    assert (up["component"]["available"], up["component"]["error"], up["component"]["rpo_seconds"]) == (True, None, 0)
+    failed = {"failed": True, "msg": "Cannot read Barman: barman_user 'barman' does not exist on this host"}
+    down = availability(failed, "barman")
+    assert down["finding"]["severity"] == "critical"
+    assert down["finding"]["message"] == f"Barman did not answer: {failed['msg']}"
+    assert "barman check" in down["finding"]["recommendation"]
+    assert down["component"]["newest_backup"] is None
+
+
 def test_a_password_in_the_error_is_redacted():
     down = availability({"msg": "cannot connect to redis://:s3cretpass@10.0.0.5:6379/0"}, "redis")
     assert "s3cretpass" not in down["finding"]["message"]
 
 
 def test_bad_input_is_named():
-    with pytest.raises(AnsibleFilterError, match="component must be one of postgresql, redis, got 'mysql'"):
+    with pytest.raises(AnsibleFilterError, match="component must be one of postgresql, redis, barman, got 'mysql'"):
         availability({}, "mysql")
     with pytest.raises(AnsibleFilterError, match="expected the module's result"):
         availability("up", "redis")
