@@ -52,8 +52,10 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr._barman i
     BARMAN_SPEC,
     Barman,
     backup_id_problem,
+    home_space,
     lsn_bytes,
     missing_segments,
+    pg_program,
     timestamp,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
@@ -367,6 +369,8 @@ class BarmanRecover(Backend):
         )
 
     def plan(self, server: Mapping[str, Any]) -> dict[str, Any]:
+        if self.params["start_port"] is not None:
+            self.refuse_without_wal_room(server)
         detail = self.choose_backup()
         info = detail.get("base_backup_information") or {}
         target_time = parse_target_time(self.params["target_time"]) if self.params["target_time"] else None
@@ -389,6 +393,7 @@ class BarmanRecover(Backend):
                     + f": recovery from backup {detail.get('backup_id')} cannot pass it; recover to a point before it"
                     " or from a newer base backup"
                 )
+            self.refuse_damaged_wal(server, wals, str(detail.get("backup_id")))
         wal_bytes = sum(row["size"] for row in wals)
         needed = int(detail.get("cluster_size_bytes") or info.get("backup_size_bytes") or 0) + wal_bytes
         destination = os.path.normpath(self.params["destination"])
@@ -436,6 +441,42 @@ class BarmanRecover(Backend):
                 str(server.get("basebackups_directory") or ""), str(detail.get("backup_id")), "data", "backup_manifest"
             ),
         }
+
+    def refuse_without_wal_room(self, server: Mapping[str, Any]) -> None:
+        """A restore test needs the WAL up to its target archived; with no room for the next segment in
+        Barman's home, WAL streaming has stopped and the test would wait for WAL that never comes."""
+        home = str(server.get("backup_directory") or "")
+        try:
+            space = home_space(home) if home else None
+        except OSError:
+            space = None
+        if space is not None and not space["room_for_wal"]:
+            raise ModuleError(
+                f"{CANNOT}: Barman's home of {self.barman.server} ({home}) is full ({human_bytes(space['free_bytes'])} "
+                "free, less than one 16 MiB WAL segment): WAL streaming has stopped, so no restore test can reach "
+                "the present; free space in Barman's home and test again"
+            )
+
+    def refuse_damaged_wal(self, server: Mapping[str, Any], wals: list[dict[str, Any]], backup_id: str) -> None:
+        """Read the WAL the recovery will replay with pg_waldump (Barman.validate_wal): PostgreSQL stops
+        replaying at the first unreadable record as if the WAL ended there, and without a target would
+        promote a cluster that silently lacks everything after it."""
+        pg_waldump = pg_program(self.host, "pg_waldump", server, self.params["bin_dir"])
+        if not pg_waldump:
+            self.host.warn("pg_waldump not found: the WAL to replay was not read before the recovery")
+            return
+        archived = set(self.barman.archived(server, wals))
+        result = self.barman.validate_wal(
+            server, [row for row in wals if row["name"] in archived], pg_waldump, float(self.params["barman_timeout"])
+        )
+        if result["corrupt"]:
+            first = result["corrupt"][0]
+            raise ModuleError(
+                f"{CANNOT}: WAL segment {first['segment']} in Barman's archive is damaged (pg_waldump: "
+                f"{first['error']}): recovery from backup {backup_id} would stop at its last good record, before "
+                "the target; recover to a point before it or from a newer base backup",
+                wal_validation=result,
+            )
 
     # -- recover and verify ---------------------------------------------------------------------
     def recover(self, plan: Mapping[str, Any]) -> None:
