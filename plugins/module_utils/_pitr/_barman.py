@@ -153,7 +153,7 @@ def pg_program(host: Host, name: str, server: Mapping[str, Any], bin_dir: str | 
     major version's Debian directory, then PATH; None when none has it."""
     dirs = [bin_dir] if bin_dir else []
     dirs += [part for part in str(server.get("path_prefix") or "").split(":") if part]
-    major = str(server.get("server_txt_version") or "").split(".")[0]
+    major = str(server.get("server_txt_version") or "").split(".", maxsplit=1)[0]
     if major.isdigit():
         dirs.append(f"/usr/lib/postgresql/{major}/bin")
     for directory in dirs:
