@@ -31,6 +31,7 @@ description:
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
   - jarvis.maintenance.barman
+  - jarvis.maintenance.barman_checksums
 attributes:
   check_mode:
     details:
@@ -84,7 +85,10 @@ options:
     type: bool
     default: true
   verify:
-    description: Run C(pg_verifybackup) against the backup's manifest after the recovery.
+    description:
+      - Before the recovery, compare the backup's files with the sha256 M(jarvis.maintenance.barman_backup) recorded when
+        it took the backup (when there is a record under O(checksums_dir)) and refuse a changed backup; after it, run
+        C(pg_verifybackup) against the backup's manifest.
     type: bool
     default: true
   bin_dir:

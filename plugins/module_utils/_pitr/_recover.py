@@ -48,6 +48,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr import _checksums
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr._barman import (
     BARMAN_SPEC,
     Barman,
@@ -67,6 +68,7 @@ CANNOT = "Cannot recover the backup"
 
 ARGUMENT_SPEC = {
     **BARMAN_SPEC,
+    **_checksums.CHECKSUMS_SPEC,
     "destination": {"type": "path", "required": True},
     "backup_id": {"type": "str", "default": "auto"},
     "target_time": {"type": "str"},
@@ -372,6 +374,8 @@ class BarmanRecover(Backend):
         if self.params["start_port"] is not None:
             self.refuse_without_wal_room(server)
         detail = self.choose_backup()
+        if self.params["verify"]:
+            self.refuse_changed_backup(server, str(detail.get("backup_id")))
         info = detail.get("base_backup_information") or {}
         target_time = parse_target_time(self.params["target_time"]) if self.params["target_time"] else None
         rows = self.barman.wal_catalogue(server)
@@ -455,6 +459,30 @@ class BarmanRecover(Backend):
                 f"{CANNOT}: Barman's home of {self.barman.server} ({home}) is full ({human_bytes(space['free_bytes'])} "
                 "free, less than one 16 MiB WAL segment): WAL streaming has stopped, so no restore test can reach "
                 "the present; free space in Barman's home and test again"
+            )
+
+    def refuse_changed_backup(self, server: Mapping[str, Any], backup_id: str) -> None:
+        """The backup's files against the sha256 barman_backup recorded when it took it (when it did):
+        a changed file would fail pg_verifybackup after the whole recovery; refused before it."""
+        where = self.params["checksums_dir"]
+        try:
+            record = _checksums.read_record(where, self.barman.server, backup_id)
+        except (OSError, ValueError, _safe_fs.UnsafePath) as exc:
+            self.host.warn(f"Cannot read the checksums of backup {backup_id} in {where}: {exc}")
+            return
+        if record is None:
+            return
+        data_dir = os.path.join(str(server.get("basebackups_directory") or ""), backup_id, "data")
+        try:
+            problems = _checksums.compare(record["files"], _checksums.file_digests(data_dir))
+        except (OSError, _safe_fs.UnsafePath) as exc:
+            problems = [f"its files cannot be read ({exc})"]
+        if problems:
+            raise ModuleError(
+                f"{CANNOT}: base backup {backup_id} changed since it was taken: "
+                + "; ".join(problems[:3])
+                + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+                + "; recover from an older backup (backup_id), or with verify=false to try this one anyway"
             )
 
     def refuse_damaged_wal(self, server: Mapping[str, Any], wals: list[dict[str, Any]], backup_id: str) -> None:
