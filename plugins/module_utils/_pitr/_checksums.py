@@ -11,7 +11,7 @@ cannot read tar-format backups before PostgreSQL 16; the backup's own manifest h
 of the files inside the tar, which only a full decompression and extraction can compare (the restore
 test does that). A sha256 of each file of the backup, taken as soon as Barman finished it and kept
 where only root writes, notices any changed byte at the cost of reading the backup once
-(about 3 s per GB on this kind of machine).
+(about 1.2 s per GiB from the page cache on 2 cores).
 
 The record is ``<checksums_dir>/<server>/<backup_id>.json``; the directories are root's, mode 0700,
 and nothing is read or written through a link. Barman's files are read through O_NOFOLLOW file
