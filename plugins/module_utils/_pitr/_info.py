@@ -215,7 +215,8 @@ def integrity_finding(server: str, validation: Mapping[str, Any] | None, since: 
         server,
         validation["checked"],
         None,
-        f"{validation['checked']} archived WAL segment(s) since {since} read without error by pg_waldump "
+        f"{validation['checked']} archived WAL segment(s) {f'since {since}' if since else 'in the archive'} "
+        "read without error by pg_waldump "
         f"in {validation['seconds']} s" + (f" ({'; '.join(notes)})" if notes else ""),
         "Raise wal_validation_timeout, or take base backups more often." if severity == WARNING else "",
     )

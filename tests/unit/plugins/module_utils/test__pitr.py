@@ -376,6 +376,10 @@ def test_integrity_finding() -> None:
     assert "stopped by wal_validation_timeout at 00000001000000000000000B" in finding.message
     assert "1 compressed segment(s) not read" in finding.message
     assert _info.integrity_finding("jarvis", None, None).severity == OK
+    assert (
+        "1 archived WAL segment(s) in the archive read"
+        in _info.integrity_finding("jarvis", dict(clean, checked=1), None).message
+    )
 
 
 def test_checksums_compare_and_their_finding() -> None:
@@ -425,3 +429,29 @@ def test_checksum_records_round_trip_and_refuse_a_shared_directory(tmp_path: obj
     os.chmod(os.path.join(where, "jarvis"), 0o777)
     with pytest.raises(_safe_fs.UnsafePath):
         _checksums.read_record(where, "jarvis", "b1")
+
+
+def test_pg_program_looks_in_bin_dir_then_barmans_path_prefix(tmp_path: object) -> None:
+    first, second = os.path.join(str(tmp_path), "a"), os.path.join(str(tmp_path), "b")
+    for directory in (first, second):
+        os.mkdir(directory)
+        path = os.path.join(directory, "pg_waldump")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("#!/bin/sh\n")
+        os.chmod(path, 0o755)
+
+    class NoPath:
+        @staticmethod
+        def get_bin_path(name: str) -> None:
+            return None
+
+    server = {"path_prefix": f"/nowhere:{second}", "server_txt_version": "99.1"}
+    assert _barman.pg_program(NoPath(), "pg_waldump", server, first) == os.path.join(first, "pg_waldump")
+    assert _barman.pg_program(NoPath(), "pg_waldump", server) == os.path.join(second, "pg_waldump")
+    assert _barman.pg_program(NoPath(), "pg_waldump", {}) is None
+
+
+def test_home_space_says_whether_a_wal_segment_fits(tmp_path: object) -> None:
+    space = _barman.home_space(str(tmp_path))
+    assert space["path"] == str(tmp_path)
+    assert space["room_for_wal"] == (space["free_bytes"] >= 16 * 1024 * 1024)
