@@ -20,13 +20,41 @@ description:
     of its streaming directory). A receiver that stopped makes it grow from the moment it stopped.'
   - Every WAL segment from the newest base backup's first one to the newest archived one must be in Barman's archive (its
     catalogue and its files); a missing one is V(critical) (C(wal_archive)), since a recovery would stop there.
+  - 'Each of those segments is read with C(pg_waldump --quiet) as Barman''s user (C(wal_integrity)): the CRC, header and
+    back-link of every record. A segment Barman archived is complete (it archives one only once all of it was received),
+    so a record pg_waldump cannot read there is damage, never the end of the WAL; the segment still being received
+    (C(.partial), in Barman''s streaming directory) is not read. A damaged segment is V(critical) and named (the subject);
+    after it the reading starts again at the next segment (up to 10 damaged segments are named). Bytes changed in the
+    zeros that follow a WAL switch are not seen - no recovery reads them either. Compressed segments (Barman''s
+    C(compression)) are counted, not read. Cost - about 0.9 s per GB of WAL read from the page cache (34 segments of
+    small records, 544 MB, in 0.49 s on 2 cores), a disk''s read speed when not cached; the WAL of one backup interval
+    is read on every run, stopped by O(wal_validation_timeout) (then V(warning)). A state file of segments already read would be cheaper but
+    would miss a segment damaged after it was read.'
+  - 'The files of the newest base backup are compared with the size and sha256 M(jarvis.maintenance.barman_backup)
+    recorded when it took the backup (C(backup_checksums)): a changed, missing or added file is V(critical); a backup
+    without a record (taken by other means) is a V(warning). Why a record: PostgreSQL 15 writes its zstd frames without
+    a content checksum (C(zstd -lv) says C(Check: None)), so C(zstd -t) only sees damage that breaks the compressed
+    structure (one of four bytes flipped in the test''s backup); C(pg_verifybackup) and C(barman verify-backup) cannot
+    read tar-format backups before PostgreSQL 16. Cost - one read of the backup, about 1.2 s per GiB from the page
+    cache (0.01 s for the test''s 6.6 MB).'
+  - 'Barman''s home must hold the next WAL segment (C(wal_room)): pg_receivewal writes each segment at its full 16 MiB
+    from the start, so with less free space WAL streaming stops and the primary keeps its WAL in the slot - V(critical)
+    whatever O(thresholds.disk_percent_critical) says (on a big disk 90 % still leaves room; on a small one 80 % may not).'
   - It only reads; it changes nothing.
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
   - jarvis.maintenance.attributes.READ_ONLY
   - jarvis.maintenance.barman
+  - jarvis.maintenance.barman_checksums
   - jarvis.maintenance.thresholds
 options:
+  wal_validation_timeout:
+    description:
+      - Seconds pg_waldump may spend reading the archived WAL since the newest base backup began (C(wal_integrity)); what
+        is left unread then makes the finding a V(warning) naming the segment it stopped at.
+      - V(0) reads nothing (the finding says so, V(ok)).
+    type: int
+    default: 600
   thresholds:
     suboptions:
       newest_backup_age_hours_warning: {type: float, default: 26, description: "Hours since the newest complete base backup ended.
@@ -42,6 +70,7 @@ options:
           M(jarvis.maintenance.host_resources) counts it)."}
       disk_percent_critical: {type: float, default: 90, description: "Critical level; see O(thresholds.disk_percent_warning)."}
 seealso:
+  - module: jarvis.maintenance.barman_backup
   - module: jarvis.maintenance.barman_recover
   - name: Barman's documentation
     description: The commands this module reads.
@@ -94,9 +123,24 @@ slot:
   returned: success
   type: dict
 wal_archive:
-  description: C(segments) (archived since the newest base backup began) and C(missing) (the names of those missing).
+  description:
+    - C(segments) (archived since the newest base backup began) and C(missing) (the names of those missing).
+    - C(validation) - what pg_waldump read - C(checked) (segments read), C(corrupt) (each damaged segment's C(segment) and
+      pg_waldump's C(error)), C(compressed) (segments not read), C(stopped_at) (the segment O(wal_validation_timeout)
+      stopped at, or null) and C(seconds); null when O(wal_validation_timeout=0) or the catalogue is empty.
   returned: success
   type: dict
+  sample:
+    segments: 6
+    missing: []
+    validation:
+      checked: 6
+      corrupt:
+        - segment: 00000001000000000000001A
+          error: "record at 0/1A7FFFF0: incorrect resource manager data checksum in record at 0/1A800048"
+      compressed: []
+      stopped_at: null
+      seconds: 0.28
 rpo_seconds:
   description: The estimated RPO in seconds; null when Barman has received no WAL.
   returned: success
@@ -107,7 +151,7 @@ disk:
   type: dict
 findings:
   description: The findings (C(barman_check), C(newest_backup_age_hours), C(rpo_seconds), C(slot_retained_bytes),
-    C(disk_percent), C(wal_archive)).
+    C(disk_percent), C(wal_archive), C(wal_integrity), C(backup_checksums) (when there is a base backup), C(wal_room)).
   returned: success
   type: list
   elements: dict

@@ -15,6 +15,12 @@ description:
     check mode, runs C(barman recover) into O(destination) and hands the files to O(owner).
   - O(destination) must be absent or an empty directory, in a directory that no other user can write to, on a filesystem
     with room for the plan. A data directory, above all a running server's, is refused and never touched.
+  - The plan refuses a WAL segment missing from the archive before the target, and reads the WAL the recovery will replay
+    with C(pg_waldump) (as M(jarvis.maintenance.barman_info) does, within O(barman_timeout)) - a damaged segment is
+    refused by name, since PostgreSQL would stop replaying at its last good record as if the WAL ended there (and
+    without a target promote a cluster that silently lacks the rest). A restore test (O(start_port)) is refused while
+    Barman's home has less than one 16 MiB WAL segment free - WAL streaming has stopped, so the present cannot be reached.
+    These refusals happen in check mode too.
   - With O(verify), C(pg_verifybackup) compares every recovered data file with the checksums PostgreSQL wrote into the
     backup's manifest when the backup was taken (the files Barman adds for recovery are left out), and checks the WAL
     Barman copied. A mismatch is a V(critical) finding and fails the task.
@@ -25,6 +31,7 @@ description:
 extends_documentation_fragment:
   - jarvis.maintenance.attributes
   - jarvis.maintenance.barman
+  - jarvis.maintenance.barman_checksums
 attributes:
   check_mode:
     details:
@@ -78,7 +85,10 @@ options:
     type: bool
     default: true
   verify:
-    description: Run C(pg_verifybackup) against the backup's manifest after the recovery.
+    description:
+      - Before the recovery, compare the backup's files with the sha256 M(jarvis.maintenance.barman_backup) recorded when
+        it took the backup (when there is a record under O(checksums_dir)) and refuse a changed backup; after it, run
+        C(pg_verifybackup) against the backup's manifest.
     type: bool
     default: true
   bin_dir:

@@ -18,6 +18,7 @@ import json
 import os
 import pwd
 import re
+import time
 from typing import Any, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
@@ -47,7 +48,13 @@ BACKUP_ALIASES = ("latest", "last", "oldest", "first", "last-failed")
 _BACKUP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _WAL = re.compile(r"^[0-9A-F]{24}$")
 # 16 MB segments: 256 of them per "xlogid" (the middle 8 hex digits of a segment's name)
-SEGMENTS_PER_ID = 0x100000000 // (16 * 1024 * 1024)
+SEGMENT_BYTES = 16 * 1024 * 1024
+SEGMENTS_PER_ID = 0x100000000 // SEGMENT_BYTES
+# pg_waldump's report of the first record it cannot read, and the segment a page error names
+_WALDUMP_ERROR = re.compile(r"error in WAL record at ([0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}): (.*)")
+_WALDUMP_SEGMENT = re.compile(r"log segment ([0-9A-F]{24})")
+# at most this many corrupt segments are looked for (pg_waldump restarts after each)
+MAX_CORRUPT = 10
 _LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
 _SLOT_RECORD = re.compile(
     r"slot_name='(?P<name>[^']*)',\s*active=(?P<active>True|False),\s*restart_lsn='?(?P<lsn>[0-9A-Fa-f/]+|None)"
@@ -82,9 +89,13 @@ def read_xlog_db(text: str) -> list[dict[str, Any]]:
         fields = line.split("\t")
         if len(fields) >= 3 and _WAL.match(fields[0]):
             try:
-                rows.append({"name": fields[0], "size": int(fields[1]), "time": float(fields[2])})
+                row = {"name": fields[0], "size": int(fields[1]), "time": float(fields[2])}
             except ValueError:
                 continue
+            # the fourth field: the compression Barman stored the file with ("None" when plain)
+            compression = fields[3].strip() if len(fields) > 3 else ""
+            row["compression"] = None if compression in ("", "None") else compression
+            rows.append(row)
     return rows
 
 
@@ -107,6 +118,57 @@ def missing_segments(names: list[str], begin_wal: str) -> list[str]:
         return []
     first = segment_number(begin_wal)
     return [segment_name(timeline, number) for number in range(first, max(present) + 1) if number not in present]
+
+
+def wal_runs(names: list[str]) -> list[list[str]]:
+    """Sorted segment names cut into runs pg_waldump reads in one go: consecutive segments of one
+    timeline in one directory of Barman's archive (its first 16 characters) (pure)."""
+    runs: list[list[str]] = []
+    for name in sorted(set(names)):
+        last = runs[-1][-1] if runs else None
+        if last is not None and last[:16] == name[:16] and segment_number(name) == segment_number(last) + 1:
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    return runs
+
+
+def waldump_error(text: str, timeline: str) -> tuple[str, str] | None:
+    """The segment and the reason of pg_waldump's first unreadable record (pure): the segment a page
+    error names, else the one the record starts in; None when pg_waldump reported no such error."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        match = _WALDUMP_ERROR.search(line)
+        if match:
+            named = _WALDUMP_SEGMENT.search(match.group(2))
+            if named:
+                return named.group(1), match.group(2)
+            position = lsn_bytes(match.group(1)) or 0
+            return segment_name(timeline, position // SEGMENT_BYTES), f"record at {match.group(1)}: {match.group(2)}"
+    return None
+
+
+def pg_program(host: Host, name: str, server: Mapping[str, Any], bin_dir: str | None = None) -> str | None:
+    """A PostgreSQL client program: in bin_dir, Barman's path_prefix for the server, the server's
+    major version's Debian directory, then PATH; None when none has it."""
+    dirs = [bin_dir] if bin_dir else []
+    dirs += [part for part in str(server.get("path_prefix") or "").split(":") if part]
+    major = str(server.get("server_txt_version") or "").split(".", maxsplit=1)[0]
+    if major.isdigit():
+        dirs.append(f"/usr/lib/postgresql/{major}/bin")
+    for directory in dirs:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return host.get_bin_path(name)
+
+
+def home_space(path: str) -> dict[str, Any]:
+    """Free bytes where Barman keeps a server, and whether the next WAL segment still fits: pg_receivewal
+    writes each segment at its full 16 MB from the start, so with less free it stops receiving."""
+    vfs = os.statvfs(path)
+    free = vfs.f_bavail * vfs.f_frsize
+    return {"path": path, "free_bytes": free, "room_for_wal": free >= SEGMENT_BYTES}
 
 
 def timestamp(value: Any) -> datetime.datetime | None:
@@ -236,6 +298,70 @@ class Barman:
         """The names of the catalogue's segments whose file is in the archive (lstat: never followed)."""
         directory = str(server.get("wals_directory") or "")
         return [row["name"] for row in rows if os.path.lexists(os.path.join(directory, row["name"][:16], row["name"]))]
+
+    def validate_wal(
+        self, server: Mapping[str, Any], rows: list[dict[str, Any]], pg_waldump: str, budget: float
+    ) -> dict[str, Any]:
+        """Read the archived segments of rows with ``pg_waldump --quiet`` as Barman's user, run by run,
+        within budget seconds: every record's CRC, header and link to the one before is checked. An
+        archived segment is complete (Barman archives a segment only once all of it was received), so
+        any record it cannot read is damage, not the end of the WAL; the end of a run is given to
+        pg_waldump, which stops there without complaint even when the last record continues into the
+        next segment. After an error it starts again at the next segment. Compressed segments are
+        listed, not read. {checked, corrupt: [{segment, error}], compressed, stopped_at, seconds}."""
+        directory = str(server.get("wals_directory") or "")
+        plain = [row["name"] for row in rows if not row.get("compression")]
+        compressed = sorted(row["name"] for row in rows if row.get("compression"))
+        begin = time.monotonic()
+        checked = 0
+        corrupt: list[dict[str, str]] = []
+        stopped_at = None
+        environ = {"HOME": self.account.pw_dir, "LC_ALL": "C"}
+        for run in wal_runs(plain):
+            start = 0
+            while start < len(run) and stopped_at is None and len(corrupt) < MAX_CORRUPT:
+                remaining = budget - (time.monotonic() - begin)
+                if remaining < 1:
+                    stopped_at = run[start]
+                    break
+                first, last = run[start], run[-1]
+                argv = [
+                    "timeout",
+                    "-k",
+                    str(KILL_AFTER),
+                    seconds(int(remaining)),
+                    *self.prefix(),
+                    pg_waldump,
+                    "--quiet",
+                    "--path",
+                    os.path.join(directory, first[:16]),
+                    first,
+                    last,
+                ]
+                rc, out, err = self.host.run_command(argv, cwd="/", environ_update=environ)
+                if rc in TIMEOUT_CODES:
+                    stopped_at = first
+                    break
+                if rc == 0:
+                    checked += len(run) - start
+                    break
+                found = waldump_error(err or out, first[:8])
+                if found is None or found[0] not in run[start:]:
+                    # not a record error (a file it could not open): named against the first segment
+                    found = (first, " ".join((err or out).strip().splitlines()[-2:]) or f"pg_waldump exited {rc}")
+                position = run.index(found[0])
+                corrupt.append({"segment": found[0], "error": found[1]})
+                checked += position - start + 1
+                start = position + 1
+            if stopped_at is not None or len(corrupt) >= MAX_CORRUPT:
+                break
+        return {
+            "checked": checked,
+            "corrupt": corrupt,
+            "compressed": compressed,
+            "stopped_at": stopped_at,
+            "seconds": round(time.monotonic() - begin, 2),
+        }
 
     def replication_status(self) -> dict[str, Any]:
         return self.json("replication-status", self.server, check=False) or {}

@@ -9,6 +9,20 @@ does not judge: the age of the newest base backup, the estimated recovery point 
 committed work a crash of the primary would lose now), the WAL the replication slot holds back on
 the primary, and the free space of Barman's home.
 
+What a recovery would trip over, found before one is needed: a WAL segment missing from the archive
+(``wal_archive``), a damaged one (``wal_integrity``: every segment archived since the newest base
+backup began is read with ``pg_waldump``, see Barman.validate_wal), a base backup whose files changed
+since it was taken (``backup_checksums``: the sha256 recorded by barman_backup, see _checksums) and a
+home with no room for the next WAL segment (``wal_room``).
+
+Cost, measured on 2 cores from the page cache (medians of 3): pg_waldump reads 34 segments of small
+records (544 MB, 5.9 million records) in 0.49 s - about 0.9 s per GB of WAL, `cat` alone 0.09 s; when
+the WAL is not cached a disk's read speed bounds it. It reads the WAL of one backup interval on every
+run and stops at wal_validation_timeout. The checksums read the newest base backup once: sha256 takes
+1.2 s per GiB (0.01 s for the test's 6.6 MB backup). A state file of
+segments already validated would make later runs cheaper, but a segment damaged after it was
+validated would then go unseen, which is what this check is for.
+
 The estimated RPO: when Barman's WAL receiver has written everything the primary has written
 (its write position equals the primary's current LSN), nothing would be lost: 0. Otherwise the
 work at risk is what the primary wrote since Barman last received WAL: the seconds since the
@@ -23,7 +37,7 @@ import os
 import stat as stat_module
 from typing import Any, Mapping
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _thresholds
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs, _thresholds
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import (
     CRITICAL,
@@ -35,13 +49,18 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso, now
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import THRESHOLDS as HOST_THRESHOLDS
 from ansible_collections.jarvis.maintenance.plugins.module_utils._host._resources import disk_usage
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr import _checksums
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr._barman import (
     BARMAN_SPEC,
+    SEGMENT_BYTES,
     Barman,
+    home_space,
     lsn_bytes,
     missing_segments,
+    pg_program,
     slot_record,
     timestamp,
 )
@@ -56,7 +75,12 @@ THRESHOLDS = {
     "disk_percent": HOST_THRESHOLDS["disk_percent"],
 }
 
-ARGUMENT_SPEC = {**BARMAN_SPEC, "thresholds": _thresholds.option(THRESHOLDS)}
+ARGUMENT_SPEC = {
+    **BARMAN_SPEC,
+    **_checksums.CHECKSUMS_SPEC,
+    "wal_validation_timeout": {"type": "int", "default": 600},
+    "thresholds": _thresholds.option(THRESHOLDS),
+}
 
 # The application name Barman's WAL receiver (pg_receivewal) connects with.
 RECEIVER = "barman_receive_wal"
@@ -158,11 +182,118 @@ def check_findings(checks: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     ]
 
 
+def integrity_finding(server: str, validation: Mapping[str, Any] | None, since: str | None) -> Finding:
+    """The wal_integrity finding of Barman.validate_wal's result (pure); None validation: not run."""
+    if validation is None:
+        return Finding("wal_integrity", OK, server, None, None, "WAL segments not validated (wal_validation_timeout=0)")
+    corrupt = validation["corrupt"]
+    if corrupt:
+        first = corrupt[0]
+        others = ""
+        if len(corrupt) > 1:
+            others = f" and {len(corrupt) - 1} more ({', '.join(item['segment'] for item in corrupt[1:4])})"
+        return Finding(
+            "wal_integrity",
+            CRITICAL,
+            first["segment"],
+            len(corrupt),
+            None,
+            f"WAL segment {first['segment']} in Barman's archive of {server} is damaged (pg_waldump: {first['error']})"
+            f"{others}: a recovery replays no further than its last good record",
+            "Take a new base backup now (the pitr role's backup) so recovery no longer needs the damaged WAL; "
+            "find what wrote to Barman's archive.",
+        )
+    notes = []
+    if validation.get("stopped_at"):
+        notes.append(f"stopped by wal_validation_timeout at {validation['stopped_at']}")
+    if validation.get("compressed"):
+        notes.append(f"{len(validation['compressed'])} compressed segment(s) not read")
+    severity = WARNING if validation.get("stopped_at") else OK
+    return Finding(
+        "wal_integrity",
+        severity,
+        server,
+        validation["checked"],
+        None,
+        f"{validation['checked']} archived WAL segment(s) {f'since {since}' if since else 'in the archive'} "
+        "read without error by pg_waldump "
+        f"in {validation['seconds']} s" + (f" ({'; '.join(notes)})" if notes else ""),
+        "Raise wal_validation_timeout, or take base backups more often." if severity == WARNING else "",
+    )
+
+
+def checksum_finding(
+    server: str, backup_id: str, record: Mapping[str, Any] | None, problems: list[str], checksums_dir: str
+) -> Finding:
+    """The backup_checksums finding of the newest base backup (pure)."""
+    if record is None:
+        return Finding(
+            "backup_checksums",
+            WARNING,
+            backup_id,
+            None,
+            None,
+            f"No checksums are recorded for base backup {backup_id} of {server} in {checksums_dir}: "
+            "damage to its files cannot be seen before a restore test",
+            "Take base backups with jarvis.maintenance.barman_backup (the pitr role's backup), which records them.",
+        )
+    if problems:
+        return Finding(
+            "backup_checksums",
+            CRITICAL,
+            backup_id,
+            len(problems),
+            None,
+            f"Base backup {backup_id} of {server} is damaged: "
+            + "; ".join(problems[:3])
+            + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+            + ": a recovery from it fails or recovers damaged data",
+            "Take a new base backup now (the pitr role's backup); recover from an older one meanwhile.",
+        )
+    return Finding(
+        "backup_checksums",
+        OK,
+        backup_id,
+        len(record["files"]),
+        None,
+        f"the {len(record['files'])} file(s) of base backup {backup_id} match the sha256 recorded when it was taken",
+    )
+
+
+def room_finding(server: str, space: Mapping[str, Any]) -> Finding:
+    """The wal_room finding: does the next WAL segment fit in Barman's home (pure)."""
+    if space["room_for_wal"]:
+        return Finding(
+            "wal_room",
+            OK,
+            str(space["path"]),
+            space["free_bytes"],
+            SEGMENT_BYTES,
+            f"Barman's home of {server} has {human_bytes(space['free_bytes'])} free, room for the next WAL segment",
+        )
+    return Finding(
+        "wal_room",
+        CRITICAL,
+        str(space["path"]),
+        space["free_bytes"],
+        SEGMENT_BYTES,
+        f"Barman's home of {server} ({space['path']}) is full: {human_bytes(space['free_bytes'])} free, less than "
+        "one 16 MiB WAL segment, so WAL streaming has stopped and the primary keeps its WAL in the slot",
+        "Free space in Barman's home now (shorten the retention policy, remove old backups with barman delete, "
+        "or grow the disk).",
+    )
+
+
 class BarmanInfo(Backend):
     """Reads Barman's catalogue, checks and WAL state; judges them; changes nothing."""
 
     def run(self) -> dict[str, Any]:
         _thresholds.validate(THRESHOLDS, self.params["thresholds"], "judge Barman's state")
+        if self.params["wal_validation_timeout"] < 0:
+            raise ModuleError(
+                f"{CANNOT}: wal_validation_timeout must be 0 (off) or more seconds, "
+                f"got {self.params['wal_validation_timeout']}"
+            )
         barman = Barman(self.params, self.host, CANNOT)
         server = barman.show_server()
         if not server:
@@ -203,8 +334,22 @@ class BarmanInfo(Backend):
             "last_received_age_seconds": round((moment - last_received).total_seconds(), 1) if last_received else None,
         }
         findings = self.judge(checks, newest, rpo, slot, disk, moment)
-        archive, missing = self.wal_archive(barman, server, newest)
+        rows = barman.wal_catalogue(server)
+        archive, missing = self.wal_archive(barman, server, newest, rows)
         findings.append(archive)
+        validation = self.wal_integrity(barman, server, newest, rows)
+        findings.append(integrity_finding(barman.server, validation, (newest or {}).get("begin_wal")))
+        checksums = self.backup_checksums(server, newest)
+        if checksums is not None:
+            findings.append(checksums)
+        space = None
+        if home:
+            try:
+                space = home_space(home)
+            except OSError:
+                space = None
+        if space is not None:
+            findings.append(room_finding(barman.server, space))
         return {
             "changed": False,
             "server": barman.server,
@@ -221,20 +366,71 @@ class BarmanInfo(Backend):
             "wal": wal,
             "slot": slot,
             "rpo_seconds": rpo,
-            "wal_archive": {"segments": archive.value, "missing": missing},
+            "wal_archive": {"segments": archive.value, "missing": missing, "validation": validation},
             "disk": disk,
             "findings": [finding.as_dict() for finding in findings],
             "severity": worst(findings),
         }
 
+    def wal_integrity(
+        self,
+        barman: Barman,
+        server: Mapping[str, Any],
+        newest: Mapping[str, Any] | None,
+        rows: list[dict[str, Any]] | None,
+    ) -> dict[str, Any] | None:
+        """pg_waldump over the archived segments since the newest base backup began (its timeline)."""
+        budget = self.params["wal_validation_timeout"]
+        begin = str((newest or {}).get("begin_wal") or "")
+        if budget <= 0 or not rows:
+            return None
+        pg_waldump = pg_program(self.host, "pg_waldump", server)
+        if not pg_waldump:
+            raise ModuleError(
+                f"{CANNOT}: pg_waldump is not in Barman's path_prefix, PostgreSQL's directory or PATH; "
+                "install postgresql-client or set wal_validation_timeout=0"
+            )
+        archived = set(barman.archived(server, rows))
+        wanted = [
+            row
+            for row in rows
+            if row["name"] in archived and (not begin or (row["name"][:8] == begin[:8] and row["name"] >= begin))
+        ]
+        return barman.validate_wal(server, wanted, pg_waldump, float(budget))
+
+    def backup_checksums(self, server: Mapping[str, Any], newest: Mapping[str, Any] | None) -> Finding | None:
+        """The newest base backup's files against the sha256 recorded when it was taken."""
+        if not newest:
+            return None
+        backup_id = str(newest.get("backup_id"))
+        where = self.params["checksums_dir"]
+        try:
+            record = _checksums.read_record(where, self.params["server"], backup_id)
+        except (OSError, ValueError, _safe_fs.UnsafePath) as exc:
+            raise ModuleError(f"{CANNOT}: cannot read the checksums of backup {backup_id} in {where}: {exc}") from exc
+        if record is None:
+            return checksum_finding(self.params["server"], backup_id, None, [], where)
+        data_dir = os.path.join(str(server.get("basebackups_directory") or ""), backup_id, "data")
+        try:
+            actual = _checksums.file_digests(data_dir)
+        except (OSError, _safe_fs.UnsafePath) as exc:
+            actual = {}
+            self.host.warn(f"Cannot read the files of backup {backup_id} in {data_dir}: {exc}")
+        return checksum_finding(
+            self.params["server"], backup_id, record, _checksums.compare(record["files"], actual), where
+        )
+
     def wal_archive(
-        self, barman: Barman, server: Mapping[str, Any], newest: Mapping[str, Any] | None
+        self,
+        barman: Barman,
+        server: Mapping[str, Any],
+        newest: Mapping[str, Any] | None,
+        rows: list[dict[str, Any]] | None,
     ) -> tuple[Finding, list[str]]:
         """Every WAL segment from the newest base backup's first one to the newest received is in the
         archive (in Barman's catalogue and on disk): a recovery stops at the first one missing. The
         finding and the names of the missing segments."""
         name = self.params["server"]
-        rows = barman.wal_catalogue(server)
         if rows is None:
             return (
                 Finding(

@@ -48,12 +48,15 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._time import iso
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr import _checksums
 from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr._barman import (
     BARMAN_SPEC,
     Barman,
     backup_id_problem,
+    home_space,
     lsn_bytes,
     missing_segments,
+    pg_program,
     timestamp,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
@@ -65,6 +68,7 @@ CANNOT = "Cannot recover the backup"
 
 ARGUMENT_SPEC = {
     **BARMAN_SPEC,
+    **_checksums.CHECKSUMS_SPEC,
     "destination": {"type": "path", "required": True},
     "backup_id": {"type": "str", "default": "auto"},
     "target_time": {"type": "str"},
@@ -367,7 +371,11 @@ class BarmanRecover(Backend):
         )
 
     def plan(self, server: Mapping[str, Any]) -> dict[str, Any]:
+        if self.params["start_port"] is not None:
+            self.refuse_without_wal_room(server)
         detail = self.choose_backup()
+        if self.params["verify"]:
+            self.refuse_changed_backup(server, str(detail.get("backup_id")))
         info = detail.get("base_backup_information") or {}
         target_time = parse_target_time(self.params["target_time"]) if self.params["target_time"] else None
         rows = self.barman.wal_catalogue(server)
@@ -389,6 +397,7 @@ class BarmanRecover(Backend):
                     + f": recovery from backup {detail.get('backup_id')} cannot pass it; recover to a point before it"
                     " or from a newer base backup"
                 )
+            self.refuse_damaged_wal(server, wals, str(detail.get("backup_id")))
         wal_bytes = sum(row["size"] for row in wals)
         needed = int(detail.get("cluster_size_bytes") or info.get("backup_size_bytes") or 0) + wal_bytes
         destination = os.path.normpath(self.params["destination"])
@@ -436,6 +445,66 @@ class BarmanRecover(Backend):
                 str(server.get("basebackups_directory") or ""), str(detail.get("backup_id")), "data", "backup_manifest"
             ),
         }
+
+    def refuse_without_wal_room(self, server: Mapping[str, Any]) -> None:
+        """A restore test needs the WAL up to its target archived; with no room for the next segment in
+        Barman's home, WAL streaming has stopped and the test would wait for WAL that never comes."""
+        home = str(server.get("backup_directory") or "")
+        try:
+            space = home_space(home) if home else None
+        except OSError:
+            space = None
+        if space is not None and not space["room_for_wal"]:
+            raise ModuleError(
+                f"{CANNOT}: Barman's home of {self.barman.server} ({home}) is full ({human_bytes(space['free_bytes'])} "
+                "free, less than one 16 MiB WAL segment): WAL streaming has stopped, so no restore test can reach "
+                "the present; free space in Barman's home and test again"
+            )
+
+    def refuse_changed_backup(self, server: Mapping[str, Any], backup_id: str) -> None:
+        """The backup's files against the sha256 barman_backup recorded when it took it (when it did):
+        a changed file would fail pg_verifybackup after the whole recovery; refused before it."""
+        where = self.params["checksums_dir"]
+        try:
+            record = _checksums.read_record(where, self.barman.server, backup_id)
+        except (OSError, ValueError, _safe_fs.UnsafePath) as exc:
+            self.host.warn(f"Cannot read the checksums of backup {backup_id} in {where}: {exc}")
+            return
+        if record is None:
+            return
+        data_dir = os.path.join(str(server.get("basebackups_directory") or ""), backup_id, "data")
+        try:
+            problems = _checksums.compare(record["files"], _checksums.file_digests(data_dir))
+        except (OSError, _safe_fs.UnsafePath) as exc:
+            problems = [f"its files cannot be read ({exc})"]
+        if problems:
+            raise ModuleError(
+                f"{CANNOT}: base backup {backup_id} changed since it was taken: "
+                + "; ".join(problems[:3])
+                + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+                + "; recover from an older backup (backup_id), or with verify=false to try this one anyway"
+            )
+
+    def refuse_damaged_wal(self, server: Mapping[str, Any], wals: list[dict[str, Any]], backup_id: str) -> None:
+        """Read the WAL the recovery will replay with pg_waldump (Barman.validate_wal): PostgreSQL stops
+        replaying at the first unreadable record as if the WAL ended there, and without a target would
+        promote a cluster that silently lacks everything after it."""
+        pg_waldump = pg_program(self.host, "pg_waldump", server, self.params["bin_dir"])
+        if not pg_waldump:
+            self.host.warn("pg_waldump not found: the WAL to replay was not read before the recovery")
+            return
+        archived = set(self.barman.archived(server, wals))
+        result = self.barman.validate_wal(
+            server, [row for row in wals if row["name"] in archived], pg_waldump, float(self.params["barman_timeout"])
+        )
+        if result["corrupt"]:
+            first = result["corrupt"][0]
+            raise ModuleError(
+                f"{CANNOT}: WAL segment {first['segment']} in Barman's archive is damaged (pg_waldump: "
+                f"{first['error']}): recovery from backup {backup_id} would stop at its last good record, before "
+                "the target; recover to a point before it or from a newer base backup",
+                wal_validation=result,
+            )
 
     # -- recover and verify ---------------------------------------------------------------------
     def recover(self, plan: Mapping[str, Any]) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime
 import os
+import stat
 import subprocess
 import sys
 
 import pytest
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import CRITICAL, OK
-from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr import _barman, _info, _recover
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import CRITICAL, OK, WARNING
+from ansible_collections.jarvis.maintenance.plugins.module_utils._pitr import _barman, _checksums, _info, _recover
 
 UTC = datetime.timezone.utc
 MOMENT = datetime.datetime(2026, 12, 4, 15, 0, 0, tzinfo=UTC)
@@ -189,6 +191,7 @@ def test_xlog_db_rows_and_the_wal_range_to_a_target() -> None:
     )
     rows = _barman.read_xlog_db(text)
     assert [row["name"][-1] for row in rows] == ["3", "4", "5", "6"]
+    assert [row["compression"] for row in rows] == [None, None, "zstd", None]
     target = datetime.datetime.fromtimestamp(250.0, tz=UTC)
     assert [row["name"][-1] for row in _recover.wal_range(rows, "000000010000000000000004", target)] == ["4", "5"]
     assert [row["name"][-1] for row in _recover.wal_range(rows, "000000010000000000000004", None)] == ["4", "5", "6"]
@@ -293,3 +296,162 @@ def test_missing_segments_from_the_backup_on() -> None:
     ]
     assert _barman.missing_segments(names, "000000010000000100000002") == []
     assert _barman.missing_segments([], "000000010000000100000002") == []
+
+
+@pytest.mark.parametrize(
+    ("names", "runs"),
+    [
+        ([], []),
+        (["000000010000000000000005"], [["000000010000000000000005"]]),
+        # a hole cuts a run; so does a new directory of the archive (its first 16 characters)
+        (
+            [
+                "000000010000000000000007",
+                "000000010000000000000005",
+                "000000010000000000000006",
+                "0000000100000000000000FF",
+                "000000010000000100000000",
+            ],
+            [
+                ["000000010000000000000005", "000000010000000000000006", "000000010000000000000007"],
+                ["0000000100000000000000FF"],
+                ["000000010000000100000000"],
+            ],
+        ),
+        # another timeline is another run
+        (
+            ["000000010000000000000005", "000000020000000000000006"],
+            [["000000010000000000000005"], ["000000020000000000000006"]],
+        ),
+    ],
+)
+def test_wal_runs_are_what_pg_waldump_reads_in_one_go(names: list[str], runs: list[list[str]]) -> None:
+    assert _barman.wal_runs(names) == runs
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # pg_waldump 15's words, as seen in the role's test
+        (
+            "pg_waldump: error: error in WAL record at 0/67FFEE0: invalid magic number 2EEF in log segment "
+            "000000010000000000000006, offset 8388608",
+            (
+                "000000010000000000000006",
+                "invalid magic number 2EEF in log segment 000000010000000000000006, offset 8388608",
+            ),
+        ),
+        (
+            "pg_waldump: error: error in WAL record at 0/90C2408: incorrect resource manager data checksum in record "
+            "at 0/90C2430",
+            (
+                "000000010000000000000009",
+                "record at 0/90C2408: incorrect resource manager data checksum in record at 0/90C2430",
+            ),
+        ),
+        (
+            "pg_waldump: error: error in WAL record at 1/2000028: invalid record length",
+            ("000000010000000100000002", "record at 1/2000028: invalid record length"),
+        ),
+        ('pg_waldump: error: could not open file "000000010000000000000006": Permission denied', None),
+        ("", None),
+    ],
+)
+def test_waldump_error_names_the_segment(text: str, found: tuple[str, str] | None) -> None:
+    assert _barman.waldump_error(text, "00000001") == found
+
+
+def test_integrity_finding() -> None:
+    clean = {"checked": 6, "corrupt": [], "compressed": [], "stopped_at": None, "seconds": 0.3}
+    finding = _info.integrity_finding("jarvis", clean, "000000010000000000000005")
+    assert (finding.severity, finding.value) == (OK, 6)
+    assert "6 archived WAL segment(s) since 000000010000000000000005" in finding.message
+    damaged = dict(clean, corrupt=[{"segment": "00000001000000000000001A", "error": "record at 0/1A7FFFF0: bad"}])
+    finding = _info.integrity_finding("jarvis", damaged, "000000010000000000000005")
+    assert (finding.severity, finding.subject, finding.value) == (CRITICAL, "00000001000000000000001A", 1)
+    assert "WAL segment 00000001000000000000001A in Barman's archive of jarvis is damaged" in finding.message
+    stopped = dict(clean, stopped_at="00000001000000000000000B", compressed=["000000010000000000000009"])
+    finding = _info.integrity_finding("jarvis", stopped, None)
+    assert finding.severity == WARNING
+    assert "stopped by wal_validation_timeout at 00000001000000000000000B" in finding.message
+    assert "1 compressed segment(s) not read" in finding.message
+    assert _info.integrity_finding("jarvis", None, None).severity == OK
+    assert (
+        "1 archived WAL segment(s) in the archive read"
+        in _info.integrity_finding("jarvis", dict(clean, checked=1), None).message
+    )
+
+
+def test_checksums_compare_and_their_finding() -> None:
+    recorded = {"base.tar.zst": {"size": 10, "sha256": "a"}, "backup_manifest": {"size": 5, "sha256": "b"}}
+    assert _checksums.compare(recorded, recorded) == []
+    actual = {"base.tar.zst": {"size": 10, "sha256": "c"}, "16385.tar.zst": {"size": 1, "sha256": "d"}}
+    problems = _checksums.compare(recorded, actual)
+    assert problems == [
+        "backup_manifest is missing",
+        "base.tar.zst changed since the backup (sha256 differs)",
+        "16385.tar.zst appeared since the backup",
+    ]
+    assert _checksums.compare(recorded, {**recorded, "base.tar.zst": {"size": 9, "sha256": "a"}}) == [
+        "base.tar.zst has 9 bytes, 10 when recorded"
+    ]
+    finding = _info.checksum_finding("jarvis", "20261204T185048", {"files": recorded}, problems, "/x")
+    assert (finding.severity, finding.subject, finding.value) == (CRITICAL, "20261204T185048", 3)
+    assert finding.message.startswith("Base backup 20261204T185048 of jarvis is damaged: backup_manifest is missing")
+    assert _info.checksum_finding("jarvis", "b", {"files": recorded}, [], "/x").severity == OK
+    assert _info.checksum_finding("jarvis", "b", None, [], "/x").severity == WARNING
+
+
+def test_room_finding_wants_one_wal_segment_free() -> None:
+    full = _info.room_finding("jarvis", {"path": "/barman/jarvis", "free_bytes": 4096, "room_for_wal": False})
+    assert (full.severity, full.value, full.threshold) == (CRITICAL, 4096, 16777216)
+    assert "Barman's home of jarvis (/barman/jarvis) is full" in full.message
+    roomy = _info.room_finding("jarvis", {"path": "/barman/jarvis", "free_bytes": 1 << 30, "room_for_wal": True})
+    assert roomy.severity == OK
+
+
+def test_checksum_records_round_trip_and_refuse_a_shared_directory(tmp_path: object) -> None:
+    data = os.path.join(str(tmp_path), "data")
+    os.mkdir(data)
+    with open(os.path.join(data, "base.tar.zst"), "wb") as handle:
+        handle.write(b"backup")
+    os.symlink("/etc/hostname", os.path.join(data, "link"))
+    files = _checksums.file_digests(data)
+    assert list(files) == ["base.tar.zst"]  # the link is neither followed nor recorded
+    assert files["base.tar.zst"]["size"] == 6
+    where = os.path.join(str(tmp_path), "checksums")
+    assert _checksums.read_record(where, "jarvis", "b1") is None
+    path = _checksums.write_record(where, "jarvis", "b1", files)
+    assert path == os.path.join(where, "jarvis", "b1.json")
+    assert stat.S_IMODE(os.stat(os.path.join(where, "jarvis")).st_mode) == 0o700
+    assert _checksums.read_record(where, "jarvis", "b1")["files"] == files
+    assert _checksums.read_record(where, "jarvis", "b2") is None
+    os.chmod(os.path.join(where, "jarvis"), 0o777)
+    with pytest.raises(_safe_fs.UnsafePath):
+        _checksums.read_record(where, "jarvis", "b1")
+
+
+def test_pg_program_looks_in_bin_dir_then_barmans_path_prefix(tmp_path: object) -> None:
+    first, second = os.path.join(str(tmp_path), "a"), os.path.join(str(tmp_path), "b")
+    for directory in (first, second):
+        os.mkdir(directory)
+        path = os.path.join(directory, "pg_waldump")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("#!/bin/sh\n")
+        os.chmod(path, 0o755)
+
+    class NoPath:
+        @staticmethod
+        def get_bin_path(name: str) -> None:
+            return None
+
+    server = {"path_prefix": f"/nowhere:{second}", "server_txt_version": "99.1"}
+    assert _barman.pg_program(NoPath(), "pg_waldump", server, first) == os.path.join(first, "pg_waldump")
+    assert _barman.pg_program(NoPath(), "pg_waldump", server) == os.path.join(second, "pg_waldump")
+    assert _barman.pg_program(NoPath(), "pg_waldump", {}) is None
+
+
+def test_home_space_says_whether_a_wal_segment_fits(tmp_path: object) -> None:
+    space = _barman.home_space(str(tmp_path))
+    assert space["path"] == str(tmp_path)
+    assert space["room_for_wal"] == (space["free_bytes"] >= 16 * 1024 * 1024)
