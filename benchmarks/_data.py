@@ -92,7 +92,7 @@ def vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
     """Made-up words of 1 to 4 syllables, distinct."""
     words: set[str] = set()
     while len(words) < size:
-        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))))
+        words.add("".join(rng.choice(SYLLABLES) for _syllable in range(rng.randint(1, 4))))
     ordered = sorted(words)
     rng.shuffle(ordered)  # the common words (low ranks) are not all alike
     return ordered
@@ -106,14 +106,14 @@ class Generator:
         self.words = vocabulary(self.rng)
         # Zipf-like: the word of rank r is drawn with weight 1 / r
         self.cumulative = list(itertools.accumulate(1.0 / rank for rank in range(1, len(self.words) + 1)))
-        self.users = [f"{self.rng.choice(self.words)}.{self.rng.choice(self.words)}" for _ in range(5000)]
+        self.users = [f"{self.rng.choice(self.words)}.{self.rng.choice(self.words)}" for _user in range(5000)]
 
     def sentence(self, low: int, high: int) -> str:
         rng = self.rng
         count = rng.randint(low, high)
         words = rng.choices(self.words, cum_weights=self.cumulative, k=count)
         # about one token in eight is a number, an amount or an id
-        for _ in range(count // 8):
+        for _token in range(count // 8):
             kind = rng.random()
             if kind < 0.4:
                 token = str(rng.randint(0, 9999))
@@ -150,7 +150,7 @@ class Generator:
                     "qty": rng.randint(1, 20),
                     "price": round(rng.uniform(1, 900), 2),
                 }
-                for _ in range(rng.randint(0, 6))
+                for _tag in range(rng.randint(0, 6))
             ],
             "summary": self.sentence(4, 30),
         }
