@@ -245,9 +245,11 @@ class Barman:
         if rc in TIMEOUT_CODES:
             raise ModuleError(f"{self.cannot}: barman {args[0]} timed out after {self.timeout} s (barman_timeout)")
         if check and rc != 0:
-            cause = (err or out).strip().splitlines()
+            lines = [line.strip() for line in (err or out).strip().splitlines() if line.strip()]
+            # Barman names the cause on its EXCEPTION / ERROR line; what follows is tar's or its own epilogue
+            cause = [line for line in lines if line.startswith(("EXCEPTION:", "ERROR:"))] or lines[-3:]
             raise ModuleError(
-                f"{self.cannot}: barman {args[0]} exited {rc}: {' '.join(cause[-3:]) or 'no output'}",
+                f"{self.cannot}: barman {args[0]} exited {rc}: {' '.join(cause) or 'no output'}",
                 rc=rc,
                 stderr=err,
             )
