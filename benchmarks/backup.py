@@ -145,6 +145,16 @@ def drop_fresh(conn: dict[str, str]) -> None:
         psql(conn, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def restored_database(out: dict[str, Any], database: str) -> dict[str, Any]:
+    """backup_verify's restore record of database (tables, rows, restore_seconds); raises when the restore test
+    was not clean."""
+    restored = out["sets"][0].get("restore", {}).get(database)
+    if out["severity"] != "ok" or not restored or restored.get("mismatches"):
+        problems = [f["message"] for f in out["findings"] if f["severity"] != "ok"]
+        raise RuntimeError(f"backup_verify restore test: {out['severity']}: {problems} {restored}")
+    return restored
+
+
 class ScratchServer:
     """A throwaway PostgreSQL cluster on a unix socket in a temp dir, set up like the stack's."""
 
@@ -304,10 +314,7 @@ class Bench:
         args = {"path": self.restore_root, "checksums": False, "decode": False, "restore_test": True}
         args.update(scratch_dir=self.workdir)
         seconds, out = run_module("backup_verify", {**args, **self.login}, self.workdir)
-        restored = out["sets"][0].get("restore", {}).get(DB)
-        if out["severity"] != "ok" or not restored or restored.get("mismatches"):
-            problems = [f["message"] for f in out["findings"] if f["severity"] != "ok"]
-            raise RuntimeError(f"backup_verify restore test: {out['severity']}: {problems} {restored}")
+        restored = restored_database(out, DB)
         note = (
             f"{restored['tables']} tables, {restored['rows']:,} rows = manifest; "
             f"create + unzstd + pg_restore {restored['restore_seconds']:.1f} s"

@@ -88,6 +88,7 @@ from backup import (
     checked,
     libpq,
     psql,
+    restored_database,
     run_module,
     stack_env,
 )
@@ -509,10 +510,7 @@ class PitrBench:
             seconds, out = run_module("backup_verify", {**args, "scratch_dir": self.workdir, **login}, self.workdir)
         finally:
             self.scratch.stop()
-        restored = out["sets"][0].get("restore", {}).get(database)
-        if out["severity"] != "ok" or not restored or restored.get("mismatches"):
-            problems = [f["message"] for f in out["findings"] if f["severity"] != "ok"]
-            raise RuntimeError(f"backup_verify restore test: {out['severity']}: {problems} {restored}")
+        restored = restored_database(out, database)
         note = (
             f"{restored['tables']} tables, {restored['rows']:,} rows = manifest; the module's whole run {seconds:.1f} s"
         )
