@@ -107,6 +107,16 @@ options:
     description: How often to look at the lock again while waiting.
     type: float
     default: 5
+  textfile_dir:
+    description:
+      - node_exporter's textfile collector directory. When set, taking, renewing, giving back or breaking the lock writes
+        C(jarvis_maintenance_lock.prom) there (mode C(0644), atomically, never through a symlink; the directory is
+        created C(0755) when missing) - C(jarvis_maintenance_lock_held) (1 or 0),
+        C(jarvis_maintenance_lock_acquired_timestamp_seconds) and C(jarvis_maintenance_lock_lease_expiry_timestamp_seconds)
+        - so that Prometheus sees a lock held too long (the collection's alerting rules).
+      - Nothing is written in check mode, nor when the lock was not this run's to change. A directory that cannot be
+        written is a warning, not a failure.
+    type: path
 notes:
   - The playbooks of this collection set C(jarvis_run_lock_path) per host (the local inventories put it in the stack's
     directory), take the lock with the run id C(<playbook>-<UTC time>-<random>), renew it between steps, and release it
@@ -146,6 +156,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+textfile:
+  description: The lock's metrics file - C(path), C(written) and C(error) (why it could not be written).
+  returned: when O(textfile_dir) is set and the lock changed
+  type: dict
 msg:
   description: What was done, in words.
   returned: always

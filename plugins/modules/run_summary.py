@@ -68,6 +68,19 @@ options:
       - An octal string up to C(0777), with no setuid, setgid or sticky bit, never world-writable.
     type: str
     default: "0640"
+  textfile_dir:
+    description:
+      - node_exporter's textfile collector directory. When set, the run's metrics for Prometheus are written there as
+        C(jarvis_maintenance_run_<playbook>.prom) (mode C(0644), atomically; the directory is created C(0755) when
+        missing; a symlink at the name is replaced, never followed).
+      - The metrics - the run's start, end, duration, exit status and last success; each step's times, duration and
+        last success; the findings by step, check and severity; and what the steps' reports measured (the newest backup
+        set, the restore tests, Barman's WAL and RPO, PostgreSQL actions, replay lag and slots, Redis keys deleted) -
+        are listed in the collection's C(docs/monitoring.md).
+      - The last success of the playbook and of each step are read from the host's earlier run summaries in
+        O(reports_dir), never from the textfile directory.
+      - A directory that cannot be written is a warning, not a failure. Nothing is written in check mode.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -83,6 +96,15 @@ EXAMPLES = r"""
 - name: Show it
   ansible.builtin.debug:
     msg: "{{ summary.text }}"
+
+- name: Summarise this run and export its metrics to node_exporter
+  jarvis.maintenance.run_summary:
+    reports_dir: /var/lib/jarvis/reports
+    host: "{{ inventory_hostname }}"
+    since: "{{ run_started }}"
+    run_id: "{{ jarvis_run_id }}"
+    playbook: daily.yml
+    textfile_dir: /var/lib/prometheus/node-exporter
 """
 
 RETURN = r"""
@@ -140,6 +162,16 @@ text:
   description: A few lines for a notification - outcome, duration, totals and the reports that are not ok.
   returned: always
   type: str
+textfile:
+  description:
+    - The metrics file - C(path), C(series) (how many samples), C(written) (false in check mode or when it failed) and
+      C(error) (why it could not be written).
+  returned: when O(textfile_dir) is set
+  type: dict
+  sample:
+    path: /var/lib/prometheus/node-exporter/jarvis_maintenance_run_daily.prom
+    series: 42
+    written: true
 """
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import run_module

@@ -33,7 +33,7 @@ import stat
 import time
 from typing import Any, Callable, Iterator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _exposition, _safe_fs, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
@@ -70,6 +70,7 @@ ARGUMENT_SPEC = {
     "max_age_hours": {"type": "float", "default": 12.0},
     "wait_seconds": {"type": "int", "default": 0},
     "poll_seconds": {"type": "float", "default": 5.0},
+    "textfile_dir": {"type": "path"},
 }
 
 
@@ -111,6 +112,10 @@ def check_params(params: dict[str, Any]) -> None:
         (params["poll_seconds"] <= 0, f"poll_seconds must be greater than 0, got {params['poll_seconds']}"),
         (params["poll_seconds"] > 3600, f"poll_seconds must be at most 3600, got {params['poll_seconds']:g}"),
         (params["holder_pid"] < 0, f"holder_pid must be 0 (unknown) or a process id, got {params['holder_pid']}"),
+        (
+            bool(params.get("textfile_dir")) and _exposition.directory_problem(params.get("textfile_dir")) is not None,
+            f"textfile_dir {_exposition.directory_problem(params.get('textfile_dir'))}",
+        ),
     )
     for bad, message in checks:
         if bad:
@@ -615,6 +620,31 @@ class RunLock(Backend):
             "status": self.status,
         }[self.params["state"]]
         try:
-            return action()
+            result = action()
         except OSError as exc:  # a read-only or full file system, a permission the running user lacks
             raise self.error(f"{exc.strerror or exc} ({exc.filename or self.directory})") from exc
+        if self.params.get("textfile_dir") and result.get("changed") and not self.check_mode:
+            result["textfile"] = self.textfile(result)
+        return result
+
+    def textfile(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The lock's metrics for node_exporter after a change: held with its times, or given back."""
+        held = bool(result.get("acquired") or result.get("renewed"))
+        holder = result.get("holder") or {}
+        samples = _exposition.Samples()
+        samples.add("lock_held", held)
+        if held:
+            for name, key in (
+                ("lock_acquired_timestamp_seconds", "started"),
+                ("lock_lease_expiry_timestamp_seconds", "lease_expires"),
+            ):
+                moment = try_parse_iso(holder.get(key))
+                samples.add(name, moment.timestamp() if moment else None)
+        name = _exposition.file_name("lock")
+        path = os.path.join(self.params["textfile_dir"], name)
+        try:
+            _exposition.write_textfile(self.params["textfile_dir"], name, _exposition.render(samples))
+        except (OSError, _safe_fs.UnsafePath) as exc:
+            self.host.warn(f"the lock's metrics were not written to {path}: {exc}")
+            return {"path": path, "written": False, "error": str(exc)}
+        return {"path": path, "written": True}

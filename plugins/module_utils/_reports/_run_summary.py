@@ -16,7 +16,7 @@ import datetime
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _exposition, _safe_fs, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import ModuleError
@@ -30,6 +30,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._repor
     markdown,
     read_json,
 )
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._run_metrics import earlier_runs, run_samples
 
 PREFIX = "run-summary"
 # A report's own warning and critical findings carried into the summary, at most this many each.
@@ -47,6 +48,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "error": {"type": "str", "default": ""},
     "finished": {"type": "str"},
     "mode": {"type": "str", "default": "0640"},
+    "textfile_dir": {"type": "path"},
 }
 
 
@@ -216,6 +218,10 @@ class RunSummary(ReportBackend):
         problem = check_name(f"{PREFIX}-{self.params['host']}-{_time.stamp(self.finished)}")
         if problem:
             raise self.fail(f"host {problem}")
+        if self.params.get("textfile_dir"):
+            problem = _exposition.directory_problem(self.params["textfile_dir"])
+            if problem:
+                raise self.fail(f"textfile_dir {problem}")
 
     def write_error(self, exc: OSError) -> ModuleError:
         return self.fail(f"cannot write the summary to {self.params['reports_dir']}: {exc}")
@@ -239,7 +245,8 @@ class RunSummary(ReportBackend):
     def build(self) -> dict[str, Any]:
         params, since, finished = self.params, self.since, self.finished
         error = redact(params["error"])
-        reports = select(self.read_reports(), params["host"], since)
+        self.documents = self.read_reports()
+        reports = select(self.documents, params["host"], since)
         found = findings(reports, params["outcome"], error, params["playbook"])
         problems = [problem for report in reports for problem in report["problems"]]
         self.listed = message_findings(reports, found)
@@ -257,7 +264,8 @@ class RunSummary(ReportBackend):
             "problems": problems,
         }
         title = f"Maintenance run {params['playbook'] or params['run_id']}"
-        return document(title, data["finished"], params["host"], found, data)
+        self.doc = document(title, data["finished"], params["host"], found, data)
+        return self.doc
 
     def outputs(self, doc: dict[str, Any]) -> Outputs:
         steps = {
@@ -292,6 +300,31 @@ class RunSummary(ReportBackend):
             "text": text(doc),
         }
 
+    def textfile(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The run's metrics for node_exporter (textfile_dir): written unless in check mode. A
+        directory that cannot be written costs a warning, not the run (the alert on the last
+        success notices a run whose metrics stop coming)."""
+        data = doc["data"]
+        by_file = {name: document for name, document in self.documents}
+        earlier = earlier_runs(self.documents, self.params["host"], self.params["playbook"], PREFIX)
+        samples = run_samples(data, by_file, earlier)
+        stem = "run_" + _exposition.playbook_label(self.params["playbook"])
+        path = os.path.join(self.params["textfile_dir"], _exposition.file_name(stem))
+        result = {"path": path, "series": len(samples), "written": False}
+        if self.check_mode:
+            return result
+        try:
+            _exposition.write_textfile(
+                self.params["textfile_dir"], _exposition.file_name(stem), _exposition.render(samples)
+            )
+        except (OSError, _safe_fs.UnsafePath) as exc:
+            self.host.warn(f"the run's metrics were not written to {path}: {exc}")
+            return {**result, "error": str(exc)}
+        return {**result, "written": True}
+
     def run(self) -> dict[str, Any]:
         # a new file every run (in check mode: would be)
-        return {**super().run(), "changed": True}
+        result = {**super().run(), "changed": True}
+        if self.params.get("textfile_dir"):
+            result["textfile"] = self.textfile(self.doc)
+        return result
