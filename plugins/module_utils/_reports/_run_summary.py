@@ -305,7 +305,7 @@ class RunSummary(ReportBackend):
         directory that cannot be written costs a warning, not the run (the alert on the last
         success notices a run whose metrics stop coming)."""
         data = doc["data"]
-        by_file = {name: document for name, document in self.documents}
+        by_file = dict(self.documents)
         earlier = earlier_runs(self.documents, self.params["host"], self.params["playbook"], PREFIX)
         samples = run_samples(data, by_file, earlier)
         stem = "run_" + _exposition.playbook_label(self.params["playbook"])
