@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _safe_fs
 
@@ -228,3 +228,23 @@ def write_textfile(directory: str, name: str, text: str) -> str:
     finally:
         os.close(dir_fd)
     return os.path.join(directory, name)
+
+
+def export(
+    directory: str, stem: str, samples: Samples, check_mode: bool, warn: Callable[[str], None], what: str
+) -> dict[str, Any]:
+    """A writer's samples into directory as file_name(stem), for a module's result: ``path``,
+    ``series``, ``written`` and, when it could not be written, ``error``. Nothing is written in
+    check mode. A failure is a warning (what: "the run's metrics"), never the module's failure:
+    the metrics serve the alerts, whose rules notice a writer that stops writing."""
+    name = file_name(stem)
+    path = os.path.join(directory, name)
+    result: dict[str, Any] = {"path": path, "series": len(samples), "written": False}
+    if check_mode:
+        return result
+    try:
+        write_textfile(directory, name, render(samples))
+    except (OSError, _safe_fs.UnsafePath) as exc:
+        warn(f"{what} were not written to {path}: {exc}")
+        return {**result, "error": str(exc)}
+    return {**result, "written": True}

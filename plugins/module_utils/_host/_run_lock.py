@@ -33,7 +33,7 @@ import stat
 import time
 from typing import Any, Callable, Iterator
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _exposition, _safe_fs, _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _exposition, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
@@ -640,11 +640,6 @@ class RunLock(Backend):
             ):
                 moment = try_parse_iso(holder.get(key))
                 samples.add(name, moment.timestamp() if moment else None)
-        name = _exposition.file_name("lock")
-        path = os.path.join(self.params["textfile_dir"], name)
-        try:
-            _exposition.write_textfile(self.params["textfile_dir"], name, _exposition.render(samples))
-        except (OSError, _safe_fs.UnsafePath) as exc:
-            self.host.warn(f"the lock's metrics were not written to {path}: {exc}")
-            return {"path": path, "written": False, "error": str(exc)}
-        return {"path": path, "written": True}
+        return _exposition.export(
+            self.params["textfile_dir"], "lock", samples, self.check_mode, self.host.warn, "the lock's metrics"
+        )

@@ -16,7 +16,7 @@ import datetime
 import os
 from typing import Any
 
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _exposition, _safe_fs, _time
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _exposition, _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import SEVERITIES, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._redact import redact
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import ModuleError
@@ -309,18 +309,9 @@ class RunSummary(ReportBackend):
         earlier = earlier_runs(self.documents, self.params["host"], self.params["playbook"], PREFIX)
         samples = run_samples(data, by_file, earlier)
         stem = "run_" + _exposition.playbook_label(self.params["playbook"])
-        path = os.path.join(self.params["textfile_dir"], _exposition.file_name(stem))
-        result = {"path": path, "series": len(samples), "written": False}
-        if self.check_mode:
-            return result
-        try:
-            _exposition.write_textfile(
-                self.params["textfile_dir"], _exposition.file_name(stem), _exposition.render(samples)
-            )
-        except (OSError, _safe_fs.UnsafePath) as exc:
-            self.host.warn(f"the run's metrics were not written to {path}: {exc}")
-            return {**result, "error": str(exc)}
-        return {**result, "written": True}
+        return _exposition.export(
+            self.params["textfile_dir"], stem, samples, self.check_mode, self.host.warn, "the run's metrics"
+        )
 
     def run(self) -> dict[str, Any]:
         # a new file every run (in check mode: would be)

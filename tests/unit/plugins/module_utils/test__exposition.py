@@ -187,3 +187,18 @@ def test_a_missing_directory_is_created_0755(tmp_path):
 def test_directory_problem():
     assert _exposition.directory_problem("relative/dir") == "must be an absolute path, got 'relative/dir'"
     assert _exposition.directory_problem("/var/lib/prometheus/node-exporter") is None
+
+
+def test_export_writes_plans_in_check_mode_and_warns_when_it_cannot(tmp_path):
+    samples = Samples()
+    samples.add("lock_held", 1)
+    warnings: list[str] = []
+    planned = _exposition.export(str(tmp_path / "t"), "lock", samples, True, warnings.append, "the lock's metrics")
+    assert planned == {"path": str(tmp_path / "t" / "jarvis_maintenance_lock.prom"), "series": 1, "written": False}
+    assert not (tmp_path / "t").exists()
+    written = _exposition.export(str(tmp_path / "t"), "lock", samples, False, warnings.append, "the lock's metrics")
+    assert written["written"] and (tmp_path / "t" / "jarvis_maintenance_lock.prom").read_text() == render(samples)
+    (tmp_path / "file").write_text("not a directory")
+    failed = _exposition.export(str(tmp_path / "file"), "lock", samples, False, warnings.append, "the lock's metrics")
+    assert not failed["written"] and failed["error"]
+    assert warnings == [f"the lock's metrics were not written to {failed['path']}: {failed['error']}"]
