@@ -44,10 +44,14 @@ def _redis(result: Mapping[str, Any]) -> tuple[bool, str | None, str, dict[str, 
 def _barman(result: Mapping[str, Any]) -> tuple[bool, str | None, str, dict[str, Any]]:
     up = not result.get("failed") and isinstance(result.get("findings"), list)
     newest = result.get("newest_backup") if up else None
+    wal, slot = result.get("wal"), result.get("slot")
     details = {
         "server": result.get("server"),
         "rpo_seconds": result.get("rpo_seconds"),
         "newest_backup": newest.get("backup_id") if isinstance(newest, Mapping) else None,
+        # for the run's metrics (last WAL received, the slot's retained WAL)
+        "last_received_at": wal.get("last_received_at") if up and isinstance(wal, Mapping) else None,
+        "slot_retained_bytes": slot.get("retained_bytes") if up and isinstance(slot, Mapping) else None,
     }
     label = f"server {result['server']}" if up and result.get("server") else None
     return up, label, str(result.get("msg") or "").strip(), details

@@ -82,3 +82,27 @@ def test_restore_test_recovered_to_the_time_between_two_rows(stack):
     assert list((Path(stack["stack_dir"]) / "pitr" / "restore-test").iterdir()) == []
     # the marker table was dropped from the container again
     assert psql(stack, "SELECT to_regclass('jarvis_pitr_marker') IS NULL") == "t"
+
+
+def test_the_runs_exported_barman_and_the_restore_test_for_prometheus(stack):
+    """The daily run's health check read Barman and the monthly run's restore test passed: both reach the
+    runs' metrics files (the docker inventory keeps them in the stack's textfile/)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def samples(playbook: str) -> dict:
+        text = (Path(stack["stack_dir"]) / "textfile" / f"jarvis_maintenance_run_{playbook}.prom").read_text()
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    daily, monthly = samples("daily"), samples("monthly")
+    labels = (("playbook", "daily"), ("server", server(stack)))
+    assert 0 <= daily[("jarvis_maintenance_pitr_rpo_seconds", labels)] < 600
+    assert daily[("jarvis_maintenance_pitr_last_wal_timestamp_seconds", labels)] > 0
+    assert ("jarvis_maintenance_pitr_slot_retained_bytes", labels) in daily
+    assert monthly[("jarvis_maintenance_restore_test_ok", (("kind", "pitr"), ("playbook", "monthly")))] == 1
+    assert (
+        monthly[("jarvis_maintenance_restore_test_duration_seconds", (("kind", "pitr"), ("playbook", "monthly")))] > 0
+    )

@@ -77,21 +77,42 @@ def pitr_restore_test(samples: Samples, playbook: str, report: Doc, step: Mappin
     restore_test(samples, playbook, "pitr", report, step)
 
 
-def pitr(samples: Samples, playbook: str, report: Doc, _step: Mapping[str, Any]) -> None:
-    """Barman's WAL, RPO estimate and slot."""
-    data = _dict(report.get("data"))
-    server = data.get("server")
+def barman(samples: Samples, playbook: str, server: Any, rpo: Any, last_received_at: Any, retained: Any) -> None:
+    """Barman's last WAL, RPO estimate and slot, for one server."""
     if not isinstance(server, str) or not server:
         return
-    samples.add(
-        "pitr_last_wal_timestamp_seconds",
-        _stamp(_dict(data.get("wal")).get("last_received_at")),
-        playbook=playbook,
-        server=server,
+    samples.add("pitr_last_wal_timestamp_seconds", _stamp(last_received_at), playbook=playbook, server=server)
+    samples.add("pitr_rpo_seconds", _num(rpo), playbook=playbook, server=server)
+    samples.add("pitr_slot_retained_bytes", _num(retained), playbook=playbook, server=server)
+
+
+def pitr(samples: Samples, playbook: str, report: Doc, _step: Mapping[str, Any]) -> None:
+    """The pitr role's check report."""
+    data = _dict(report.get("data"))
+    received = _dict(data.get("wal")).get("last_received_at")
+    barman(
+        samples,
+        playbook,
+        data.get("server"),
+        data.get("rpo_seconds"),
+        received,
+        _dict(data.get("slot")).get("retained_bytes"),
     )
-    samples.add("pitr_rpo_seconds", _num(data.get("rpo_seconds")), playbook=playbook, server=server)
-    slot = _dict(data.get("slot"))
-    samples.add("pitr_slot_retained_bytes", _num(slot.get("retained_bytes")), playbook=playbook, server=server)
+
+
+def health(samples: Samples, playbook: str, report: Doc, _step: Mapping[str, Any]) -> None:
+    """The health check's Barman component (on jarvis_backup hosts)."""
+    component = _dict(_dict(_dict(report.get("data")).get("components")).get("pitr"))
+    if component.get("available") is False:
+        return
+    barman(
+        samples,
+        playbook,
+        component.get("server"),
+        component.get("rpo_seconds"),
+        component.get("last_received_at"),
+        component.get("slot_retained_bytes"),
+    )
 
 
 def postgres(samples: Samples, playbook: str, report: Doc, _step: Mapping[str, Any]) -> None:
@@ -141,6 +162,7 @@ FROM_DATA: list[tuple[Callable[[str], bool], Callable[[Samples, str, Doc, Mappin
     (lambda kind: kind == "dr-test", dr_test),
     (lambda kind: kind == "pitr-restore-test", pitr_restore_test),
     (lambda kind: kind == "pitr", pitr),
+    (lambda kind: kind == "health", health),
     (lambda kind: kind.startswith("postgres-"), postgres),
     (lambda kind: kind.startswith("redis-"), redis),
 ]

@@ -66,6 +66,11 @@ def test_barman_answered_and_not():
     assert down["finding"]["message"] == f"Barman did not answer: {failed['msg']}"
     assert "barman check" in down["finding"]["recommendation"]
     assert down["component"]["newest_backup"] is None
+    # what the run's metrics read: the last WAL received and the slot's retained WAL
+    info.update(wal={"last_received_at": "2026-12-04T02:00:58Z"}, slot={"retained_bytes": 4096})
+    assert availability(info, "barman")["component"]["last_received_at"] == "2026-12-04T02:00:58Z"
+    assert availability(info, "barman")["component"]["slot_retained_bytes"] == 4096
+    assert down["component"]["last_received_at"] is None
 
 
 def test_a_password_in_the_error_is_redacted():

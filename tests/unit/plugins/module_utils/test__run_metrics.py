@@ -181,3 +181,22 @@ def test_reports_without_the_values_give_no_samples_rather_than_wrong_ones():
     }
     samples = run_samples(data, reports, [])
     assert not any(name.startswith(("jarvis_maintenance_backup", "jarvis_maintenance_pitr")) for name in samples.values)
+
+
+def test_the_daily_health_checks_barman_component_gives_the_pitr_metrics():
+    data = run(steps=[("health", "ok", "2026-12-04T02:01:00Z", 10.0)])
+    component = {
+        "available": True,
+        "server": "jarvis",
+        "rpo_seconds": 3.0,
+        "last_received_at": "2026-12-04T02:00:58Z",
+        "slot_retained_bytes": 0,
+    }
+    samples = run_samples(data, {"health.json": {"data": {"components": {"pitr": component}}}}, [])
+    assert value(samples, "pitr_rpo_seconds", playbook="daily", server="jarvis") == 3.0
+    assert value(samples, "pitr_last_wal_timestamp_seconds", playbook="daily", server="jarvis") == ts(
+        "2026-12-04T02:00:58Z"
+    )
+    assert value(samples, "pitr_slot_retained_bytes", playbook="daily", server="jarvis") == 0
+    unreadable = {"health.json": {"data": {"components": {"pitr": {**component, "available": False}}}}}
+    assert "jarvis_maintenance_pitr_rpo_seconds" not in run_samples(data, unreadable, []).values
