@@ -37,6 +37,7 @@ help:
 	@echo "make docker-tests - the docker scenario alone (needs root: it starts a private dockerd)"
 	@echo "make live-load - benchmark: maintenance under live traffic (benchmarks/live_load)"
 	@echo "make security-tests - the adversarial tests of docs/security.md (root)"
+	@echo "make prometheus-tests - promtool check and unit tests of the alerting rules (prometheus/)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
