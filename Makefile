@@ -27,7 +27,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
         sanity units integration molecule stack-tests changelog-lint clean \
         docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests bench-tests live-load \
-        security-tests
+        security-tests prometheus-tests
 
 help:
 	@echo "make run   - run the daily maintenance against the embedded local Jarvis stack"
@@ -37,6 +37,7 @@ help:
 	@echo "make docker-tests - the docker scenario alone (needs root: it starts a private dockerd)"
 	@echo "make live-load - benchmark: maintenance under live traffic (benchmarks/live_load)"
 	@echo "make security-tests - the adversarial tests of docs/security.md (root)"
+	@echo "make prometheus-tests - promtool check and unit tests of the alerting rules (prometheus/)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -79,7 +80,7 @@ run: collection
 # Each layer timed (tools/timed-layers prints a table at the end), so the slow one is visible.
 # One after another: run side by side (tools/timed-layers a+b), the load of both made the real
 # playbooks' health check judge the machine's load critical and fail (CI, 2026-12-04).
-TEST_LAYERS := venv collection stack-up ruff ansible-lint changelog-lint sanity units awx-tests bench-tests \
+TEST_LAYERS := venv collection stack-up ruff ansible-lint changelog-lint prometheus-tests sanity units awx-tests bench-tests \
                stack-tests integration molecule docker-tests
 test:
 	@MAKE="$(MAKE)" $(ROOT)/tools/timed-layers $(TEST_LAYERS)
@@ -96,6 +97,16 @@ ansible-lint: collection
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
+
+# The alerting rules (prometheus/): promtool's syntax check and unit tests
+# (tests/prometheus/*.test.yml), then the rules' runbook links and metric names (pytest).
+# promtool comes with Debian's prometheus package (.ci/run installs it).
+PROMTOOL ?= promtool
+prometheus-tests: venv
+	@command -v $(PROMTOOL) >/dev/null || { echo "prometheus-tests: promtool not found: install Debian's prometheus package (apt-get install prometheus) or set PROMTOOL=/path/to/promtool" >&2; exit 1; }
+	$(PROMTOOL) check rules prometheus/*.rules.yml
+	$(PROMTOOL) test rules tests/prometheus/*.test.yml
+	$(BIN)/pytest -q -p no:cacheprovider tests/prometheus
 
 $(TEST_TREE): FORCE venv
 	$(PY) $(ROOT)/tools/ansible-test-tree $(ROOT) $(TEST_TREE)
