@@ -66,6 +66,7 @@ stack-status: venv
 run: collection
 	$(STACK) ensure
 	$(BIN)/ansible-playbook -i inventories/local playbooks/daily.yml
+	$(BIN)/ansible-playbook -i inventories/local playbooks/prometheus_rules.yml
 	@echo "Health report:   $$($(STACK) report-path health)"
 	@echo "PostgreSQL:      $$($(STACK) report-path postgres-daily)"
 	@echo "Redis:           $$($(STACK) report-path redis-daily)"

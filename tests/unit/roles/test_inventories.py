@@ -43,7 +43,8 @@ def test_the_standby_of_staging_is_in_jarvis_db_and_not_written_to(tmp_path):
 
 
 def test_production_s_one_host_is_written_to(tmp_path):
-    assert writable("production", tmp_path) == {"jarvis-prod-01.example.com": True}
+    # the Prometheus server (playbooks/prometheus_rules.yml) is outside the jarvis group: never written to
+    assert writable("production", tmp_path) == {"jarvis-prod-01.example.com": True, "prometheus-01.example.com": False}
 
 
 def test_a_backup_host_of_its_own_is_not_written_to(tmp_path):
