@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 from test_playbooks import REPO, playbook
-from test_prometheus import eventually, query
+from test_prometheus import api, eventually, query
 
 RUN_LABELS = {"playbook": "daily", "job": "node"}
 
@@ -67,6 +67,24 @@ def test_make_run_exports_the_run_and_prometheus_scrapes_it(stack):
     durations = query(stack, 'jarvis_maintenance_step_duration_seconds{playbook="daily",step="backup-verification"}')
     assert durations and float(durations[0]["value"][1]) >= 0
     assert query(stack, "jarvis_maintenance_lock_held == 0")
+    # make run installed the collection's alerting rules into the stack's Prometheus (prometheus_rules.yml)
+    groups = {group["name"]: group for group in api(stack, "rules")["groups"]}
+    assert "jarvis-maintenance" in groups, sorted(groups)
+    names = {rule["name"] for rule in groups["jarvis-maintenance"]["rules"]}
+    assert {
+        "JarvisMaintenanceDailyRunStale",
+        "JarvisMaintenanceBackupStale",
+        "JarvisMaintenanceCriticalFinding",
+    } <= names
+    # evaluated on what the run just wrote: its backup and its success are fresh
+    fresh = {
+        "JarvisMaintenanceDailyRunStale",
+        "JarvisMaintenanceBackupStale",
+        "JarvisMaintenanceBackupVerificationFailed",
+    }
+    time.sleep(6)  # one evaluation (5 s) after the scrape
+    firing = {alert["labels"]["alertname"] for alert in api(stack, "alerts")["alerts"]}
+    assert not firing & fresh, firing
 
 
 def test_a_failed_run_keeps_the_last_success_and_says_it_failed(stack):
