@@ -115,7 +115,7 @@ def default_selector(host: str) -> str:
     Raises ValueError when host is not a plain host name (say which series with prometheus_selector)."""
     if not _HOST_NAME.match(host or ""):
         raise ValueError(f"prometheus_selector is needed: host {host!r} is not a plain host name to match instance")
-    pattern = re.sub(r"([.-])", r"\\\1", host)
+    pattern = host.replace(".", "\\.")
     return f"instance=~{quote(pattern + '(:[0-9]+)?')}"
 
 
