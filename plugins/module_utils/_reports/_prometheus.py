@@ -90,14 +90,15 @@ def parse_selector(text: str, option: str = "prometheus_selector") -> str:
     body = text.strip()
     if body.startswith("{") and body.endswith("}"):
         body = body[1:-1]
+    refused = ValueError(
+        f'{option} must be label matchers like instance="db1:9100", job=~"node|pg" (a label, =, !=, =~ '
+        f"or !~, a double-quoted value; comma-separated), got {text!r}"
+    )
     matchers, position = [], 0
     while True:
         match = _MATCHER.match(body, position)
         if not match:
-            raise ValueError(
-                f'{option} must be label matchers like instance="db1:9100", job=~"node|pg" (a label, =, !=, =~ '
-                f'or !~, a double-quoted value; comma-separated), got {text!r}'
-            )
+            raise refused
         if match.group("label") == "__name__":
             raise ValueError(f"{option} must not match __name__ (the metric names are the module's), got {text!r}")
         matchers.append(f"{match.group('label')}{match.group('op')}{match.group('value')}")
@@ -105,7 +106,7 @@ def parse_selector(text: str, option: str = "prometheus_selector") -> str:
         if position == len(body):
             return ", ".join(matchers)
         if body[position] != ",":
-            raise ValueError(f"{option} must separate label matchers with commas, got {text!r}")
+            raise refused
         position += 1
 
 
@@ -161,7 +162,9 @@ def check_params(params: Mapping[str, Any]) -> str | None:
     if why:
         return why
     if not 0 < params["prometheus_timeout"] <= MAX_TIMEOUT:
-        return f"prometheus_timeout must be seconds above 0 and at most {MAX_TIMEOUT}, got {params['prometheus_timeout']}"
+        return (
+            f"prometheus_timeout must be seconds above 0 and at most {MAX_TIMEOUT}, got {params['prometheus_timeout']}"
+        )
     if params.get("prometheus_password") is not None and not params.get("prometheus_username"):
         return "prometheus_password needs prometheus_username"
     if params.get("prometheus_bearer_token") is not None and params.get("prometheus_username"):
@@ -298,7 +301,7 @@ def _ambiguous(option: str, name: str, label_sets: list[dict[str, str]]) -> str:
 
 
 def _integer(value: Any) -> int | None:
-    return None if value is None else int(round(value))
+    return None if value is None else round(value)
 
 
 def measured(values: Mapping[str, Any], mountpoint: str) -> dict[str, Any]:
@@ -345,7 +348,9 @@ def measured(values: Mapping[str, Any], mountpoint: str) -> dict[str, Any]:
         result["pg_maintenance"] = {
             "report": {
                 "cluster": {"connections": connections},
-                "databases": {name: {"database_size": {"bytes": _integer(size)}} for name, size in sorted(sizes.items())},
+                "databases": {
+                    name: {"database_size": {"bytes": _integer(size)}} for name, size in sorted(sizes.items())
+                },
             }
         }
     used, limit, clients = values.get("redis_used"), values.get("redis_max"), values.get("redis_clients")
@@ -414,11 +419,11 @@ def _reason(body: bytes) -> str:
 class Client:
     """Range queries on one Prometheus server, through ansible's open_url (as http_check)."""
 
-    def __init__(self, params: Mapping[str, Any], opener: Callable[..., Any] = open_url) -> None:
+    def __init__(self, params: Mapping[str, Any], opener: Callable[..., Any] | None = None) -> None:
         self.params = params
         self.base = params["prometheus_url"].rstrip("/")
         self.shown = shown_url(params["prometheus_url"])
-        self.opener = opener
+        self.opener = opener or open_url
 
     def query_range(self, query: str, start: float, end: float, step: int = DAY_SECONDS) -> Series:
         params = self.params
@@ -474,7 +479,9 @@ def hide_secrets(params: Mapping[str, Any], host: Any) -> None:
 
 
 # load(host, dates) -> (documents by day, skipped, missing days)
-Loader = Callable[[str, List[datetime.date]], Tuple[Dict[datetime.date, Dict[str, Any]], List[Dict[str, str]], List[str]]]
+Loader = Callable[
+    [str, List[datetime.date]], Tuple[Dict[datetime.date, Dict[str, Any]], List[Dict[str, str]], List[str]]
+]
 
 
 def loader(params: Mapping[str, Any], now: datetime.datetime, client: Client | None = None) -> Loader:

@@ -24,11 +24,12 @@ from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _prometheus
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
     MAX_DAYS,
     MIN_SAMPLES,
-    MetricsReport,
     Loader,
+    MetricsReport,
     check_window,
     describe,
     files_loader,
@@ -42,7 +43,6 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metri
     finite_number,
     value_at,
 )
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _prometheus
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._report import json_text
 
 SCHEMA = "jarvis.maintenance/threshold_review/1"

@@ -77,27 +77,57 @@ def main() -> int:
     for stamp in stamps:
         state = values((stamp - first.timestamp()) / 86400)
         add("node_memory_MemTotal_bytes", "gauge", "node_memory_MemTotal_bytes", node, stamp, float(MEM_TOTAL))
-        add("node_memory_MemAvailable_bytes", "gauge", "node_memory_MemAvailable_bytes", node, stamp,
-            float(state["mem_available"]))  # fmt: skip
+        add(
+            "node_memory_MemAvailable_bytes",
+            "gauge",
+            "node_memory_MemAvailable_bytes",
+            node,
+            stamp,
+            float(state["mem_available"]),
+        )
         for name in ("load_1", "load_5", "load_15"):
             add(f"node_{name.replace('_', '')}", "gauge", f"node_{name.replace('_', '')}", node, stamp, state[name])
         for cpu in range(CPUS):
             for mode in ("idle", "user"):
-                add("node_cpu_seconds", "counter", "node_cpu_seconds_total", f'{node},cpu="{cpu}",mode="{mode}"',
-                    stamp, stamp - start.timestamp() + 1000.0)  # fmt: skip
+                add(
+                    "node_cpu_seconds",
+                    "counter",
+                    "node_cpu_seconds_total",
+                    f'{node},cpu="{cpu}",mode="{mode}"',
+                    stamp,
+                    stamp - start.timestamp() + 1000.0,
+                )
         add("node_boot_time_seconds", "gauge", "node_boot_time_seconds", node, stamp, start.timestamp() - 3600)
         add("node_time_seconds", "gauge", "node_time_seconds", node, stamp, stamp)
         fs = f'{node},device="/dev/vda1",fstype="ext4",mountpoint="/"'
         add("node_filesystem_size_bytes", "gauge", "node_filesystem_size_bytes", fs, stamp, float(FS_SIZE))
         add("node_filesystem_free_bytes", "gauge", "node_filesystem_free_bytes", fs, stamp, float(state["fs_free"]))
         add("node_filesystem_avail_bytes", "gauge", "node_filesystem_avail_bytes", fs, stamp, float(state["fs_avail"]))
-        add("pg_stat_activity_count", "gauge", "pg_stat_activity_count", f'{pg},datname="jarvis",state="active"',
-            stamp, state["pg_active"])  # fmt: skip
-        add("pg_stat_activity_count", "gauge", "pg_stat_activity_count", f'{pg},datname="jarvis",state="idle"',
-            stamp, state["pg_idle"])  # fmt: skip
+        add(
+            "pg_stat_activity_count",
+            "gauge",
+            "pg_stat_activity_count",
+            f'{pg},datname="jarvis",state="active"',
+            stamp,
+            state["pg_active"],
+        )
+        add(
+            "pg_stat_activity_count",
+            "gauge",
+            "pg_stat_activity_count",
+            f'{pg},datname="jarvis",state="idle"',
+            stamp,
+            state["pg_idle"],
+        )
         add("pg_settings_max_connections", "gauge", "pg_settings_max_connections", pg, stamp, 100.0)
-        add("pg_database_size_bytes", "gauge", "pg_database_size_bytes", f'{pg},datname="jarvis"', stamp,
-            state["pg_size"])  # fmt: skip
+        add(
+            "pg_database_size_bytes",
+            "gauge",
+            "pg_database_size_bytes",
+            f'{pg},datname="jarvis"',
+            stamp,
+            state["pg_size"],
+        )
         add("redis_memory_used_bytes", "gauge", "redis_memory_used_bytes", redis, stamp, state["redis_used"])
         add("redis_memory_max_bytes", "gauge", "redis_memory_max_bytes", redis, stamp, float(REDIS_MAX))
         add("redis_connected_clients", "gauge", "redis_connected_clients", redis, stamp, state["redis_clients"])
@@ -127,17 +157,33 @@ def main() -> int:
             "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "cpu_count": CPUS,
             "load": {"load_1": 1.0, "load_5": 1.2, "load_15": 1.4, "per_core_5": round(1.2 / CPUS, 2)},
-            "memory": {"total_bytes": MEM_TOTAL, "available_bytes": state["mem_available"], "used_bytes": used,
-                       "percent": round(100.0 * used / MEM_TOTAL, 1)},  # fmt: skip
-            "disk": {"path": "/", "total_bytes": FS_SIZE, "used_bytes": fs_used, "available_bytes": state["fs_avail"],
-                     "percent": round(100.0 * fs_used / (fs_used + state["fs_avail"]), 1)},  # fmt: skip
+            "memory": {
+                "total_bytes": MEM_TOTAL,
+                "available_bytes": state["mem_available"],
+                "used_bytes": used,
+                "percent": round(100.0 * used / MEM_TOTAL, 1),
+            },
+            "disk": {
+                "path": "/",
+                "total_bytes": FS_SIZE,
+                "used_bytes": fs_used,
+                "available_bytes": state["fs_avail"],
+                "percent": round(100.0 * fs_used / (fs_used + state["fs_avail"]), 1),
+            },
             "backend": None,
-            "postgres": {"connections": connections, "max_connections": 100,
-                         "connections_percent": round(100.0 * connections / 100, 1),
-                         "databases": {"jarvis": int(state["pg_size"])}, "total_bytes": int(state["pg_size"])},  # fmt: skip
-            "redis": {"connected_clients": 5, "used_memory_bytes": int(state["redis_used"]),
-                      "maxmemory_bytes": REDIS_MAX,
-                      "memory_percent": round(state["redis_used"] * 100.0 / REDIS_MAX, 1)},  # fmt: skip
+            "postgres": {
+                "connections": connections,
+                "max_connections": 100,
+                "connections_percent": round(100.0 * connections / 100, 1),
+                "databases": {"jarvis": int(state["pg_size"])},
+                "total_bytes": int(state["pg_size"]),
+            },
+            "redis": {
+                "connected_clients": 5,
+                "used_memory_bytes": int(state["redis_used"]),
+                "maxmemory_bytes": REDIS_MAX,
+                "memory_percent": round(state["redis_used"] * 100.0 / REDIS_MAX, 1),
+            },
             "unavailable": {},
         }
         with open(os.path.join(directory, f"metrics-{moment.date().isoformat()}.json"), "w", encoding="utf-8") as f:
