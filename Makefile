@@ -72,6 +72,8 @@ run: collection
 	@echo "Backup sets:     $$(ls -d $(JARVIS_STACK_DIR)/backups/jarvis-* | tail -1) (newest)"
 	@echo "Metrics today:   $$(ls $(JARVIS_STACK_DIR)/metrics/localhost/metrics-*.json | tail -1)"
 	@echo "(Markdown for people beside each, .md)"
+	@# Debian's Prometheus serves only the classic web UI, under /classic/.
+	@url=$$($(STACK) env --get prometheus_url); echo "Prometheus:      $$url (alerts: $$url/classic/alerts)"
 
 # make integration TARGETS=module_redis_maintenance runs one target.
 # Each layer timed (tools/timed-layers prints a table at the end), so the slow one is visible.

@@ -40,6 +40,8 @@ def pids(stack: dict) -> dict[str, str]:
         "redis": (run / "redis.pid").read_text().strip(),
         "supervisord": (run / "supervisord.pid").read_text().strip(),
         "nginx": (run / "nginx.pid").read_text().strip(),
+        "node_exporter": (run / "node_exporter.pid").read_text().strip(),
+        "prometheus": (run / "prometheus.pid").read_text().strip(),
         "backend": supervisor_pid(stack, "backend"),
         "frontend": supervisor_pid(stack, "frontend"),
     }
@@ -74,7 +76,8 @@ def test_up_is_idempotent(stack):
     before = pids(stack)
     result = stack_cli("up")
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
-    for component in ("postgresql", "redis", "supervisor", "backend", "frontend", "nginx"):
+    components = ("postgresql", "redis", "supervisor", "backend", "frontend", "nginx", "node_exporter", "prometheus")
+    for component in components:
         assert lines[component].startswith("running"), result.stdout
     assert pids(stack) == before
     # the same venv interpreter spelled differently (python vs python3) changes nothing either
@@ -243,6 +246,9 @@ def test_zz_down_keeps_data_and_leaves_system_services_alone(stack, system_servi
         stack_cli("down")
         for port in ("pg_port", "redis_port"):
             assert not port_answers(stack[port])
+        for component in ("prometheus", "node_exporter"):
+            assert not port_answers(stack["ports"][component])
+            assert not (Path(stack["stack_dir"]) / "run" / f"{component}.pid").exists()
         assert not port_answers(int(stack["http_url"].rsplit(":", 1)[1]))
         assert stack_cli("status", check=False).returncode == 3
         assert "redis: stopped" in stack_cli("down").stdout  # down when down is fine
