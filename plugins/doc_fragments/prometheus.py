@@ -43,8 +43,8 @@ options:
     type: str
   prometheus_bearer_token:
     description:
-      - A bearer token sent to Prometheus (an C(Authorization) header of type C(Bearer)), instead of O(prometheus_username) and
-        O(prometheus_password). Never in the output or the reports.
+      - A bearer token sent to Prometheus (an C(Authorization) header of type C(Bearer)), instead of
+        O(prometheus_username) and O(prometheus_password). Never in the output or the reports.
     type: str
   prometheus_timeout:
     description: Seconds to wait for each answer of Prometheus; above 0 and at most 3600.
