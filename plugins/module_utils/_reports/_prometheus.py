@@ -445,7 +445,8 @@ class Client:
                 ca_path=params.get("ca_path"),
                 client_cert=params.get("client_cert"),
                 client_key=params.get("client_key"),
-                follow_redirects="safe",
+                # A redirect is not followed: the credentials would go with it.
+                follow_redirects="none",
             )
             raw = response.read(BODY_LIMIT + 1)
         except HTTPError as exc:
