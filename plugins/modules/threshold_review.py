@@ -36,7 +36,9 @@ options:
     description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host. Required with O(source=files).
     type: path
   host:
-    description: The host reviewed, the name of its subdirectory of O(metrics_dir); with O(source=prometheus) the host whose series are read (O(prometheus_selector) defaults to them).
+    description:
+      - The host reviewed, the name of its subdirectory of O(metrics_dir).
+      - With O(source=prometheus), the host whose series are read (O(prometheus_selector) defaults to them).
     type: str
     required: true
   days:
