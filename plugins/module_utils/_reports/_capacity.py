@@ -474,6 +474,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"Window {window['start']} to {window['end']} ({window['days']} days); generated {report['generated_at']} "
         f"by jarvis.maintenance. Overall: **{report['severity'].upper()}**.",
         "",
+        *_prometheus.source_line(report.get("source")),
     ]
     for host, metrics in report["hosts"].items():
         lines += [

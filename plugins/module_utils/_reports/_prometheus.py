@@ -509,6 +509,18 @@ def loader(params: Mapping[str, Any], now: datetime.datetime, client: Client | N
     return load
 
 
+def source_line(source: Mapping[str, Any] | None) -> list[str]:
+    """The line a report's Markdown gives its source when it is Prometheus, else nothing (pure)."""
+    if not source or source.get("type") != "prometheus":
+        return []
+    chosen = "; ".join(f"{part} `{selector}`" for part, selector in (source.get("selectors") or {}).items())
+    return [
+        f"Read from Prometheus at {source['url']}, one point a day at {source['sample_time']} "
+        f"(selectors: {chosen or 'none'}; data filesystem `{source['mountpoint']}`).",
+        "",
+    ]
+
+
 def describe(params: Mapping[str, Any], host: str | None = None) -> dict[str, Any]:
     """Where the report's documents came from, for the report (no secret) (pure)."""
     if params.get("source", "files") != "prometheus":

@@ -343,6 +343,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"a metrics document); generated {report['generated_at']} by jarvis.maintenance. "
         f"Overall: **{report['severity'].upper()}**.",
         "",
+        *_prometheus.source_line(report.get("source")),
         "One sample a day (the daily metrics document): a day is over a threshold when its sample is at or above "
         "it; a check that runs more often can see peaks these samples miss. Noisy: over the warning on more than "
         f"{report['noisy_percent']:g}% of the sampled days.",

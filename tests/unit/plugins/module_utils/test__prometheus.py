@@ -425,3 +425,14 @@ def test_the_module_refuses_what_cannot_work(monkeypatch, overrides, words):
     _module, backend = run_module(params(**overrides), monkeypatch, FakeServer())
     with pytest.raises(ModuleError, match=f"^Cannot write the (capacity report|metrics document): {words}"):
         backend.run()
+
+
+def test_the_markdown_says_the_report_was_read_from_prometheus(tmp_path, monkeypatch):
+    out = tmp_path / "c.md"
+    _module, backend = run_module(params(markdown=str(out)), monkeypatch, FakeServer())
+    backend.run()
+    assert (
+        'Read from Prometheus at http://prom:9090, one point a day at 02:00 UTC (selectors: node `instance=~"web1'
+        in (out.read_text())
+    )
+    assert _prometheus.source_line({"type": "files", "metrics_dir": "/m"}) == []
