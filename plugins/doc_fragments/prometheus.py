@@ -19,9 +19,11 @@ options:
         (C(node_filesystem_avail_bytes), C(node_filesystem_free_bytes) and C(node_filesystem_size_bytes) at
         O(prometheus_mountpoint), used over used plus available as C(df)) and the load (C(node_load5) over the count
         of C(node_cpu_seconds_total{mode="idle"})); postgres_exporter for the connections (the sum of
-        C(pg_stat_activity_count) of C(pg_settings_max_connections)) and the databases' sizes
-        (C(pg_database_size_bytes)); redis_exporter for C(redis_memory_used_bytes) of C(redis_memory_max_bytes) and
-        C(redis_connected_clients). The backend's response time has no exporter and is missing.
+        C(pg_stat_activity_count) of C(pg_settings_max_connections); it counts the exporter's own connection and every
+        backend with a database where the files count the client backends, so it can read a connection or two higher)
+        and the databases' sizes (C(pg_database_size_bytes)); redis_exporter for C(redis_memory_used_bytes) of
+        C(redis_memory_max_bytes) and C(redis_connected_clients). The backend's response time has no exporter and is
+        missing.
       - With V(prometheus), range queries over the window take one point a day at O(prometheus_sample_time), and each
         day's values become the document the daily run would have written (the same formulas and rounding), so the
         statistics, trends, forecasts and findings are computed by the same code as with V(files). A metric an exporter
