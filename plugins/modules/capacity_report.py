@@ -13,7 +13,9 @@ description:
   - Replaces the runbook's capacity planning, which averaged the last 7 C(daily_metrics_*.json) with jq/awk and called
     "trend" the mean of the last 15 samples minus the first 15.
   - Reads C(<metrics_dir>/<host>/metrics-YYYY-MM-DD.json) (schema C(jarvis.maintenance/metrics/1), written by the
-    capacity_planning role) for the O(days) days ending O(end_date).
+    capacity_planning role) for the O(days) days ending O(end_date); or, with O(source=prometheus), builds the same
+    daily documents from node_exporter, postgres_exporter and redis_exporter series in Prometheus (one point a day at
+    O(prometheus_sample_time)) and analyses them with the same code.
   - Per metric (load per core, memory %, disk %, PostgreSQL connections %, Redis memory % of maxmemory, and charted
     without a threshold - backend response time, database size, Redis memory and clients) - samples, mean, min, max,
     p95, last, the least-squares slope per day over the samples' timestamps, the fit's r², and a forecast - days from
@@ -31,15 +33,19 @@ description:
   - Report files are written with mode 0640, in directories created with mode 0750 (as every report of the collection).
   - The HTML page is one self-contained file (no external asset, no JavaScript) with an inline SVG chart per metric
     (samples, fit, threshold, forecast) and the findings table. The Markdown suits chat and e-mail.
-extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files, jarvis.maintenance.report_files.html]
+extends_documentation_fragment:
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.report_files
+  - jarvis.maintenance.report_files.html
+  - jarvis.maintenance.prometheus
 options:
   metrics_dir:
-    description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
+    description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host. Required with O(source=files).
     type: path
-    required: true
   host:
     description:
       - The host analysed. Default every subdirectory of O(metrics_dir), each separately.
+      - Required with O(source=prometheus); O(prometheus_selector) defaults to its series.
       - With O(measured), the host whose document is written (required).
     type: str
   days:
@@ -105,6 +111,7 @@ options:
     default: false
 seealso:
   - module: jarvis.maintenance.monthly_report
+  - module: jarvis.maintenance.threshold_review
 """
 
 EXAMPLES = r"""
@@ -119,6 +126,18 @@ EXAMPLES = r"""
     html: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.html
     markdown: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.md
   register: capacity
+
+- name: The same report from Prometheus (node_exporter, postgres_exporter, redis_exporter)
+  jarvis.maintenance.capacity_report:
+    source: prometheus
+    prometheus_url: https://prometheus.example.com
+    prometheus_bearer_token: "{{ vault_prometheus_token }}"
+    prometheus_selector: instance="{{ inventory_hostname }}:9100"
+    prometheus_postgres_selector: instance="{{ inventory_hostname }}:9187"
+    prometheus_mountpoint: /var/lib/postgresql
+    host: "{{ inventory_hostname }}"
+    days: 30
+    json: /var/lib/jarvis/reports/capacity-30d-{{ inventory_hostname }}.json
 
 - name: Write today's metrics document from what was measured
   jarvis.maintenance.capacity_report:

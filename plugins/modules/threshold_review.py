@@ -13,7 +13,8 @@ description:
   - For the runbook's quarterly manual task "Review and update monitoring thresholds", which had no procedure.
   - Reads C(<metrics_dir>/<host>/metrics-YYYY-MM-DD.json) (schema C(jarvis.maintenance/metrics/1), written by the
     capacity_planning role) for the O(days) days ending today (UTC), and compares each threshold in O(thresholds)
-    with the samples of its metric.
+    with the samples of its metric. With O(source=prometheus) the same daily documents are built from Prometheus (see
+    O(source)) and reviewed by the same code.
   - Per threshold - samples, days without a sample, min, p50, p95, max, last, days at or above the warning and the
     critical value, the share of sampled days at or above the warning, the headroom (warning minus p95), a verdict
     and what to do.
@@ -29,14 +30,15 @@ description:
   - Files that do not parse, are not objects, have another schema, or repeat a day (the older is skipped) are listed in
     C(skipped_files) with the reason; days without a usable document are in C(missing_days). The review renders
     anyway.
-extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files]
+extends_documentation_fragment: [jarvis.maintenance.attributes, jarvis.maintenance.report_files, jarvis.maintenance.prometheus]
 options:
   metrics_dir:
-    description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host.
+    description: The metrics directory (C(jarvis_metrics_dir)), one subdirectory per host. Required with O(source=files).
     type: path
-    required: true
   host:
-    description: The host reviewed, the name of its subdirectory of O(metrics_dir).
+    description:
+      - The host reviewed, the name of its subdirectory of O(metrics_dir).
+      - With O(source=prometheus), the host whose series are read (O(prometheus_selector) defaults to them).
     type: str
     required: true
   days:
@@ -105,6 +107,19 @@ EXAMPLES = r"""
     json: /var/lib/jarvis/reports/thresholds-{{ inventory_hostname }}.json
     markdown: /var/lib/jarvis/reports/thresholds-{{ inventory_hostname }}.md
   register: review
+
+- name: Review them against Prometheus' last quarter instead of the metrics files
+  jarvis.maintenance.threshold_review:
+    source: prometheus
+    prometheus_url: http://prometheus:9090
+    prometheus_selector: instance="{{ inventory_hostname }}:9100"
+    host: "{{ inventory_hostname }}"
+    thresholds:
+      - name: Memory used
+        metric: memory_percent
+        warning: 85
+        critical: 95
+    markdown: /var/lib/jarvis/reports/thresholds-{{ inventory_hostname }}.md
 """
 
 RETURN = r"""

@@ -25,7 +25,7 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common import 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._thresholds import Threshold
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
-from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _metrics, _prometheus
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metrics import (
     MAX_VALUE,
     METRICS,
@@ -65,7 +65,7 @@ _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 # The module's options; documented in plugins/modules/capacity_report.py.
 ARGUMENT_SPEC: dict[str, Any] = {
-    "metrics_dir": {"type": "path", "required": True},
+    "metrics_dir": {"type": "path"},
     "host": {"type": "str"},
     "days": {"type": "int", "default": 7},
     "end_date": {"type": "str"},
@@ -80,6 +80,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "measured": {"type": "dict", "options": {source: {"type": "dict"} for source in _metrics.SOURCES}},
     "unavailable": {"type": "dict", "default": {}},
     "overwrite": {"type": "bool", "default": False},
+    # Where the days' documents come from: the metrics files, or Prometheus (_prometheus).
+    **_prometheus.ARGUMENT_SPEC,
 }
 
 
@@ -93,8 +95,24 @@ def check_window(end: datetime.date, days: int, horizon: int = 0) -> str | None:
     return None
 
 
+def source_problem(params: Mapping[str, Any], spec_requires_host: bool) -> str | None:
+    """Why the source options cannot work, or None (pure): metrics_dir for the files, the Prometheus
+    options and a host for Prometheus (it has no directory of hosts to list)."""
+    source = params.get("source", "files")
+    if source != "prometheus":
+        return None if params.get("metrics_dir") else "metrics_dir is required with source files"
+    if params.get("measured") is not None:
+        return "measured writes today's metrics document from the modules' results: it needs source files"
+    if not spec_requires_host and not params.get("host"):
+        return "host is required with source prometheus (the host whose series are read)"
+    return _prometheus.check_params(params)
+
+
 def check_params(params: dict[str, Any], today: datetime.date | None = None) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameter."""
+    why = source_problem(params, spec_requires_host=False)
+    if why:
+        return why
     if not 2 <= params["days"] <= MAX_DAYS:
         return f"days must be from 2 to {MAX_DAYS}, got {params['days']}"
     if not 1 <= params["forecast_horizon_days"] <= MAX_DAYS:
@@ -362,7 +380,37 @@ def default_levels() -> dict[str, float]:
     return {key: spec["default"] for key, spec in _thresholds.argument_spec(THRESHOLDS).items()}
 
 
-def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
+Loader = _prometheus.Loader
+
+
+def files_loader(params: Mapping[str, Any]) -> Loader:
+    """load(host, dates) for source files: load_host on <metrics_dir>/<host>, every day missing
+    when the directory does not exist (no daily run so far)."""
+    root = params["metrics_dir"]
+
+    def load(
+        host: str, dates: list[datetime.date]
+    ) -> tuple[dict[datetime.date, dict[str, Any]], list[dict[str, str]], list[str]]:
+        directory = os.path.join(root, host)
+        if not os.path.isdir(directory):
+            return {}, [], [day.isoformat() for day in dates]
+        return load_host(directory, dates)
+
+    return load
+
+
+MISSING_ADVICE = {
+    "files": "Check the daily collection (daily.yml) runs and can write its documents.",
+    "prometheus": "Check that Prometheus scrapes the host's node_exporter and keeps the window (retention), "
+    "and that prometheus_selector picks the host's series.",
+}
+
+
+def analyse(params: dict[str, Any], today: datetime.date, load: Loader | None = None) -> dict[str, Any]:
+    """The report: the documents of each host come from load (the source's loader, files by
+    default); everything after them is the same for every source."""
+    load = load or files_loader(params)
+    source = params.get("source") or "files"
     end = datetime.date.fromisoformat(params["end_date"]) if params.get("end_date") else today
     days = params["days"]
     dates = [end - datetime.timedelta(days=days - 1 - index) for index in range(days)]
@@ -370,7 +418,7 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
     levels = {**default_levels(), **(params.get("thresholds") or {})}
     thresholds = {name: float(_thresholds.levels(levels, name)[0]) for name in THRESHOLDS}
     criticals = {name: float(_thresholds.levels(levels, name)[1]) for name in THRESHOLDS}
-    root = params["metrics_dir"]
+    root = params.get("metrics_dir") or ""
     hosts = (
         [params["host"]]
         if params.get("host")
@@ -380,10 +428,7 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
     )
     result: dict[str, Any] = {"hosts": {}, "skipped": [], "missing_days": {}, "findings": []}
     for host in hosts:
-        directory = os.path.join(root, host)
-        documents, skipped, missing = (
-            load_host(directory, dates) if os.path.isdir(directory) else ({}, [], [d.isoformat() for d in dates])
-        )
+        documents, skipped, missing = load(host, dates)
         result["skipped"] += skipped
         result["missing_days"][host] = missing
         metrics = {}
@@ -401,7 +446,7 @@ def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
                     len(missing),
                     days,
                     f"{len(missing)} of {days} days have no usable metrics document (first missing {missing[0]})",
-                    "Check the daily collection (daily.yml) runs and can write its documents.",
+                    MISSING_ADVICE.get(source, MISSING_ADVICE["files"]),
                 )
             )
         result["hosts"][host] = metrics
@@ -429,6 +474,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"Window {window['start']} to {window['end']} ({window['days']} days); generated {report['generated_at']} "
         f"by jarvis.maintenance. Overall: **{report['severity'].upper()}**.",
         "",
+        *_prometheus.source_line(report.get("source")),
     ]
     for host, metrics in report["hosts"].items():
         lines += [
@@ -616,21 +662,34 @@ class MetricsReport(ReportBackend):
     generated_at; the result keys both share."""
 
     checker: Callable[[Mapping[str, Any], datetime.date], str | None]
-    analyser: Callable[[Mapping[str, Any], datetime.date], dict[str, Any]]
+    analyser: Callable[..., dict[str, Any]]
+
+    def prometheus(self) -> bool:
+        return self.params.get("source", "files") == "prometheus"
 
     def check(self) -> None:
+        _prometheus.hide_secrets(self.params, self.host)
         problem = self.checker(self.params, self.now.date())
         if problem:
             raise self.fail(problem)
+        if self.prometheus():
+            return
         # A metrics_dir that does not exist yet (no daily run so far) has no data: every day is
         # missing. Something else at that path is an error.
         directory = self.params["metrics_dir"]
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise self.fail(f"metrics_dir {directory} is not a directory")
 
+    def loader(self) -> Loader:
+        """The source's load(host, dates): the only difference between the sources."""
+        if self.prometheus():
+            return _prometheus.loader(self.params, self.now)
+        return files_loader(self.params)
+
     def build(self) -> dict[str, Any]:
-        report = self.analyser(self.params, self.now.date())
+        report = self.analyser(self.params, self.now.date(), self.loader())
         report["generated_at"] = _time.iso(self.now)
+        report["source"] = _prometheus.describe(self.params)
         return report
 
     def result(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -686,6 +745,9 @@ class CapacityReport(MetricsReport):
 
     def run(self) -> dict[str, Any]:
         if self.params.get("measured") is not None:
+            problem = source_problem(self.params, spec_requires_host=False)
+            if problem:
+                raise self.fail(problem)
             return MetricsDocument(self.params, self.check_mode, self.host, self.now).run()
         return super().run()
 

@@ -24,15 +24,18 @@ from typing import Any
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common import _time
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import Finding, worst
+from ansible_collections.jarvis.maintenance.plugins.module_utils._reports import _prometheus
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._capacity import (
     MAX_DAYS,
     MIN_SAMPLES,
+    Loader,
     MetricsReport,
     check_window,
     describe,
+    files_loader,
     fmt,
-    load_host,
     percentile,
+    source_problem,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._reports._metrics import (
     MAX_VALUE,
@@ -54,7 +57,7 @@ LOWER_MARGIN = 1.25  # a slack warning could go to the highest day plus 25 %, ro
 
 # The module's options; documented in plugins/modules/threshold_review.py.
 ARGUMENT_SPEC: dict[str, Any] = {
-    "metrics_dir": {"type": "path", "required": True},
+    "metrics_dir": {"type": "path"},
     "host": {"type": "str", "required": True},
     "days": {"type": "int", "default": 90},
     "thresholds": {
@@ -73,11 +76,16 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "title": {"type": "str"},
     "json": {"type": "path"},
     "markdown": {"type": "path"},
+    # Where the days' documents come from: the metrics files, or Prometheus (_prometheus).
+    **_prometheus.ARGUMENT_SPEC,
 }
 
 
 def check_params(params: dict[str, Any], today: datetime.date | None = None) -> str | None:
     """Why these parameters cannot work, or None (pure). Names the parameter."""
+    why = source_problem(params, spec_requires_host=True)
+    if why:
+        return why
     if not MIN_DAYS <= params["days"] <= MAX_DAYS:
         return f"days must be from {MIN_DAYS} to {MAX_DAYS}, got {params['days']}"
     window = check_window(today or _time.now().date(), params["days"])
@@ -275,13 +283,13 @@ def review_threshold(
     }
 
 
-def analyse(params: dict[str, Any], today: datetime.date) -> dict[str, Any]:
+def analyse(params: dict[str, Any], today: datetime.date, load: Loader | None = None) -> dict[str, Any]:
+    """The review: the documents come from load (the source's loader, files by default); everything
+    after them is the same for every source."""
+    load = load or files_loader(params)
     days, host = params["days"], params["host"]
     dates = [today - datetime.timedelta(days=days - 1 - index) for index in range(days)]
-    directory = os.path.join(params["metrics_dir"], host)
-    documents, skipped, missing = (
-        load_host(directory, dates) if os.path.isdir(directory) else ({}, [], [day.isoformat() for day in dates])
-    )
+    documents, skipped, missing = load(host, dates)
     rows, findings = [], []
     for item in params["thresholds"]:
         row = review_threshold(item, documents, params["noisy_percent"], days)
@@ -335,6 +343,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"a metrics document); generated {report['generated_at']} by jarvis.maintenance. "
         f"Overall: **{report['severity'].upper()}**.",
         "",
+        *_prometheus.source_line(report.get("source")),
         "One sample a day (the daily metrics document): a day is over a threshold when its sample is at or above "
         "it; a check that runs more often can see peaks these samples miss. Noisy: over the warning on more than "
         f"{report['noisy_percent']:g}% of the sampled days.",

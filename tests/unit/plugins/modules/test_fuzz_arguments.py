@@ -290,6 +290,7 @@ BY_NAME: dict[str, Any] = {
     "docker_login_port": ports,
     "url": urls,
     "server_url": urls,
+    "prometheus_url": urls,
     "docker_binary": binaries,
     "nginx_binary": binaries,
     "redis_check_rdb": binaries,
@@ -666,6 +667,7 @@ def ordinary(spec: dict[str, Any], name: str) -> Any:
         "docker_login_port": CLOSED_PORT,
         "url": f"http://127.0.0.1:{CLOSED_PORT}/health",
         "server_url": f"http://127.0.0.1:{CLOSED_PORT}/",
+        "prometheus_url": f"http://127.0.0.1:{CLOSED_PORT}",
     }
     kind = spec.get("type", "str")
     if name in fixed:
@@ -690,6 +692,7 @@ NETWORK_EDGES: dict[str, list[Any]] = {
     "docker_login_port": [0],
     "url": ["http://[::1", "", "not a url", f"ftp://127.0.0.1:{CLOSED_PORT}/"],
     "server_url": ["http://[::1", "", "not a url"],
+    "prometheus_url": ["http://[::1", "", "not a url", f"http://127.0.0.1:{CLOSED_PORT}/?q=1"],
 }
 
 
