@@ -66,6 +66,7 @@ def main() -> int:
     last = max(moment for moment in (first + datetime.timedelta(days=i) for i in range(days)) if moment <= now)
     end = min(now, last + datetime.timedelta(minutes=30))
     node = f'instance="{host}:9100",job="node"'
+    twin = f'instance="{host}-twin:9100",job="node"'
     pg = f'instance="{host}:9187",job="postgres"'
     redis = f'instance="{host}:9121",job="redis"'
     stamps = [start.timestamp() + STEP * index for index in range(int((end - start).total_seconds() // STEP) + 1)]
@@ -81,15 +82,18 @@ def main() -> int:
 
     for stamp in stamps:
         state = values((stamp - first.timestamp()) / 86400)
-        add("node_memory_MemTotal_bytes", "gauge", "node_memory_MemTotal_bytes", node, stamp, float(MEM_TOTAL))
-        add(
-            "node_memory_MemAvailable_bytes",
-            "gauge",
-            "node_memory_MemAvailable_bytes",
-            node,
-            stamp,
-            float(state["mem_available"]),
-        )
+        # the memory of a twin host too (HOST-twin): a selector that picks both is ambiguous, whatever else
+        # Prometheus holds; the default selector of HOST does not match the twin
+        for labels in (node, twin):
+            add("node_memory_MemTotal_bytes", "gauge", "node_memory_MemTotal_bytes", labels, stamp, float(MEM_TOTAL))
+            add(
+                "node_memory_MemAvailable_bytes",
+                "gauge",
+                "node_memory_MemAvailable_bytes",
+                labels,
+                stamp,
+                float(state["mem_available"]),
+            )
         for name in ("load_1", "load_5", "load_15"):
             add(f"node_{name.replace('_', '')}", "gauge", f"node_{name.replace('_', '')}", node, stamp, state[name])
         for cpu in range(CPUS):
