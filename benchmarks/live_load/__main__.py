@@ -13,6 +13,10 @@ index-heavy one (orders.sql). Phases, one after the other under that load:
   collection monthly     ... monthly, allow_disruptive as inside a window (REINDEX CONCURRENTLY,
                          VACUUM FULL of bloated tables only, lock_timeout 5s)
   (reseed: the bloat and the dead tuples made again, not measured)
+  collection monthly (repack)  ... monthly outside any window, as the role runs it with pg_repack
+                         installed (REINDEX CONCURRENTLY, pg_repack of the bloated tables; then,
+                         not measured, each repacked table's size against a fresh copy of it)
+  (reseed: the bloat and the dead tuples made again, not measured)
   runbook VACUUM ANALYZE, runbook VACUUM FULL ANALYZE, runbook REINDEX DATABASE   (psql, verbatim)
 
 That round runs --rounds times (default 5; the bloat made again before each), each phase
@@ -79,6 +83,7 @@ DB = "jarvis_live_load"
 LOCK_TIMEOUT = "5s"
 ROLE_DEFAULTS = yaml.safe_load((REPO / "roles" / "postgres_maintenance" / "defaults" / "main.yml").read_text())
 REDIS_DEFAULTS = yaml.safe_load((REPO / "roles" / "redis_maintenance" / "defaults" / "main.yml").read_text())
+REPACK_PHASE = "collection monthly (repack)"
 RUNBOOK_SQL = {
     "runbook VACUUM ANALYZE": "VACUUM ANALYZE;",
     "runbook VACUUM FULL ANALYZE": "VACUUM FULL ANALYZE;",
@@ -326,6 +331,28 @@ def settle(pg: Postgres, seconds: float) -> None:
     time.sleep(seconds)
 
 
+def fresh_sizes(pg: Postgres, output: dict[str, Any], number: int) -> dict[str, Any]:
+    """Each table the repack phase rewrote: its size now against a fresh copy of its rows (CREATE
+    TABLE AS, not measured), the bloat left if any."""
+    sizes = {}
+    conn = pg.connect()
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for item in output.get("actions_taken", []):
+                if item["action"] != "repack" or item["status"] != "done" or item.get("kind") != "table":
+                    continue
+                # relation: the quoted name pg_maintenance gave pg_repack
+                cur.execute(f"CREATE TABLE live_fresh AS TABLE {item['relation']}")
+                cur.execute("SELECT pg_table_size(%s::regclass), pg_table_size('live_fresh')", (item["relation"],))
+                now, fresh = cur.fetchone()
+                cur.execute("DROP TABLE live_fresh")
+                sizes[item["target"]] = {"bytes": now, "fresh_bytes": fresh, "ratio": round(now / max(fresh, 1), 3)}
+    finally:
+        conn.close()
+    return {"round": number, "tables": sizes}
+
+
 def postgres_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     stack = stack_env()
     pg = Postgres(stack)
@@ -342,6 +369,8 @@ def postgres_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if init.returncode != 0:
         raise RuntimeError(f"pgbench -i failed: {init.stderr[-500:]}")
     pg.checked(SEED_SQL)
+    # pg_repack's extension (the stack installs postgresql-15-repack) for the repack phase
+    pg.checked("CREATE EXTENSION IF NOT EXISTS pg_repack")
     monthly = ["reindex", "vacuum_full"]
     collection = {
         "collection daily": (ROLE_DEFAULTS["postgres_maintenance_daily_checks"], ["analyze"], False),
@@ -350,6 +379,7 @@ def postgres_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
     phases: list[dict[str, Any]] = []
     outputs: dict[str, Any] = {}
+    repack_sizes: list[dict[str, Any]] = []
     # No checkpoint forced by WAL volume in the middle of a phase: the benchmark checkpoints
     # between phases itself (settle), and puts the server's setting back at the end.
     pg.checked(f"ALTER SYSTEM SET max_wal_size = '{args.max_wal_size}'", "postgres")
@@ -387,6 +417,29 @@ def postgres_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     round_number=number,
                 )
                 settle(pg, args.gap)
+            # the monthly run outside a window with pg_repack: on bloat made again
+            reseed(pg, phases, args.gap)
+            repack_args = dict(
+                pg.module_args(),
+                databases=[DB],
+                checks=ROLE_DEFAULTS["postgres_maintenance_monthly_checks"],
+                actions=["reindex", "repack"],
+                lock_timeout=LOCK_TIMEOUT,
+                statement_timeout=ROLE_DEFAULTS["postgres_maintenance_statement_timeout"],
+                repack_jobs=ROLE_DEFAULTS["postgres_maintenance_repack_jobs"],
+                bin_dir=str(pg.bin),
+            )
+            print(f"  round {number}: {REPACK_PHASE} ...", file=sys.stderr)
+            output = timed_phase(
+                phases,
+                REPACK_PHASE,
+                lambda a=repack_args: run_module("pg_maintenance", a, workdir),
+                args.min_phase,
+                round_number=number,
+            )
+            outputs[f"{REPACK_PHASE} (round {number})"] = output
+            settle(pg, args.gap)
+            repack_sizes.append(fresh_sizes(pg, output, number))
             reseed(pg, phases, args.gap)
             for name, sql in RUNBOOK_SQL.items():
                 print(f"  round {number}: {name} ...", file=sys.stderr)
@@ -455,6 +508,7 @@ def postgres_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return {
         "rounds": args.rounds,
         "summary": analysis.summarise_rounds(rows),
+        "repack_sizes": repack_sizes,
         "scale": args.scale,
         "clients": args.clients,
         "threads": args.threads,
@@ -620,6 +674,38 @@ def redis_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
 
 
+def repack_goals(row: dict[str, Any], sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issue 26's goals for the monthly run with pg_repack: TPS >= 0.8x the baseline, no client
+    waiting over 1 s, no client error, each repacked table within 10 % of a fresh copy."""
+    worst = max(row["longest_lock_wait_s"], (row["latency_max_ms"] or 0) / 1000)
+    ratios = [table["ratio"] for entry in sizes for table in entry["tables"].values()]
+    return [
+        {
+            "goal": f"{REPACK_PHASE}: TPS >= 0.8x the baseline",
+            "measured": f"{row['tps_ratio_steal_adjusted']}x steal-adjusted, median of {row['rounds']} rounds; raw "
+            f"{row['tps_ratio']}x (ratios {row['tps_ratio_range']})",
+            "met": row["tps_ratio_steal_adjusted"] >= 0.8,
+        },
+        {
+            "goal": f"{REPACK_PHASE}: no client waits over 1 s",
+            "measured": f"longest lock wait {row['longest_lock_wait_s']} s, slowest transaction {worst:.2f} s, "
+            f"in any of {row['rounds']} rounds",
+            "met": worst <= 1,
+        },
+        {
+            "goal": f"{REPACK_PHASE}: no client error",
+            "measured": row["client_errors"],
+            "met": row["client_errors"] == 0,
+        },
+        {
+            "goal": f"{REPACK_PHASE}: bloat gone (size within 10 % of a fresh copy)",
+            "measured": f"{len(ratios)} table rewrites, size / fresh copy {min(ratios, default=math.nan)} to "
+            f"{max(ratios, default=math.nan)}",
+            "met": bool(ratios) and max(ratios) <= 1.1,
+        },
+    ]
+
+
 def goals(pg: dict[str, Any] | None, rd: dict[str, Any] | None, stall_ms: float) -> list[dict[str, Any]]:
     """Each goal of the issue with the number measured (over the rounds: the median ratio, the
     worst wait, every error) and whether it was met."""
@@ -645,6 +731,8 @@ def goals(pg: dict[str, Any] | None, rd: dict[str, Any] | None, stall_ms: float)
             found.append(
                 {"goal": f"{name}: no client error", "measured": row["client_errors"], "met": row["client_errors"] == 0}
             )
+        if name == REPACK_PHASE:
+            found.extend(repack_goals(row, (pg or {}).get("repack_sizes", [])))
         if name == "collection monthly":
             worst = max(row["longest_lock_wait_s"], (row["latency_max_ms"] or 0) / 1000)
             found.append(

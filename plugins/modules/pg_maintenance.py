@@ -19,8 +19,15 @@ description:
     V(lock_timeout) warning finding; the other actions still run.
   - V(vacuum_full) and a non-concurrent V(reindex) block the tables they touch and are refused unless
     O(allow_disruptive=true) (the postgres_maintenance role passes it only inside a maintenance window).
+  - V(repack) rewrites the same bloated tables online with pg_repack, which blocks a table only for a moment at the
+    start and for the final swap; the client programs' options (O(client), O(bin_dir), O(docker_container)) say
+    where C(pg_repack) runs.
   - Every identifier is quoted with psycopg2's C(sql) module; no SQL is built from strings.
-extends_documentation_fragment: [jarvis.maintenance.postgres, jarvis.maintenance.attributes, jarvis.maintenance.thresholds]
+extends_documentation_fragment:
+  - jarvis.maintenance.postgres
+  - jarvis.maintenance.postgres.CLIENT
+  - jarvis.maintenance.attributes
+  - jarvis.maintenance.thresholds
 attributes:
   check_mode:
     details:
@@ -87,13 +94,29 @@ options:
         V(ok) finding, when the recount is under O(thresholds.dead_tuples_min).
       - V(vacuum_full) runs VACUUM (FULL, ANALYZE) on tables whose bloat is at or above O(thresholds.table_bloat_percent_warning)
         and at least O(thresholds.bloat_min_bytes). Needs O(allow_disruptive=true).
+      - V(repack) rewrites the tables V(vacuum_full) would, online, with pg_repack (Debian package
+        C(postgresql-<major>-repack)), table by table, with O(repack_jobs). Without V(reindex) it also rebuilds the
+        bloated indexes of the other tables, each on its own (pg_repack's index mode, C(--index)). Before anything
+        runs it checks, per database, that the C(pg_repack) program is installed where O(client) says, that the
+        C(pg_repack) extension exists in the database at the program's version and that the login is a superuser
+        (else one V(warning) finding names the package to install or what to change, and nothing is rewritten), and
+        per table that it has a primary key or a unique index on NOT NULL columns, that no earlier interrupted
+        pg_repack left its trigger on it, and that its filesystem has room for a second copy of the table and its
+        indexes plus the WAL that writes it (the smaller of that size and C(max_wal_size)); a table that fails a
+        check is left with a V(warning) finding saying why. pg_repack waits at most O(lock_timeout) (rounded up to
+        a whole second, its C(--wait-timeout)) for the locks it needs and never cancels or terminates another session
+        (C(--no-kill-backend)): a table it could not lock is skipped with a V(lock_timeout) finding. It is stopped
+        with SIGINT (it removes its work) when it runs longer than O(statement_timeout).
+      - With both V(repack) and V(vacuum_full), pg_repack rewrites what it can and VACUUM FULL (which needs
+        O(allow_disruptive=true)) only what pg_repack cannot, each planned item saying which and why, and an V(ok)
+        finding (check C(repack)) summing it up per database.
       - V(reindex) rebuilds invalid indexes and indexes whose bloat is at or above O(thresholds.index_bloat_percent_warning),
         with REINDEX INDEX CONCURRENTLY, then drops the invalid C(_ccnew)/C(_ccold) leftovers a failed one leaves.
       - None by default, which only reports.
       - Refused on a standby (a server in recovery), which replays its primary's maintenance; see O(on_standby).
     type: list
     elements: str
-    choices: [analyze, vacuum, vacuum_full, reindex]
+    choices: [analyze, vacuum, vacuum_full, repack, reindex]
     default: []
   allow_disruptive:
     description: Allow actions that block tables (V(vacuum_full), and V(reindex) with O(reindex_concurrently=false)).
@@ -145,6 +168,12 @@ options:
     description: The work between two pauses (PostgreSQL's C(vacuum_cost_limit)), 1 to 10000.
     type: int
     default: 200
+  repack_jobs:
+    description:
+      - Connections pg_repack builds a table's indexes with (its C(--jobs)), 1 to 64, for V(repack). Each one is a
+        backend working beside the application's; 1 keeps the rewrite gentle on a small server.
+    type: int
+    default: 1
   thresholds:
     suboptions:
       connections_percent_warning: {type: float, default: 70, description: "Client connections as a percentage of C(max_connections)."}
@@ -245,6 +274,10 @@ notes:
     operator classes, collations, orderings and predicate. The finding says which to keep (the primary key, else one
     a constraint uses, else a unique one) and how to drop the others.
   - Query texts in the results have their string literals replaced by C('?').
+  - 'pg_repack needs room to copy: the free space is read with C(statvfs) on the data directory (or the table''s
+    tablespace) when it is this host''s and holds the same cluster (the system identifier in C(global/pg_control)
+    matches the server''s), and with C(df) inside the container with O(client=docker). A server whose files cannot be
+    seen from where the module runs gets no repack, and a V(warning) finding saying so.'
 seealso:
   - module: community.postgresql.postgresql_info
 """
@@ -262,6 +295,14 @@ EXAMPLES = r"""
     databases: [jarvis]
     checks: [dead_tuples, maintenance_age, connections]
     actions: [analyze, vacuum]
+
+- name: Monthly, outside any window - rewrite bloated tables online with pg_repack, rebuild bloated indexes
+  jarvis.maintenance.pg_maintenance:
+    checks: [table_bloat, index_bloat, invalid_indexes]
+    actions: [repack, reindex]
+    bin_dir: /usr/lib/postgresql/15/bin
+    lock_timeout: 5s
+    statement_timeout: 2h
 
 - name: Monthly, inside the maintenance window - rewrite bloated tables, rebuild bloated indexes
   jarvis.maintenance.pg_maintenance:
@@ -319,7 +360,12 @@ report:
   type: dict
   sample: {cluster: {connections: {total: 12, max_connections: 100, percent: 12.0}}, databases: {jarvis: {}}}
 planned:
-  description: What the actions would do (in check mode) or did, each with C(action), C(database), C(target), C(sql) and C(reason).
+  description:
+    - What the actions would do (in check mode) or did, each with C(action), C(database), C(target), C(sql) and
+      C(reason).
+    - For V(repack), C(sql) is the pg_repack command line (the password is never on it), and C(kind) (V(table) or
+      V(index)), C(relation) (the quoted name pg_repack is given) and C(space_needed) (bytes that must be free) are
+      added.
   returned: success
   type: list
   elements: dict
@@ -329,8 +375,20 @@ planned:
       target: public.sessions
       sql: VACUUM (ANALYZE) "public"."sessions"
       reason: 45200 dead tuples (45.2%)
+    - action: repack
+      database: jarvis
+      target: public.messages
+      sql: >-
+        /usr/lib/postgresql/15/bin/pg_repack --wait-timeout=5 --no-kill-backend --elevel=INFO
+        '--table="public"."messages"' --no-password "--dbname=dbname='jarvis'"
+      reason: bloat 41.2% (pgstattuple); online with pg_repack; needs 2.3 GiB free on /var/lib/postgresql/15/main, 40.1 GiB are
+      kind: table
+      relation: '"public"."messages"'
+      space_needed: 2469606195
 actions_taken:
-  description: The planned items that ran, with C(status) (V(done), V(skipped), V(failed)), C(error) and C(seconds).
+  description:
+    - The planned items that ran, with C(status) (V(done), V(skipped), V(failed)), C(error), C(started) (seconds
+      since the epoch) and C(seconds).
   returned: success
   type: list
   elements: dict

@@ -14,15 +14,18 @@ import time
 from typing import Any, Callable, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Session
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._repack import left_out, summary
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import qualified
 
-ACTIONS = ["analyze", "vacuum", "vacuum_full", "reindex"]
+ACTIONS = ["analyze", "vacuum", "vacuum_full", "repack", "reindex"]
 # action -> the checks whose data names its targets (judged for the plan even when not asked for)
 ACTION_CHECKS: dict[str, tuple[str, ...]] = {
     "analyze": (),
     "vacuum": ("dead_tuples",),
     "vacuum_full": ("table_bloat",),
+    "repack": ("table_bloat", "index_bloat"),
     "reindex": ("invalid_indexes", "index_bloat"),
 }
 # action -> the sources it reads itself
@@ -37,19 +40,24 @@ def plan(
     sql: Any,
     render: Callable[[Any], str],
     dead_now: Callable[[dict[str, Any]], int | None] = lambda item: None,
+    repack: Any = None,
+    notes: list[Finding] | None = None,
 ) -> list[dict[str, Any]]:
     """The actions to run in one database: (action, database, target, sql, reason) each.
 
     data(check) is the data of a judged check, tables() the tables source, sql psycopg2.sql,
     render(statement) its text, dead_now(item) a recount of a recently vacuumed table's dead
-    tuples (pgstattuple_approx) or None when it cannot be made.
+    tuples (pgstattuple_approx) or None when it cannot be made; repack(names) the Readiness of
+    pg_repack for those quoted relation names (_repack), with the Repack in repack.runner; notes
+    gets the findings of the plan (what pg_repack rewrites, what it cannot).
     """
     actions, thresholds = params["actions"], params["thresholds"]
     planned: list[dict[str, Any]] = []
 
-    def add(action: str, target: str, statement: Any, reason: str) -> None:
+    def add(action: str, target: str, statement: Any, reason: str, **extra: Any) -> None:
+        text = statement if isinstance(statement, str) else render(statement)
         planned.append(
-            {"action": action, "database": database, "target": target, "sql": render(statement), "reason": reason}
+            {"action": action, "database": database, "target": target, "sql": text, "reason": reason, **extra}
         )
 
     vacuumed = set()
@@ -71,13 +79,7 @@ def plan(
             if changes >= thresholds["analyze_changes_min"] and name not in vacuumed:
                 statement = sql.SQL("ANALYZE {}").format(sql.Identifier(row["schemaname"], row["relname"]))
                 add("analyze", name, statement, f"{changes} rows changed since the last analyze")
-    rewritten = set()
-    if "vacuum_full" in actions:
-        for item in data("table_bloat")["tables"]:
-            rewritten.add(item["table"])
-            statement = sql.SQL("VACUUM (FULL, ANALYZE) {}").format(sql.Identifier(item["schema"], item["name"]))
-            reason = f"bloat {item['percent']}% ({item['method']}); its indexes are rebuilt with it"
-            add("vacuum_full", item["table"], statement, reason)
+    rewritten = plan_rewrites(database, params, data, sql, render, add, repack, notes if notes is not None else [])
     if "reindex" in actions:
         keyword = "REINDEX INDEX CONCURRENTLY {}" if params["reindex_concurrently"] else "REINDEX INDEX {}"
         targets = [(item, "invalid") for item in data("invalid_indexes")["indexes"]]
@@ -93,6 +95,74 @@ def plan(
     return planned
 
 
+def plan_rewrites(
+    database: str,
+    params: Mapping[str, Any],
+    data: Callable[[str], dict[str, Any]],
+    sql: Any,
+    render: Callable[[Any], str],
+    add: Callable[..., None],
+    repack: Any,
+    notes: list[Finding],
+) -> set[str]:
+    """Plan the rewrites of bloated tables (and, without action reindex, of bloated indexes): online with
+    pg_repack where it can, with VACUUM FULL (inside a window) where it cannot. Returns the tables rewritten."""
+    actions = params["actions"]
+    if "vacuum_full" not in actions and "repack" not in actions:
+        return set()
+    tables = data("table_bloat")["tables"]
+    table_names = {item["table"] for item in tables}
+    # indexes pg_repack rebuilds on their own, when action reindex (REINDEX CONCURRENTLY) does not
+    indexes = []
+    if "repack" in actions and "reindex" not in actions:
+        indexes = [item for item in data("index_bloat")["indexes"] if item.get("table") not in table_names]
+    quoted = {id(item): render(sql.Identifier(item["schema"], item["name"])) for item in tables + indexes}
+    ready = repack.readiness(list(quoted.values())) if "repack" in actions and quoted else None
+    rewritten: set[str] = set()
+    used: list[str] = []
+    fallback: list[tuple[str, str]] = []
+    left: dict[str, list[str]] = {}
+    for item, kind in [(item, "table") for item in tables] + [(item, "index") for item in indexes]:
+        target = item["table"] if kind == "table" else item["index"]
+        bloat = f"bloat {item['percent']}% ({item['method']})"
+        why = None
+        if ready is not None:
+            facts = ready.targets.get(quoted[id(item)])
+            why = repack.runner.unusable(ready, facts)
+            if why is None:
+                free = human_bytes(facts["free"])
+                needs = f"needs {human_bytes(facts['needed'])} free on {facts['directory']}, {free} are"
+                command = repack.runner.display(database, quoted[id(item)], kind)
+                add(
+                    "repack",
+                    target,
+                    command,
+                    f"{bloat}; online with pg_repack; {needs}",
+                    kind=kind,
+                    relation=quoted[id(item)],
+                    space_needed=facts["needed"],
+                )
+                rewritten.add(target)
+                used.append(target)
+                continue
+        if kind == "table" and "vacuum_full" in actions:
+            statement = sql.SQL("VACUUM (FULL, ANALYZE) {}").format(sql.Identifier(item["schema"], item["name"]))
+            reason = f"{bloat}; its indexes are rebuilt with it"
+            if why:
+                reason += f"; pg_repack cannot: {why}"
+                fallback.append((target, why))
+            add("vacuum_full", target, render(statement), reason)
+            rewritten.add(target)
+        elif why:
+            left.setdefault(why, []).append(target)
+    if ready is not None:
+        if used or fallback:
+            notes.append(summary(database, used, fallback, ready.version))
+        recommendation = "" if ready.usable else ready.recommendation
+        notes.extend(left_out(database, targets, why, recommendation) for why, targets in left.items())
+    return rewritten
+
+
 RECENT_VACUUM_SECONDS = 3600
 
 
@@ -104,8 +174,9 @@ def recently_vacuumed(item: Mapping[str, Any]) -> bool:
 class Executor:
     """Runs planned statements in one session with the action timeouts and throttle set."""
 
-    def __init__(self, params: Mapping[str, Any], psycopg2: Any, errors: Any, sql: Any) -> None:
+    def __init__(self, params: Mapping[str, Any], psycopg2: Any, errors: Any, sql: Any, repack: Any = None) -> None:
         self.params = params
+        self.repack = repack  # _repack.Repack, for action repack
         self.psycopg2 = psycopg2
         self.errors = errors
         self.sql = sql
@@ -132,9 +203,12 @@ class Executor:
         )
         for item in planned:
             started = time.monotonic()
-            entry = dict(item, status="done", error=None)
+            entry = dict(item, status="done", error=None, started=round(time.time(), 3))
             try:
-                session.execute(item["sql"])
+                if item["action"] == "repack":
+                    self.run_repack(entry)
+                else:
+                    session.execute(item["sql"])
             except self.errors.LockNotAvailable:
                 self.skipped(
                     entry,
@@ -153,6 +227,26 @@ class Executor:
                 entry.update(status="failed", error=str(exc).strip().splitlines()[0])
             entry["seconds"] = round(time.monotonic() - started, 3)
             self.actions_taken.append(entry)
+
+    def run_repack(self, entry: dict[str, Any]) -> None:
+        """pg_repack as a program: its outcome mapped onto the statements' (skipped by a timeout, or failed)."""
+        status, why = self.repack.run(entry["database"], entry["relation"], entry["kind"])
+        if status == "lock_timeout":
+            self.skipped(
+                entry,
+                "lock_timeout",
+                f"other sessions held conflicting locks (pg_repack: {why}) for longer than",
+                "Run it again later, or find the lock holder (blocking_locks check); pg_repack never cancels them.",
+            )
+        elif status == "statement_timeout":
+            self.skipped(
+                entry,
+                "statement_timeout",
+                "it ran longer than",
+                "Raise statement_timeout for this run; pg_repack was interrupted and removed its work.",
+            )
+        elif status == "failed":
+            entry.update(status="failed", error=why)
 
     def skipped(self, entry: dict[str, Any], setting: str, cause: str, recommendation: str) -> None:
         """Mark an action skipped by a timeout setting, with a warning finding that says so."""

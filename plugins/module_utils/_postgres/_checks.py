@@ -866,7 +866,10 @@ def judge_table_bloat(
         name = qualified(row["schemaname"], row["relname"])
         record = {"schema": row["schemaname"], "name": row["relname"], "table": name}
         relations.append((name, percent, method, row["heap_bytes"], dict(record, bytes=row["heap_bytes"])))
-    advice = "VACUUM FULL {name} in a maintenance window (action vacuum_full), or pg_repack."
+    advice = (
+        "Rewrite {name} online with pg_repack (action repack), "
+        "or VACUUM FULL it in a maintenance window (action vacuum_full)."
+    )
     return bloat_judged("table_bloat", database, relations, thresholds, advice)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
@@ -20,18 +21,23 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findin
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _actions, _checks
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
+    client_argument_spec,
     describe_target,
     postgres_argument_spec,
 )
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Facts, Session, Sources
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._repack import Repack, wait_timeout
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL
 
 ACTIONS = _actions.ACTIONS
 WHAT = "run PostgreSQL maintenance"
-_DURATION = re.compile(r"^\s*\d+\s*(ms|s|min|h|d)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h|d)?\s*$")
+# PostgreSQL's units of a duration setting; a bare number of lock_timeout / statement_timeout is milliseconds
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400, None: 0.001}
 
 ARGUMENT_SPEC: dict[str, Any] = dict(
     postgres_argument_spec(),
+    **client_argument_spec(),
     databases={"type": "list", "elements": "str", "default": []},
     checks={"type": "list", "elements": "str", "choices": _checks.NAMES, "default": _checks.NAMES},
     actions={"type": "list", "elements": "str", "choices": ACTIONS, "default": []},
@@ -44,6 +50,7 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     check_timeout={"type": "str", "default": "60s"},
     vacuum_cost_delay={"type": "float", "default": 2.0},
     vacuum_cost_limit={"type": "int", "default": 200},
+    repack_jobs={"type": "int", "default": 1},
     thresholds=_checks.thresholds_option(),
 )
 
@@ -52,6 +59,23 @@ def check_duration(name: str, value: str) -> str | None:
     """Why a PostgreSQL duration setting ('5s', '500ms', '0') is unusable, or None."""
     if not _DURATION.match(value or ""):
         return f"{name} must be a duration such as 500ms, 5s, 2min or 1h, got {value!r}"
+    return None
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds of a valid PostgreSQL duration setting ('5s', '500ms', '2min', '0') (pure)."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError(f"not a duration: {value!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def check_repack(params: Mapping[str, Any]) -> str | None:
+    """Why repack_jobs or the client options are unusable, or None."""
+    if not 1 <= params["repack_jobs"] <= 64:
+        return f"repack_jobs must be 1 to 64 (pg_repack --jobs), got {params['repack_jobs']}"
+    if "repack" in params["actions"] and params.get("client") == "docker" and not params.get("docker_container"):
+        return "client=docker needs docker_container (the PostgreSQL container pg_repack runs in)"
     return None
 
 
@@ -90,6 +114,7 @@ def validate(params: Mapping[str, Any]) -> None:
         check_duration("check_timeout", params["check_timeout"]),
         check_throttle(params),
         check_disruptive(params),
+        check_repack(params),
     ):
         if problem:
             raise ModuleError(f"Cannot {WHAT}: {problem}")
@@ -164,11 +189,18 @@ class PgMaintenance(Backend):
     def run(self) -> dict[str, Any]:
         validate(self.params)
         self.psycopg2 = need("psycopg2", "psycopg2-binary")
+        self.repack = Repack(
+            self.params,
+            self.host,
+            wait_timeout(duration_seconds(self.params["lock_timeout"])),
+            duration_seconds(self.params["statement_timeout"]),
+        )
         self.executor = _actions.Executor(
             self.params,
             self.psycopg2,
             need("psycopg2.errors", "psycopg2-binary"),
             need("psycopg2.sql", "psycopg2-binary"),
+            self.repack,
         )
         started = time.monotonic()
         main = self.session(None)
@@ -260,6 +292,11 @@ class PgMaintenance(Backend):
             found: list[Finding] = []
             judging.report(_checks.DATABASE, scope, found)
             sql = self.executor.sql
+            notes: list[Finding] = []
+            repack = SimpleNamespace(
+                runner=self.repack,
+                readiness=lambda names: self.repack.readiness(session, database, names, self.executor.errors),
+            )
             plan = _actions.plan(
                 database,
                 self.params,
@@ -268,8 +305,10 @@ class PgMaintenance(Backend):
                 sql,
                 lambda statement: statement.as_string(session.conn),
                 sources.dead_now,
+                repack,
+                notes,
             )
-            self.findings.extend(sources.notes + found + recounted(database, judging))
+            self.findings.extend(sources.notes + found + recounted(database, judging) + notes)
             self.planned.extend(plan)
             if plan and not self.check_mode:
                 self.executor.run(session, plan)
