@@ -24,6 +24,7 @@ import math
 import os
 import re
 import shlex
+import stat
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -116,11 +117,17 @@ def looks_like_conninfo(database: str) -> bool:
 
 def read_system_identifier(data_directory: str) -> int | None:
     """The system identifier in <data_directory>/global/pg_control (its first 8 bytes), or None."""
+    # a regular file, not followed through a link nor waited on (a FIFO put there would block the open)
     try:
-        with open(os.path.join(data_directory, "global", "pg_control"), "rb") as handle:
-            head = handle.read(8)
+        fd = os.open(os.path.join(data_directory, "global", "pg_control"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        head = os.read(fd, 8)
+    finally:
+        os.close(fd)
     return struct.unpack("=Q", head)[0] if len(head) == 8 else None
 
 
@@ -292,10 +299,10 @@ class Repack:
         if read_system_identifier(place["data_directory"]) != int(place["system_identifier"]):
             return None
         try:
-            stat = os.statvfs(directory)
+            usage = os.statvfs(directory)
         except OSError:
             return None
-        return stat.f_bavail * stat.f_frsize
+        return usage.f_bavail * usage.f_frsize
 
     def unusable(self, ready: Readiness, facts: Mapping[str, Any] | None) -> str | None:
         """Why pg_repack cannot take this target, or None."""
