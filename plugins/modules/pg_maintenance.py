@@ -105,7 +105,7 @@ options:
         indexes plus the WAL that writes it (the smaller of that size and C(max_wal_size)); a table that fails a
         check is left with a V(warning) finding saying why. pg_repack waits at most O(lock_timeout) (rounded up to
         a whole second, its C(--wait-timeout)) for the locks it needs and never cancels or terminates another session
-        (C(--no-kill-backend)): a table it could not lock is skipped with a V(lock_timeout) finding. It is stopped
+        (C(--no-kill-backend)) - a table it could not lock is skipped with a V(lock_timeout) finding. It is stopped
         with SIGINT (it removes its work) when it runs longer than O(statement_timeout).
       - With both V(repack) and V(vacuum_full), pg_repack rewrites what it can and VACUUM FULL (which needs
         O(allow_disruptive=true)) only what pg_repack cannot, each planned item saying which and why, and an V(ok)

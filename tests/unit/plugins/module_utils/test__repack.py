@@ -57,8 +57,8 @@ def test_names_libpq_could_read_as_connection_strings(name, expected):
 
 def test_outcomes():
     assert _repack.outcome(0, 'INFO: repacking table "public.t"\n', "") == ("done", None)
-    status, why = _repack.outcome(0, "", "WARNING: timed out, do not cancel conflicting backends\n"
-                                        "INFO: Skipping repack public.t due to timeout\n")  # fmt: skip
+    gave_up = "WARNING: timed out, do not cancel conflicting backends\nINFO: Skipping repack public.t due to timeout\n"
+    status, why = _repack.outcome(0, "", gave_up)
     assert status == "lock_timeout"
     assert "timed out" in why
     assert _repack.outcome(124, "", "")[0] == "statement_timeout"
