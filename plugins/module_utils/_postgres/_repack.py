@@ -354,7 +354,10 @@ class Repack:
     def run(self, database: str, target: str, kind: str) -> tuple[str, str | None]:
         argv = self.argv(database, target, kind)
         if self.timeout_seconds > 0:
-            argv = ["timeout", "-s", "INT", "-k", str(SIGINT_GRACE), f"{self.timeout_seconds:g}", *argv]
+            # beside pg_repack: inside the container (docker exec passes no signal on)
+            where = argv.index(PROGRAM) if in_container(self.params) else 0
+            limit = ["timeout", "-s", "INT", "-k", str(SIGINT_GRACE), f"{self.timeout_seconds:g}"]
+            argv = [*argv[:where], *limit, *argv[where:]]
         # the password travels in PGPASSWORD (by name into the container), never on the command line
         rc, out, err = self.host.run_command(
             argv, environ_update=libpq_env(dict(self.params)), expand_user_and_vars=False

@@ -119,6 +119,12 @@ def test_in_the_container_the_password_goes_in_by_name():
     assert argv[:6] == ["docker", "exec", "-e", "PGPASSWORD", "-e", "PGAPPNAME"]
     assert "sutazai-postgres" in argv
     assert not any("S3cret" in word for word in argv)
+    runner.run("jarvis", '"public"."t"', "table")
+    ran, _kwargs = runner.host.calls[-1]
+    # the time limit runs inside the container, right before pg_repack (docker exec forwards no signal)
+    at = ran.index("sutazai-postgres")
+    assert ran[at + 1 : at + 3] == ["timeout", "-s"]
+    assert ran[ran.index("timeout") + 6] == "pg_repack"
 
 
 def facts(**overrides):
