@@ -190,13 +190,14 @@ class PgMaintenance(Backend):
             self.refuse_writes_on_a_standby(server_role)
             self.report["server_role"] = server_role
             Judging(cluster, self.params["checks"]).report(_checks.CLUSTER, self.report["cluster"], self.findings)
+            per_database = self.params["actions"] or any(
+                check.scope == _checks.DATABASE and check.name in self.params["checks"] for check in _checks.CHECKS
+            )
+            for database in databases if per_database else []:
+                # the database the first session is in is worked in that session: no second connection
+                self.database_work(database, main if database == main.database else None)
         finally:
             main.close()
-        per_database = self.params["actions"] or any(
-            check.scope == _checks.DATABASE and check.name in self.params["checks"] for check in _checks.CHECKS
-        )
-        for database in databases if per_database else []:
-            self.database_work(database)
         self.findings.extend(self.executor.findings)
         taken = self.executor.actions_taken
         findings = [finding.as_dict() for finding in self.findings]
@@ -260,8 +261,11 @@ class PgMaintenance(Backend):
             )
         return wanted
 
-    def database_work(self, database: str) -> None:
-        session, _settings = self.session(database)
+    def database_work(self, database: str, session: Session | None = None) -> None:
+        """The checks and actions of one database, in session when given (else in a session of its own)."""
+        own = session is None
+        if session is None:
+            session, _settings = self.session(database)
         try:
             wanted = wanted_sources(self.params["checks"], self.params["actions"])
             sources = Sources(session, self.params, self.block_size, database, self.psycopg2.Error, wanted)
@@ -284,4 +288,5 @@ class PgMaintenance(Backend):
             if plan and not self.check_mode:
                 self.executor.run(session, plan)
         finally:
-            session.close()
+            if own:
+                session.close()
