@@ -35,9 +35,11 @@ from pg_health import DB, psql, setup, stack_env  # noqa: E402 - beside this fil
 REPO = HERE.parent
 ROLE_DEFAULTS = yaml.safe_load((REPO / "roles" / "postgres_maintenance" / "defaults" / "main.yml").read_text())
 MODULE = Path("ansible_collections", "jarvis", "maintenance", "plugins", "modules", "pg_maintenance.py")
-# the statements of the module's login, besides the benchmark's own calls of pg_stat_statements
+# the statements of the module's login, besides the benchmark's own calls of pg_stat_statements:
+# each one's time in ms and its first words, as a JSON list
 SERVER_WORK = f"""
-    SELECT coalesce(sum(s.calls), 0) AS statements, coalesce(sum(s.total_exec_time), 0)::float AS ms
+    SELECT coalesce(json_agg(json_build_array(s.calls, s.total_exec_time,
+                                              left(regexp_replace(s.query, '\\s+', ' ', 'g'), 70))), '[]')
       FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
      WHERE r.rolname = current_user AND s.query NOT LIKE '%pg_stat_statements%'
        AND s.dbid IN (SELECT oid FROM pg_database WHERE datname IN ('postgres', '{DB}'))"""
@@ -67,12 +69,13 @@ def daily_run(env: dict, tree: Path, workdir: Path) -> dict[str, Any]:
     output = json.loads(result.stdout)
     if output.get("failed"):
         raise RuntimeError(f"pg_maintenance failed with {tree}: {output.get('msg')}")
-    statements, ms = psql(env, DB, SERVER_WORK).stdout.strip().split("|")
+    sent = json.loads(psql(env, DB, SERVER_WORK).stdout)
     return {
         "round_trips": output["round_trips"],
         "seconds": output["seconds"],
-        "statements": int(statements),
-        "server_ms": float(ms),
+        "statements": sum(calls for calls, _ms, _query in sent),
+        "server_ms": sum(ms for _calls, ms, _query in sent),
+        "sent": sorted(sent, key=lambda item: -item[1]),
         "findings": sorted((item["check"], item["severity"], item["subject"]) for item in output["findings"]),
         "planned": sorted(item["target"] for item in output["planned"]),
     }
@@ -118,6 +121,12 @@ def main() -> int:
             f"{values['server_ms'] / base['server_ms']:.2f} | {values['seconds']:.3f} | "
             f"{values['seconds'] / base['seconds']:.2f} |"
         )
+    for label, done in runs.items():
+        print(f"\n{label}, its last run - the statements by time on the server:\n")
+        print("| calls | ms | statement |\n|---:|---:|---|")
+        for calls, ms, query in done[-1]["sent"]:
+            escaped = query.replace("|", "\\|")
+            print(f"| {calls} | {ms:.2f} | `{escaped}` |")
     outcomes = {json.dumps([run["findings"], run["planned"]]) for done in runs.values() for run in done}
     print(f"\nthe same findings and plan in every run of every tree: {'yes' if len(outcomes) == 1 else 'NO'}")
     return 0 if len(outcomes) == 1 else 1
