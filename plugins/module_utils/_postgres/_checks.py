@@ -77,9 +77,9 @@ class Check:
     """One check. judge(facts) -> (findings, data); facts holds the data named in needs.
 
     needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
-    wraparound, replication_slots (cluster); tables (statistics only), sized_tables (with their sizes),
-    indexes, database_size, stats_age,
-    sequences, slow_queries, slow_queries_reason, columns, sampled_rows, exact_tables, exact_indexes (database).
+    wraparound, replication_slots (cluster); tables (their statistics only), sized_tables (and their
+    sizes), indexes, database_size, stats_age, sequences, slow_queries, slow_queries_reason, columns,
+    sampled_rows, exact_tables, exact_indexes (database).
     thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
     limits: single levels, such as the least rows a table needs to be judged (option <name>).
     """
