@@ -261,7 +261,9 @@ notes:
     check returns an V(ok) finding that says why, never a failure.
   - Sizes are the files' real sizes (C(pg_relation_size)), except for a table or index someone holds or waits for in
     ACCESS EXCLUSIVE mode - reading it would queue behind that lock - which gets the catalog's figure (as of its last
-    VACUUM or ANALYZE); an V(ok) finding says so when a lock still got in the way.
+    VACUUM or ANALYZE); an V(ok) finding says so when a lock still got in the way. Only the checks that use sizes
+    read them (V(database_size), V(table_bloat) and the index checks); the others - the daily ones among them - read
+    the statistics collector's counters of each table alone, opening no relation and reading no lock.
   - 'The table bloat estimate: a row is its 23-byte header, a NULL bitmap when it has a NULL, and each column that is
     not NULL (pg_stats C(null_frac)) at its average width (C(avg_width)), aligned as its type requires (C(attalign)); a
     table holds as many rows a page as fit at its fillfactor. Rows are counted as of now: the smaller of the catalog''s

@@ -77,8 +77,9 @@ class Check:
     """One check. judge(facts) -> (findings, data); facts holds the data named in needs.
 
     needs names sources of _gather.Sources: activity, max_connections, prepared_transactions,
-    wraparound, replication_slots (cluster); tables, indexes, database_size, stats_age,
-    sequences, slow_queries, slow_queries_reason, columns, sampled_rows, exact_tables, exact_indexes (database).
+    wraparound, replication_slots (cluster); tables (their statistics only), sized_tables (and their
+    sizes), indexes, database_size, stats_age, sequences, slow_queries, slow_queries_reason, columns,
+    sampled_rows, exact_tables, exact_indexes (database).
     thresholds: warning/critical pairs (options <name>_warning and <name>_critical).
     limits: single levels, such as the least rows a table needs to be judged (option <name>).
     """
@@ -527,9 +528,9 @@ def judge_replication(server: Dict[str, Any], standbys: Rows, thresholds: Levels
 
 
 @check(DATABASE, {"database_size_gb": Threshold(100, 500, " GB")})
-def judge_database_size(database: str, database_size: int, tables: Rows, thresholds: Levels) -> Judged:
+def judge_database_size(database: str, database_size: int, sized_tables: Rows, thresholds: Levels) -> Judged:
     """Size of the database and its largest tables."""
-    largest = sorted(tables, key=lambda row: row["total_bytes"], reverse=True)[:10]
+    largest = sorted(sized_tables, key=lambda row: row["total_bytes"], reverse=True)[:10]
     gigabytes = round(database_size / 1024**3, 2)
     label, advice = f"Size of database {database}", "Archive or partition the largest tables; plan disk growth."
     data = {
@@ -840,7 +841,7 @@ def judge_sequences(database: str, sequences: Rows, thresholds: Levels) -> Judge
 @check(DATABASE, {"table_bloat_percent": Threshold(30, 50, "%")}, {"bloat_min_bytes": 10485760})
 def judge_table_bloat(
     database: str,
-    tables: Rows,
+    sized_tables: Rows,
     columns: Dict[int, Any],
     sampled_rows: Dict[int, float],
     block_size: int,
@@ -854,7 +855,7 @@ def judge_table_bloat(
     above the warning level. Each finding says which figure it is.
     """
     relations = []
-    for row in tables:
+    for row in sized_tables:
         if row["heap_bytes"] < thresholds["bloat_min_bytes"]:
             continue
         if exact_tables is not None and row["relid"] in exact_tables:

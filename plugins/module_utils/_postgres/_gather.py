@@ -10,7 +10,7 @@ first time an asked-for check (or action) needs it, and kept for the others.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
@@ -89,9 +89,17 @@ class Sources:
     """
 
     def __init__(
-        self, session: Session, params: Mapping[str, Any], block_size: int, database: str | None, error: type
+        self,
+        session: Session,
+        params: Mapping[str, Any],
+        block_size: int,
+        database: str | None,
+        error: type,
+        wanted: Iterable[str] = (),
     ) -> None:
         self.session = session
+        # the sources the run will read (wanted_sources): one that holds another's rows serves it too
+        self.wanted = frozenset(wanted)
         self.params = params
         self.block_size = block_size
         self.database = database
@@ -137,13 +145,19 @@ class Sources:
             return None
 
     def fetch_tables(self) -> list[dict[str, Any]]:
-        return self.sized("tables")
+        """Each table's statistics; taken from sized_tables (a superset) when the run reads those anyway."""
+        if "sized_tables" in self.wanted or "sized_tables" in self._cache:
+            return self.get("sized_tables")
+        return self.session.rows(SQL["tables"])
+
+    def fetch_sized_tables(self) -> list[dict[str, Any]]:
+        return self.sized("sized_tables", "tables")
 
     def fetch_indexes(self) -> list[dict[str, Any]]:
-        return self.sized("indexes")
+        return self.sized("indexes", "indexes")
 
-    def sized(self, name: str) -> list[dict[str, Any]]:
-        """The rows of a query with real sizes; the catalog's sizes when a lock got in the way anyway."""
+    def sized(self, name: str, what: str) -> list[dict[str, Any]]:
+        """The rows of a query with real sizes of what; the catalog's sizes when a lock got in the way anyway."""
         try:
             return self.session.rows(SQL[name], {"catalog_sizes": False})
         except self.error as exc:
@@ -154,7 +168,7 @@ class Sources:
                 check="database_size",
                 severity=OK,
                 subject=str(self.database),
-                message=f"A lock held in {self.database} kept its {name}' file sizes from being read: "
+                message=f"A lock held in {self.database} kept its {what}' file sizes from being read: "
                 "their sizes are the catalog's, as of their last VACUUM or ANALYZE",
             )
         )
@@ -170,7 +184,7 @@ class Sources:
         minimum = self.params["thresholds"]["bloat_min_bytes"]
         sampled: dict[int, float] = {}
         unread: list[str] = []
-        for row in self.get("tables"):
+        for row in self.get("sized_tables"):
             if row["heap_bytes"] < minimum or heap_tuple_bytes(self.get("columns").get(row["relid"])) is not None:
                 continue
             if not row["readable"]:
@@ -256,7 +270,7 @@ class Sources:
         thresholds = self.params["thresholds"]
         sampled = self.get("sampled_rows")
         oids = []
-        for row in self.get("tables"):
+        for row in self.get("sized_tables"):
             if row["heap_bytes"] < thresholds["bloat_min_bytes"]:
                 continue
             estimate = table_estimate(

@@ -165,6 +165,13 @@ def recounted(database: str, judging: Judging) -> list[Finding]:
     ]
 
 
+def wanted_sources(checks: list[str], actions: list[str]) -> set[str]:
+    """The sources the asked-for checks and actions read directly (the actions' own checks' too)."""
+    judged = set(checks).union(*(_actions.ACTION_CHECKS[action] for action in actions))
+    wanted = {need for name in judged for need in _checks.BY_NAME[name].needs}
+    return wanted.union(*(_actions.ACTION_SOURCES.get(action, ()) for action in actions))
+
+
 class PgMaintenance(Backend):
     """Backend of the pg_maintenance module."""
 
@@ -176,15 +183,18 @@ class PgMaintenance(Backend):
         self.planned: list[dict[str, Any]] = []
         self.block_size = 8192
 
-    def session(self, database: str | None) -> Session:
+    def session(self, database: str | None) -> tuple[Session, dict[str, Any]]:
+        """A session of database with the checks' timeouts set, and the server's version and block size."""
         session = Session(self.psycopg2, self.params, database, self.round_trips)
         # Checks read catalogs and statistics: bound them so a locked table or a busy
-        # server cannot hang the run.
-        session.execute(
-            "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-            (self.params["lock_timeout"], self.params["check_timeout"]),
-        )
-        return session
+        # server cannot hang the run. The same round trip reads the settings the run needs.
+        settings = session.rows(
+            "SELECT set_config('lock_timeout', %(lock)s, false) AS lock_timeout,"
+            " set_config('statement_timeout', %(statement)s, false) AS statement_timeout,"
+            " current_setting('server_version') AS server_version, current_setting('block_size')::int AS block_size",
+            {"lock": self.params["lock_timeout"], "statement": self.params["check_timeout"]},
+        )[0]
+        return session, settings
 
     def run(self) -> dict[str, Any]:
         validate(self.params)
@@ -203,23 +213,23 @@ class PgMaintenance(Backend):
             self.repack,
         )
         started = time.monotonic()
-        main = self.session(None)
+        main, settings = self.session(None)
         try:
-            server_version = main.rows("SELECT current_setting('server_version') AS v")[0]["v"]
-            self.block_size = int(main.rows("SELECT current_setting('block_size')::int AS b")[0]["b"])
+            server_version, self.block_size = settings["server_version"], int(settings["block_size"])
             databases = self.resolve_databases(main)
             cluster = Sources(main, self.params, self.block_size, None, self.psycopg2.Error)
             server_role = cluster.get("server")["role"]
             self.refuse_writes_on_a_standby(server_role)
             self.report["server_role"] = server_role
             Judging(cluster, self.params["checks"]).report(_checks.CLUSTER, self.report["cluster"], self.findings)
+            per_database = self.params["actions"] or any(
+                check.scope == _checks.DATABASE and check.name in self.params["checks"] for check in _checks.CHECKS
+            )
+            for database in databases if per_database else []:
+                # the database the first session is in is worked in that session: no second connection
+                self.database_work(database, main if database == main.database else None)
         finally:
             main.close()
-        per_database = self.params["actions"] or any(
-            check.scope == _checks.DATABASE and check.name in self.params["checks"] for check in _checks.CHECKS
-        )
-        for database in databases if per_database else []:
-            self.database_work(database)
         self.findings.extend(self.executor.findings)
         taken = self.executor.actions_taken
         findings = [finding.as_dict() for finding in self.findings]
@@ -283,10 +293,14 @@ class PgMaintenance(Backend):
             )
         return wanted
 
-    def database_work(self, database: str) -> None:
-        session = self.session(database)
+    def database_work(self, database: str, session: Session | None = None) -> None:
+        """The checks and actions of one database, in session when given (else in a session of its own)."""
+        own = session is None
+        if session is None:
+            session, _settings = self.session(database)
         try:
-            sources = Sources(session, self.params, self.block_size, database, self.psycopg2.Error)
+            wanted = wanted_sources(self.params["checks"], self.params["actions"])
+            sources = Sources(session, self.params, self.block_size, database, self.psycopg2.Error, wanted)
             judging = Judging(sources, self.params["checks"])
             scope = self.report["databases"].setdefault(database, {})
             found: list[Finding] = []
@@ -313,4 +327,5 @@ class PgMaintenance(Backend):
             if plan and not self.check_mode:
                 self.executor.run(session, plan)
         finally:
-            session.close()
+            if own:
+                session.close()

@@ -21,6 +21,14 @@ def mask_literals(query: str | None, limit: int = 200) -> str:
 
 
 # -- SQL ---------------------------------------------------------------------------------
+# The statistics collector's columns of a table (s: pg_stat_user_tables), in both tables queries.
+TABLE_STATISTICS = """s.relid, s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
+               s.n_tup_ins, s.n_tup_del, s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan,
+               s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
+               EXTRACT(EPOCH FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float / 86400
+                   AS analyze_age_days,
+               EXTRACT(EPOCH FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float / 86400
+                   AS vacuum_age_days"""
 SQL = {
     "databases": """
         SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname""",
@@ -29,7 +37,9 @@ SQL = {
                EXTRACT(EPOCH FROM now() - xact_start)::float AS xact_seconds,
                EXTRACT(EPOCH FROM now() - state_change)::float AS state_seconds,
                EXTRACT(EPOCH FROM now() - query_start)::float AS query_seconds,
-               query, pg_blocking_pids(pid) AS blocked_by
+               query,
+               -- pg_blocking_pids takes every lock-manager partition: asked only of a session waiting on a lock
+               CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{}' END AS blocked_by
           FROM pg_stat_activity
          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()""",
     "max_connections": "SELECT current_setting('max_connections')::int AS max_connections",
@@ -72,14 +82,16 @@ SQL = {
                current_setting('autovacuum_multixact_freeze_max_age')::bigint AS mxid""",
     # pg_ls_waldir and pg_ls_archive_statusdir need pg_monitor (or superuser)
     "wal": """
-        SELECT (SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$') AS files,
-               (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::bigint AS bytes,
+        SELECT w.files, w.bytes,
                pg_size_bytes(current_setting('max_wal_size'))::bigint AS max_wal_bytes,
                current_setting('archive_mode') AS archive_mode,
                (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') AS archive_ready,
                a.failed_count AS archive_failed_count, a.last_failed_wal, a.last_failed_time::text AS last_failed_time,
                a.last_archived_time::text AS last_archived_time
-          FROM pg_stat_archiver AS a""",
+          FROM pg_stat_archiver AS a,
+               -- one listing of the directory for both
+               (SELECT count(*) FILTER (WHERE name ~ '^[0-9A-F]{24}$') AS files, coalesce(sum(size), 0)::bigint AS bytes
+                  FROM pg_ls_waldir()) AS w""",
     "checkpoints": """
         SELECT checkpoints_timed AS timed, checkpoints_req AS requested, stats_reset::text AS since,
                current_setting('max_wal_size') AS max_wal_size,
@@ -96,22 +108,22 @@ SQL = {
         SELECT EXTRACT(EPOCH FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float / 86400
                AS days
           FROM pg_stat_database WHERE datname = current_database()""",
+    # Each table's activity counters and last maintenance: the statistics collector's alone, so
+    # no relation is opened, no file looked at and the lock table not read (the daily checks).
+    "tables": f"""
+        SELECT {TABLE_STATISTICS}
+          FROM pg_stat_user_tables s""",
+    # The same with each table's sizes and catalog figures (the bloat and size checks).
     # Sizes are the files' real sizes, except for a relation someone holds or waits for in ACCESS
     # EXCLUSIVE mode (a VACUUM FULL, an ALTER TABLE): reading its size would queue behind that lock,
     # so it gets the catalog's figure (as of its last VACUUM/ANALYZE) and size_source says so.
     # %(catalog_sizes)s forces the catalog for every relation (the fallback when a lock still got in the way).
-    "tables": """
+    "sized_tables": f"""
         WITH locked AS MATERIALIZED (
             SELECT relation FROM pg_locks
              WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
                AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-        SELECT s.relid, s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
-               s.n_tup_ins, s.n_tup_del, s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan,
-               s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
-               EXTRACT(EPOCH FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float / 86400
-                   AS analyze_age_days,
-               EXTRACT(EPOCH FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float / 86400
-                   AS vacuum_age_days,
+        SELECT {TABLE_STATISTICS},
                z.source AS size_source, has_table_privilege(s.relid, 'SELECT') AS readable,
                CASE z.source WHEN 'file' THEN pg_relation_size(s.relid)
                     ELSE c.relpages::bigint * current_setting('block_size')::int END AS heap_bytes,

@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 import psycopg2.sql as psycopg2_sql
+import pytest
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres import _actions, _checks
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Sources
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import ARGUMENT_SPEC, Judging
-from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._maintenance import (
+    ARGUMENT_SPEC,
+    Judging,
+    wanted_sources,
+)
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import SQL, TABLE_STATISTICS
 
 TABLE = {
     "relid": 1, "schemaname": "public", "relname": "t", "n_live_tup": 5000, "n_dead_tup": 5000,
@@ -47,9 +52,17 @@ def params(checks, actions=()):
 
 
 def judged(asked, actions=()):
-    session = FakeSession({"tables": [TABLE], "indexes": []})
+    answers = {
+        "tables": [TABLE],
+        "sized_tables": [TABLE],
+        "indexes": [],
+        "columns": [],
+        "database_size": [{"bytes": 1}],
+    }
+    session = FakeSession(answers)
     values = params(asked, actions)
-    sources = Sources(session, values, 8192, "db", Exception)
+    # as the module makes them: knowing what the run will read
+    sources = Sources(session, values, 8192, "db", Exception, wanted_sources(values["checks"], values["actions"]))
     judging = Judging(sources, values["checks"])
     report, findings = {}, []
     judging.report(_checks.DATABASE, report, findings)
@@ -107,3 +120,63 @@ def test_a_table_vacuumed_minutes_ago_is_recounted_before_it_is_vacuumed_again()
     assert recent["recounted"] == 0
     # without pgstattuple (no recount) the statistics collector's count is acted on
     assert len(_actions.plan("db", values, lambda _c: {"tables": [dict(recent)]}, list, psycopg2_sql, str)) == 1
+
+
+DAILY = ["connections", "long_transactions", "idle_in_transaction", "prepared_transactions", "blocking_locks",
+         "wraparound", "replication_slots", "wal", "dead_tuples", "maintenance_age"]  # fmt: skip
+
+
+def test_the_daily_checks_and_analyze_read_only_the_tables_statistics_once():
+    asked, ran, report, _findings, planned = judged(DAILY, ["analyze"])
+    assert asked == ["tables"]
+    assert ran == {"dead_tuples", "maintenance_age"} and list(report) == ["dead_tuples", "maintenance_age"]
+    changed = dict(TABLE, n_mod_since_analyze=5000)
+    session = FakeSession({"tables": [changed]})
+    values = params(DAILY, ["analyze"])
+    sources = Sources(session, values, 8192, "db", Exception, wanted_sources(DAILY, ["analyze"]))
+    planned = _actions.plan("db", values, lambda _c: {}, lambda: sources.get("tables"), psycopg2_sql, str)
+    assert [(item["action"], item["target"]) for item in planned] == [("analyze", "public.t")]
+    assert session.asked == ["tables"]
+
+
+@pytest.mark.parametrize(
+    ("checks", "actions", "expected"),
+    [
+        # the sizes are read once, and the statistics taken from them
+        (["database_size", "dead_tuples", "table_bloat"], [], ["database_size", "sized_tables", "columns"]),
+        # a check that needs only statistics, judged before the action's check that needs sizes
+        (["dead_tuples"], ["vacuum_full"], ["sized_tables", "columns"]),
+        (["never_analyzed", "vacuum_age", "seq_scans"], ["analyze", "vacuum"], ["tables"]),
+    ],
+)
+def test_the_tables_are_read_once_with_sizes_only_when_a_check_needs_them(checks, actions, expected):
+    asked, _ran, _report, _findings, _planned = judged(checks, actions)
+    assert asked == expected
+
+
+def test_without_knowing_the_run_each_tables_query_is_its_own():
+    session = FakeSession({"tables": [TABLE], "sized_tables": [dict(TABLE, heap_bytes=16384)]})
+    sources = Sources(session, params(["dead_tuples", "database_size"]), 8192, "db", Exception)
+    assert sources.get("tables") == [TABLE]
+    assert sources.get("sized_tables")[0]["heap_bytes"] == 16384
+    assert session.asked == ["tables", "sized_tables"]
+
+
+@pytest.mark.parametrize(
+    ("checks", "actions", "wanted", "unwanted"),
+    [
+        (DAILY, ["analyze"], {"activity", "wal", "tables"}, {"sized_tables", "indexes", "columns"}),
+        (["dead_tuples"], ["vacuum_full"], {"tables", "sized_tables", "columns", "exact_tables"}, {"indexes"}),
+        (["wal"], ["reindex"], {"wal", "indexes"}, {"tables", "sized_tables"}),
+    ],
+)
+def test_the_wanted_sources_are_those_of_the_checks_and_the_actions(checks, actions, wanted, unwanted):
+    sources = wanted_sources(checks, actions)
+    assert wanted <= sources and not unwanted & sources
+
+
+def test_the_statistics_query_opens_no_relation_and_reads_no_lock():
+    for costly in ("pg_relation_size", "pg_total_relation_size", "pg_locks", "has_table_privilege", "pg_class"):
+        assert costly not in SQL["tables"]
+    # both tables queries give the same statistics columns
+    assert TABLE_STATISTICS in SQL["tables"] and TABLE_STATISTICS in SQL["sized_tables"]
