@@ -16,6 +16,8 @@ index-heavy one (orders.sql). Phases, one after the other under that load:
   collection monthly (repack)  ... monthly outside any window, as the role runs it with pg_repack
                          installed (REINDEX CONCURRENTLY, pg_repack of the bloated tables; then,
                          not measured, each repacked table's size against a fresh copy of it)
+  ceiling: bare copy ...  the least an online rewrite of those tables must do: CREATE TABLE AS
+                         of the same rows and the same indexes built on it (then dropped)
   (reseed: the bloat and the dead tuples made again, not measured)
   runbook VACUUM ANALYZE, runbook VACUUM FULL ANALYZE, runbook REINDEX DATABASE   (psql, verbatim)
 
@@ -84,6 +86,22 @@ LOCK_TIMEOUT = "5s"
 ROLE_DEFAULTS = yaml.safe_load((REPO / "roles" / "postgres_maintenance" / "defaults" / "main.yml").read_text())
 REDIS_DEFAULTS = yaml.safe_load((REPO / "roles" / "redis_maintenance" / "defaults" / "main.yml").read_text())
 REPACK_PHASE = "collection monthly (repack)"
+CEILING_PHASE = "ceiling: bare copy of what pg_repack rewrote"
+# CREATE TABLE AS of the table's rows, then each of its indexes built on the copy, then dropped:
+# the copy and the index builds pg_repack does, without its trigger, log and swap
+CEILING_SQL = """
+DO $$
+DECLARE
+    source regclass := '{relation}';
+    definition text;
+BEGIN
+    EXECUTE format('CREATE TABLE live_ceiling AS TABLE %s', source);
+    FOR definition IN SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = source LOOP
+        EXECUTE regexp_replace(definition, '^(CREATE (UNIQUE )?INDEX) \\S+ ON \\S+', '\\1 ON live_ceiling');
+    END LOOP;
+    DROP TABLE live_ceiling;
+END $$
+"""
 RUNBOOK_SQL = {
     "runbook VACUUM ANALYZE": "VACUUM ANALYZE;",
     "runbook VACUUM FULL ANALYZE": "VACUUM FULL ANALYZE;",
@@ -440,6 +458,17 @@ def postgres_part(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             outputs[f"{REPACK_PHASE} (round {number})"] = output
             settle(pg, args.gap)
             repack_sizes.append(fresh_sizes(pg, output, number))
+            # the least any online rewrite must do: copy the same rows and build the same indexes
+            copies = [item["relation"] for item in output.get("actions_taken", []) if item["action"] == "repack"]
+            print(f"  round {number}: {CEILING_PHASE} ...", file=sys.stderr)
+            timed_phase(
+                phases,
+                CEILING_PHASE,
+                lambda c=copies: [pg.checked(CEILING_SQL.format(relation=relation)) for relation in c],
+                args.min_phase,
+                round_number=number,
+            )
+            settle(pg, args.gap)
             reseed(pg, phases, args.gap)
             for name, sql in RUNBOOK_SQL.items():
                 print(f"  round {number}: {name} ...", file=sys.stderr)

@@ -358,10 +358,11 @@ class Repack:
             where = argv.index(PROGRAM) if in_container(self.params) else 0
             limit = ["timeout", "-s", "INT", "-k", str(SIGINT_GRACE), f"{self.timeout_seconds:g}"]
             argv = [*argv[:where], *limit, *argv[where:]]
-        # the password travels in PGPASSWORD (by name into the container), never on the command line
-        rc, out, err = self.host.run_command(
-            argv, environ_update=libpq_env(dict(self.params)), expand_user_and_vars=False
-        )
+        # the password travels in PGPASSWORD (by name into the container), never on the command line;
+        # the application name stays pg_repack's own: it tells other pg_repack sessions (its --jobs
+        # workers, another run on another table) from the transactions it must wait for
+        env = dict(libpq_env(dict(self.params)), PGAPPNAME=PROGRAM)
+        rc, out, err = self.host.run_command(argv, environ_update=env, expand_user_and_vars=False)
         return outcome(rc, out, err)
 
 

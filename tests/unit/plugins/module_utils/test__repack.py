@@ -103,6 +103,8 @@ def test_the_command_line_never_kills_and_holds_no_password():
     argv, kwargs = runner.host.calls[-1]
     assert argv[:5] == ["timeout", "-s", "INT", "-k", str(_repack.SIGINT_GRACE)]
     assert kwargs["environ_update"]["PGPASSWORD"] == "S3cret-pw"
+    # pg_repack's own name: it skips other pg_repack sessions when it waits for old transactions
+    assert kwargs["environ_update"]["PGAPPNAME"] == "pg_repack"
 
 
 def test_jobs_go_to_tables_only():
