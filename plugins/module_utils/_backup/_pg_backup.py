@@ -92,6 +92,8 @@ DEFAULT_SIZE_RATIO = {"zstd": 0.5, "gzip": 0.5, "none": 1.0}
 # the choice from a sample: 3).
 DEFAULT_LEVEL = {"zstd": 3, "gzip": 3, "none": 0}
 LEVEL_LIMITS = {"zstd": (1, 19), "gzip": (1, 9), "none": (0, 9)}
+# The longest the sample for the level may take (it takes a fraction of a second).
+SAMPLE_SECONDS = 10.0
 
 FORMATS = {
     # (format, compression) -> (file suffix, manifest format)
@@ -591,28 +593,24 @@ class PgBackup(Backend):
             return {**base, "level": level, "chosen": "compression_level"}
         if compression != "zstd":
             return {**base, "level": DEFAULT_LEVEL[compression], "chosen": "default"}
+        # The sample is a guess's input, never a reason to fail or delay the backup: it waits for no lock
+        # (a locked table is left out), takes a tenth of the time left at most, and on any failure the
+        # level is the default one, with why.
+        limit = min(SAMPLE_SECONDS, self.remaining(deadline, f"database {largest}") / 10)
         try:
             conn = self.psycopg2.connect(**connection_kwargs(self.params, largest))
-        except self.psycopg2.Error as exc:
-            raise ModuleError(
-                f"Cannot back up database {largest}: cannot connect to {describe_target(self.params)} to sample its "
-                f"rows for the compression level: {pg_reason(exc)}"
-            ) from None
-        try:
-            conn.set_session(readonly=True)
-            with conn.cursor() as cursor:
-                zstd = self.host.get_bin_path("zstd") or "zstd"
-                measured = measure(self.host, cursor, zstd, self.remaining(deadline, f"database {largest}"))
+            try:
+                conn.autocommit = True
+                with conn.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '50ms'")
+                    cursor.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(limit * 1000)}ms",))
+                    zstd = self.host.get_bin_path("zstd") or "zstd"
+                    measured = measure(self.host, cursor, zstd, limit)
+            finally:
+                conn.close()
         except (self.psycopg2.Error, PipelineError, OSError) as exc:
             reason = pg_reason(exc) if isinstance(exc, self.psycopg2.Error) else str(exc)
-            raise ModuleError(
-                f"Cannot back up database {largest}: cannot measure how its rows compress (compression_level "
-                f"unset); set compression_level to skip the measurement: {reason}"
-            ) from None
-        except BackupError as exc:
-            raise ModuleError(str(exc)) from None
-        finally:
-            conn.close()
+            return {**base, "level": DEFAULT_LEVEL[compression], "chosen": "default", "reason": f"no sample: {reason}"}
         return {**base, **auto_choice(measured, threads)}
 
     def dump_all(
@@ -716,7 +714,6 @@ class PgBackup(Backend):
                 self.host,
                 stages,
                 env=self.env,
-                stdout_path=fd_path(partial.fd) if directory else None,
                 timeout=timeout,
                 while_running=(lambda: count_rows(cursor, sql)) if params["count_rows"] else None,
                 sink=sink,
