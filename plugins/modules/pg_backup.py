@@ -20,7 +20,7 @@ description:
   - Every stage's exit status is checked; a failure (pg_dump error, disk full, timeout) fails with the stage's
     own message.
   - The compressed stream reaches each file through the module, which counts the file's size and sha256 on the
-    way (the checksums in O(files) and the set's manifest cost no second read of what was just written). Directory
+    way (the checksums in RV(files) and the set's manifest cost no second read of what was just written). Directory
     dumps, written by pg_dump itself, are read once after the dump for their checksums.
   - Each file is written as C(<name>.partial), created relative to an open directory fd of O(dest) with
     C(O_EXCL|O_NOFOLLOW) (never through a symlink, never over an existing entry) and handed to the pipeline as
