@@ -1,4 +1,14 @@
-"""Benchmark: backing up, verifying and restoring a pgbench database (scale 70, about 1 GB).
+"""Benchmark: backing up, verifying and restoring a pgbench database (scale 70, about 1 GB), and
+backing up and verifying a database of realistic data (about 1 GiB of chat messages and JSON documents).
+
+Two data sets, each measured alone (the other one's database is left out of every command):
+
+- ``pgbench``: pgbench's tables, whose blank filler compresses about 35x (gzip), which flatters any
+  compressor;
+- ``realistic``: benchmarks/_data.py's ``messages`` and ``documents`` tables (text from a Zipf-like
+  vocabulary with numbers and ids, jsonb payloads), whose COPY text compresses about 3x with gzip -6
+  (the ratio of a sample is printed with the table), like the chat logs and API payloads Jarvis keeps.
+  It runs the backup and verification steps; the restore step runs on pgbench only.
 
 Compares the runbook's three steps with jarvis.maintenance's modules, each run as a script
 (``.venv/bin/python plugins/modules/<module>.py args.json``, the real module code without
@@ -31,7 +41,8 @@ Methods run interleaved, in a rotating order within each step, for --rounds roun
 medians. Everything written goes to a temp dir removed at the end; the pgbench database is dropped
 unless --keep (a kept one of the same scale is reused).
 
-    .venv/bin/python benchmarks/backup.py [--scale 70] [--rounds 3] [--keep]
+    .venv/bin/python benchmarks/backup.py [--scale 70] [--realistic-mib 1024] [--rounds 3] [--keep]
+        [--data pgbench,realistic]
 
 Every method runs the cluster's own client programs (the modules through ``bin_dir``, the shell
 commands with that directory first on PATH), not Debian's pg_wrapper script.
@@ -53,16 +64,19 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from _data import create_database, gzip_ratio
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
 COLLECTIONS = REPO / ".build" / "collections"
 MODULES = COLLECTIONS / "ansible_collections" / "jarvis" / "maintenance" / "plugins" / "modules"
 DB = "jarvis_bench_backup"
+REALISTIC_DB = "jarvis_bench_realistic"
 FRESH = "jarvis_bench_fresh_"
 SCRATCH_PORT = 25433
 
 # The runbook's commands, verbatim but for the paths and database names, passed as $1 and $2.
-RUNBOOK_BACKUP = 'set -o pipefail; pg_dumpall | gzip > "$1"'
+RUNBOOK_BACKUP = 'set -o pipefail; pg_dumpall "${@:2}" | gzip > "$1"'
 RUNBOOK_VERIFY = 'gunzip -t "$1"'
 RUNBOOK_RESTORE = 'gunzip -c "$1" | psql -d "$2"'
 CEILING = 'pg_dump -Fc -Z0 -d "$1" > /dev/null'
@@ -123,20 +137,23 @@ def run_module(name: str, args: dict[str, Any], workdir: str) -> tuple[float, di
     return seconds, output
 
 
-def ensure_database(conn: dict[str, str], scale: int) -> bool:
-    """Creates DB with pgbench at this scale unless a complete one is there; True when reused."""
-    marker = f"benchmarks/backup.py: pgbench -i -s {scale}"
+def ensure_database(conn: dict[str, str], db: str, marker: str, make: Callable[[], None]) -> bool:
+    """Creates db with make() unless a complete one (commented with marker) is there; True when reused."""
     found = psql(
-        conn, "postgres", f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{DB}'"
+        conn, "postgres", f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{db}'"
     )
     if found == marker:
         return True
+    print(f"{marker} ...", file=sys.stderr, flush=True)
+    make()
+    psql(conn, "postgres", f"COMMENT ON DATABASE {db} IS '{marker}'")
+    return False
+
+
+def make_pgbench(conn: dict[str, str], scale: int) -> None:
     psql(conn, "postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     psql(conn, "postgres", f"CREATE DATABASE {DB}")
-    print(f"pgbench -i -s {scale} -q {DB} ...", file=sys.stderr, flush=True)
     subprocess.run(["pgbench", "-i", "-s", str(scale), "-q", DB], env=conn, check=True, stdout=subprocess.DEVNULL)
-    psql(conn, "postgres", f"COMMENT ON DATABASE {DB} IS '{marker}'")
-    return False
 
 
 def drop_fresh(conn: dict[str, str]) -> None:
@@ -198,6 +215,7 @@ class ScratchServer:
 class Bench:
     def __init__(self, args: argparse.Namespace, env: dict[str, Any], workdir: str) -> None:
         self.args, self.workdir = args, workdir
+        self.db, self.other = DB, REALISTIC_DB
         self.conn = libpq(env["pg_socket_dir"], env["pg_port"], env["pg_superuser"])
         # Every method runs the server's own client programs: on Debian, pg_dump & co. on PATH are the
         # pg_wrapper Perl script, which costs ~25 ms a call (the modules get the same through bin_dir).
@@ -214,6 +232,20 @@ class Bench:
         self.full_root = os.path.join(workdir, "sets-full")
         self.restore_root = os.path.join(workdir, "sets-restore")
         self.round = 0
+        self.ceiling_size = 0
+
+    def use(self, db: str, other: str) -> None:
+        """Measure db from now on, leaving other out of the backups; writes db's uncompressed dump once."""
+        self.db, self.other = db, other
+        result = subprocess.run(
+            ["pg_dump", "-Fc", "-Z0", "-d", db, "-f", self.bench_dump],
+            env=self.conn,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        checked("pg_dump (bench.dump)", result)
+        self.ceiling_size = os.path.getsize(self.bench_dump)
 
     # -- sets -----------------------------------------------------------------------
     def backup_into_set(self, root: str, extra: dict[str, Any]) -> tuple[float, dict[str, Any]]:
@@ -226,25 +258,17 @@ class Bench:
         return seconds, dumps
 
     def setup(self) -> None:
-        result = subprocess.run(
-            ["pg_dump", "-Fc", "-Z0", "-d", DB, "-f", self.bench_dump],
-            env=self.conn,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        checked("pg_dump (bench.dump)", result)
         self.backup_into_set(self.restore_root, {"databases": [DB], "globals": False})
 
     # -- backup ---------------------------------------------------------------------
     def runbook_backup(self) -> dict[str, Any]:
-        seconds, result = bash(RUNBOOK_BACKUP, self.conn, self.all_sql)
+        seconds, result = bash(RUNBOOK_BACKUP, self.conn, self.all_sql, f"--exclude-database={self.other}")
         checked("pg_dumpall | gzip", result)
         return {"seconds": seconds, "size": os.path.getsize(self.all_sql), "note": "exit 0"}
 
     def module_backup(self) -> dict[str, Any]:
         shutil.rmtree(self.full_root, ignore_errors=True)  # one set: the one this round verifies
-        seconds, dumps = self.backup_into_set(self.full_root, {})
+        seconds, dumps = self.backup_into_set(self.full_root, {"exclude_databases": [self.other]})
         # The sum of the files: the module's own `size` is overwritten by AnsibleModule.exit_json, which
         # adds the stat of `dest` (a directory: 4096) to any result holding `dest` or `path`.
         size = sum(entry["size"] for entry in dumps["files"])
@@ -254,9 +278,9 @@ class Bench:
         return {"seconds": seconds, "size": size, "note": note}
 
     def ceiling(self) -> dict[str, Any]:
-        seconds, result = bash(CEILING, self.conn, DB)
+        seconds, result = bash(CEILING, self.conn, self.db)
         checked("pg_dump -Fc -Z0", result)
-        return {"seconds": seconds, "size": os.path.getsize(self.bench_dump), "note": f"{DB} only, to /dev/null"}
+        return {"seconds": seconds, "size": self.ceiling_size, "note": f"{self.db} only, to /dev/null"}
 
     # -- verification ---------------------------------------------------------------
     def gunzip_test(self) -> dict[str, Any]:
@@ -326,66 +350,37 @@ def median(rows: list[dict[str, Any]], key: str) -> float:
     return statistics.median(row[key] for row in rows)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=70, help="pgbench scale (70: 7,000,000 accounts, about 1 GB)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--keep", action="store_true", help=f"keep {DB} for the next run (reused at the same scale)")
-    args = parser.parse_args()
-    if not MODULES.is_dir():
-        parser.error(f"{MODULES} is missing: run `make collection` first")
-    env = stack_env()
-    workdir = tempfile.mkdtemp(prefix="backup-bench-")
-    bench = Bench(args, env, workdir)
-    conn = bench.conn
-    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    steps: dict[str, dict[str, Callable[[], dict[str, Any]]]] = {
-        "backup": {
-            "runbook: pg_dumpall | gzip": bench.runbook_backup,
-            "pg_backup (all databases + globals, zstd)": bench.module_backup,
-            f"ceiling: pg_dump -Fc -Z0 {DB} > /dev/null": bench.ceiling,
-        },
-        "verify": {
-            "runbook: gunzip -t": bench.gunzip_test,
-            "backup_verify checksums + decode": bench.full_verify,
-        },
-        "restore": {
-            "runbook: gunzip -c | psql -d fresh": bench.runbook_restore,
-            "bare pg_restore --jobs=2 (uncompressed dump)": bench.bare_restore,
-            "backup_verify restore test (streamed, default)": bench.restore_test,
-        },
-    }
-    results: dict[str, list[dict[str, Any]]] = {name: [] for methods in steps.values() for name in methods}
-    try:
-        drop_fresh(conn)
-        reused = ensure_database(conn, args.scale)
-        db_size = int(psql(conn, "postgres", f"SELECT pg_database_size('{DB}')"))
-        print(f"{DB}: {'reused' if reused else 'created'}, {db_size:,} bytes; setting up...", file=sys.stderr)
-        bench.setup()
-        for round_no in range(args.rounds):
-            bench.round = round_no + 1
-            for methods in steps.values():
-                names = list(methods)
-                shift = round_no % len(names)
-                for name in names[shift:] + names[:shift]:
-                    row = methods[name]()
-                    results[name].append(row)
-                    print(f"round {round_no + 1} {name}: {row['seconds']:.2f} s; {row['note']}", file=sys.stderr)
-    finally:
-        bench.scratch.stop()
-        drop_fresh(conn)
-        if not args.keep:
-            psql(conn, "postgres", f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        shutil.rmtree(workdir, ignore_errors=True)
+def goal(label: str, value: float, limit: float, at_least: bool, detail: str) -> str:
+    met = value >= limit if at_least else value <= limit
+    verdict = "MET" if met else "NOT MET"
+    return f"- {label}: {value:.3g}x (goal {'≥' if at_least else '≤'} {limit}x; {detail}) → {verdict}"
 
-    load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"\nnproc: {len(os.sched_getaffinity(0))}; load average at the start: {load_before}; at the end: {load_after}"
-    )
-    print(
-        f"pgbench scale {args.scale} ({args.scale * 100_000:,} accounts); {DB}: {db_size:,} bytes "
-        f"({db_size / 2**20:,.0f} MiB); medians of {args.rounds} interleaved rounds.\n"
-    )
+
+# Per data set: (backup speed-up vs runbook ≥, size vs runbook ≤, time vs ceiling ≤, verification speed-up ≥)
+GOALS = {"pgbench": (1.8, 0.35, 1.3, 5.0), "realistic": (3.5, 1.0, 1.6, 5.0)}
+
+
+def run_rounds(
+    steps: dict[str, dict[str, Callable[[], dict[str, Any]]]], rounds: int, bench: Bench, label: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Every method of every step, interleaved in a rotating order, for rounds rounds."""
+    results: dict[str, list[dict[str, Any]]] = {name: [] for methods in steps.values() for name in methods}
+    for round_no in range(rounds):
+        bench.round = round_no + 1
+        for methods in steps.values():
+            names = list(methods)
+            shift = round_no % len(names)
+            for name in names[shift:] + names[:shift]:
+                row = methods[name]()
+                results[name].append(row)
+                print(f"{label} round {round_no + 1} {name}: {row['seconds']:.2f} s; {row['note']}", file=sys.stderr)
+    return results
+
+
+def report(
+    steps: dict[str, dict[str, Callable[[], dict[str, Any]]]], results: dict[str, list[dict[str, Any]]], data: str
+) -> None:
+    """The Markdown table of medians and the goals of one data set."""
     print("| step | method | median s | speed-up vs runbook | output bytes | size vs runbook | notes (last round) |")
     print("|---|---|---:|---:|---:|---:|---|")
     med: dict[str, float] = {}
@@ -402,42 +397,121 @@ def main() -> int:
                 size, base_size = f"{med[f'{name} size']:,.0f}", f"{med[f'{name} size'] / runbook_size:.3f}x"
             cells = [step, name.replace("|", "\\|"), f"{seconds:.2f}", f"{base / seconds:.2f}x", size, base_size]
             print("| " + " | ".join([*cells, rows[-1]["note"].replace("|", "\\|")]) + " |")
-
-    (rb, ours, ceil), (gz, verify), (_psql, bare, test) = (list(methods) for methods in steps.values())
-
-    def goal(label: str, value: float, limit: float, at_least: bool, detail: str) -> str:
-        met = value >= limit if at_least else value <= limit
-        verdict = "MET" if met else "NOT MET"
-        return f"- {label}: {value:.3g}x (goal {'≥' if at_least else '≤'} {limit}x; {detail}) → {verdict}"
-
+    (rb, ours, ceil), (gz, verify) = (list(steps[step]) for step in ("backup", "verify"))
+    speed_up, size_limit, ceiling_limit, verify_limit = GOALS[data]
     print()
-    print(goal("backup speed-up vs runbook", med[rb] / med[ours], 1.8, True, f"{med[ours]:.2f} s vs {med[rb]:.2f} s"))
+    print(
+        goal("backup speed-up vs runbook", med[rb] / med[ours], speed_up, True, f"{med[ours]:.2f} s vs {med[rb]:.2f} s")
+    )
     size_ratio = med[f"{ours} size"] / med[f"{rb} size"]
     sizes = f"{med[f'{ours} size']:,.0f} vs {med[f'{rb} size']:,.0f} bytes"
-    print(goal("backup size vs runbook's", size_ratio, 0.35, False, sizes))
-    print(goal("backup time vs ceiling", med[ours] / med[ceil], 1.3, False, f"{med[ours]:.2f} s vs {med[ceil]:.2f} s"))
+    print(goal("backup size vs runbook's", size_ratio, size_limit, False, sizes))
     print(
         goal(
-            "full verification speed-up vs gunzip -t",
-            med[gz] / med[verify],
-            5,
-            True,
-            f"{med[verify]:.2f} s vs {med[gz]:.2f} s",
-        )
-    )
-    print(
-        goal(
-            "restore test vs bare pg_restore",
-            med[test] / med[bare],
-            1.2,
+            "backup time vs ceiling",
+            med[ours] / med[ceil],
+            ceiling_limit,
             False,
-            f"{med[test]:.2f} s vs {med[bare]:.2f} s",
+            f"{med[ours]:.2f} s vs {med[ceil]:.2f} s",
         )
     )
+    detail = f"{med[verify]:.2f} s vs {med[gz]:.2f} s"
+    print(goal("full verification speed-up vs gunzip -t", med[gz] / med[verify], verify_limit, True, detail))
+    if "restore" in steps:
+        _psql, bare, test = list(steps["restore"])
+        detail = f"{med[test]:.2f} s vs {med[bare]:.2f} s"
+        print(goal("restore test vs bare pg_restore", med[test] / med[bare], 1.2, False, detail))
     print(
         f"- ceiling vs runbook: {med[rb] / med[ceil]:.2f}x ({med[ceil]:.2f} s vs {med[rb]:.2f} s), the best speed-up "
         "any pg_dump-based backup could reach here"
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=70, help="pgbench scale (70: 7,000,000 accounts, about 1 GB)")
+    parser.add_argument("--realistic-mib", type=int, default=1024, help="size of the realistic database in MiB")
+    parser.add_argument("--data", default="pgbench,realistic", help="data sets to measure, comma-separated")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the databases for the next run (reused at the same size)"
+    )
+    args = parser.parse_args()
+    data_sets = [name for name in args.data.split(",") if name]
+    if not set(data_sets) <= set(GOALS):
+        parser.error(f"--data takes {', '.join(GOALS)}")
+    if not MODULES.is_dir():
+        parser.error(f"{MODULES} is missing: run `make collection` first")
+    env = stack_env()
+    workdir = tempfile.mkdtemp(prefix="backup-bench-")
+    bench = Bench(args, env, workdir)
+    conn = bench.conn
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    databases = {"pgbench": DB, "realistic": REALISTIC_DB}
+    makers = {
+        "pgbench": (f"benchmarks/backup.py: pgbench -i -s {args.scale}", lambda: make_pgbench(conn, args.scale)),
+        "realistic": (
+            f"benchmarks/backup.py: _data.create_database {args.realistic_mib} MiB",
+            lambda: create_database(conn, REALISTIC_DB, args.realistic_mib << 20),
+        ),
+    }
+    backup_names = ("runbook: pg_dumpall | gzip", "pg_backup (all databases + globals, zstd)")
+    steps: dict[str, dict[str, dict[str, Callable[[], dict[str, Any]]]]] = {}
+    for data in data_sets:
+        steps[data] = {
+            "backup": {
+                backup_names[0]: bench.runbook_backup,
+                backup_names[1]: bench.module_backup,
+                f"ceiling: pg_dump -Fc -Z0 {databases[data]} > /dev/null": bench.ceiling,
+            },
+            "verify": {
+                "runbook: gunzip -t": bench.gunzip_test,
+                "backup_verify checksums + decode": bench.full_verify,
+            },
+        }
+    if "pgbench" in steps:
+        steps["pgbench"]["restore"] = {
+            "runbook: gunzip -c | psql -d fresh": bench.runbook_restore,
+            "bare pg_restore --jobs=2 (uncompressed dump)": bench.bare_restore,
+            "backup_verify restore test (streamed, default)": bench.restore_test,
+        }
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    sizes: dict[str, int] = {}
+    try:
+        drop_fresh(conn)
+        for data in data_sets:
+            marker, make = makers[data]
+            reused = ensure_database(conn, databases[data], marker, make)
+            sizes[data] = int(psql(conn, "postgres", f"SELECT pg_database_size('{databases[data]}')"))
+            print(f"{databases[data]}: {'reused' if reused else 'created'}, {sizes[data]:,} bytes", file=sys.stderr)
+        for data in data_sets:
+            bench.use(databases[data], databases["realistic" if data == "pgbench" else "pgbench"])
+            if data == "pgbench":
+                bench.setup()
+            results[data] = run_rounds(steps[data], args.rounds, bench, data)
+    finally:
+        bench.scratch.stop()
+        drop_fresh(conn)
+        if not args.keep:
+            for data in data_sets:
+                psql(conn, "postgres", f"DROP DATABASE IF EXISTS {databases[data]} WITH (FORCE)")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\nnproc: {len(os.sched_getaffinity(0))}; load average at the start: {load_before}; at the end: {load_after}"
+    )
+    for data in data_sets:
+        if data == "pgbench":
+            what = f"pgbench scale {args.scale} ({args.scale * 100_000:,} accounts)"
+        else:
+            ratio = gzip_ratio()
+            what = f"realistic data (messages + documents; a sample's COPY text compresses {ratio:.2f}x with gzip -6)"
+        print(
+            f"\n### {data}: {what}; {databases[data]}: {sizes[data]:,} bytes ({sizes[data] / 2**20:,.0f} MiB); "
+            f"medians of {args.rounds} interleaved rounds.\n"
+        )
+        report(steps[data], results[data], data)
     return 0
 
 

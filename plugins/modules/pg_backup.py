@@ -19,6 +19,9 @@ description:
     the dump (backup_verify compares them after a restore test).
   - Every stage's exit status is checked; a failure (pg_dump error, disk full, timeout) fails with the stage's
     own message.
+  - The compressed stream reaches each file through the module, which counts the file's size and sha256 on the
+    way (the checksums in RV(files) and the set's manifest cost no second read of what was just written). Directory
+    dumps, written by pg_dump itself, are read once after the dump for their checksums.
   - Each file is written as C(<name>.partial), created relative to an open directory fd of O(dest) with
     C(O_EXCL|O_NOFOLLOW) (never through a symlink, never over an existing entry) and handed to the pipeline as
     an open fd. Only when every dump has succeeded are they fsynced and renamed over their final names, so an
@@ -102,9 +105,18 @@ options:
     choices: [zstd, gzip, none]
     default: zstd
   compression_level:
-    description: Level for O(compression) (zstd 1-19, gzip 1-9).
+    description:
+      - Level for O(compression) (zstd 1-19, gzip 1-9).
+      - Unset with V(zstd), the level is chosen for this run from how the data compresses on this machine's CPUs -
+        a sample of about 4 MiB of the largest database's rows (C(TABLESAMPLE SYSTEM) of its largest tables, in the
+        share of their sizes) goes through C(zstd -b1 -e3) (ratio and speed of levels 1 to 3 on one thread, about
+        0.2 s), and the highest level whose speed times O(compression_threads) reaches 200 MB/s (what C(pg_dump -Fc
+        -Z0) writes on the 2-CPU machine of C(benchmarks/backup.py)) is taken, level 1 when none does. Data that
+        compresses well (pgbench's filler) and fast CPUs get level 3; slow or few CPUs get a lower one.
+      - The choice, how it was made and the measurements are returned in RV(compression) and recorded per file
+        (C(compression) - V(compression), V(program), V(level)), so the set's manifest says how each dump was made.
+      - Unset with V(gzip) means V(3).
     type: int
-    default: 3
   compression_threads:
     description:
       - Threads for V(zstd) compression; V(0) means one per CPU. V(1) uses a single C(zstd) process.
@@ -195,7 +207,7 @@ files:
   elements: dict
   sample:
     - {path: postgres-jarvis.dump.zst, size: 6642392, sha256: 3f1c..., kind: postgres, format: pg_custom+zstd,
-       database: jarvis}
+       database: jarvis, compression: {compression: zstd, program: pzstd, level: 3}}
 databases:
   description: Per database the file, format, seconds, size and, with O(count_rows), C(tables) (exact rows per
     C(schema.table) in the dump's snapshot), C(table_count) and C(row_count).
@@ -223,6 +235,18 @@ compressor:
   returned: success with compression, not in check mode
   type: str
   sample: pzstd
+compression:
+  description:
+    - How the dumps were compressed - C(compression), C(program), C(threads), C(level) and C(chosen) (V(auto) when
+      measured on a sample, V(compression_level) when given, V(default)); with V(auto) also C(reason),
+      C(sample_bytes), C(cpus) and C(measured) (per level tried, C(ratio) and single-thread C(mb_per_s)).
+    - The same is in each database's entry of RV(databases); each file of RV(files) has C(compression), C(program)
+      and C(level).
+  returned: success, not in check mode
+  type: dict
+  sample: {compression: zstd, program: pzstd, threads: 2, level: 3, chosen: auto, sample_bytes: 4194304, cpus: 2,
+           reason: highest of levels 1-3 compressing 200 MB/s on 2 threads,
+           measured: {"1": {ratio: 2.81, mb_per_s: 260.8}, "3": {ratio: 3.2, mb_per_s: 147.4}}}
 """
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._pg_backup import ARGUMENT_SPEC, PgBackup

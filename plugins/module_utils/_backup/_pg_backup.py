@@ -7,7 +7,10 @@
 For each database one session opens a REPEATABLE READ transaction and exports its snapshot;
 ``pg_dump --snapshot`` dumps exactly that snapshot while the session counts every table's rows
 in it, so the counts in the manifest are the counts in the dump. ``pg_dump -Fc -Z0 | zstd``
-runs as a pipeline whose every exit status is checked.
+runs as a pipeline whose every exit status is checked; its output reaches the file through this
+process, which counts the file's sha256 on the way (no second read of what was just written).
+Without ``compression_level`` the zstd level is chosen from a sample of the largest database
+(see _compression).
 
 ``dest`` may be a directory other people can reach, so nothing is written through a path in it:
 ``dest`` is opened once (``O_NOFOLLOW`` per component, see _safe_fs), refused when another user
@@ -32,9 +35,14 @@ import threading
 import time
 from typing import Any, NamedTuple
 
+from ansible_collections.jarvis.maintenance.plugins.module_utils._backup._compression import auto_choice, measure
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._deps import need
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._errors import ModuleError, raise_problem
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run_pipeline
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
+    PipelineError,
+    Sink,
+    run_pipeline,
+)
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._runner import Backend
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._safe_fs import (
     DIR_FLAGS,
@@ -80,6 +88,12 @@ MAX_TIMEOUT = 2_147_483
 # for data that compresses badly. Uncompressed, text output of some types (bytea as hex) can
 # outgrow the stored form: 1.
 DEFAULT_SIZE_RATIO = {"zstd": 0.5, "gzip": 0.5, "none": 1.0}
+# compression_level when it is not given and not chosen from a sample (the option's default before
+# the choice from a sample: 3).
+DEFAULT_LEVEL = {"zstd": 3, "gzip": 3, "none": 0}
+LEVEL_LIMITS = {"zstd": (1, 19), "gzip": (1, 9), "none": (0, 9)}
+# The longest the sample for the level may take (it takes a fraction of a second).
+SAMPLE_SECONDS = 10.0
 
 FORMATS = {
     # (format, compression) -> (file suffix, manifest format)
@@ -103,7 +117,7 @@ ARGUMENT_SPEC = {
     "exclude_databases": {"type": "list", "elements": "str", "default": []},
     "format": {"type": "str", "choices": ["custom", "directory"], "default": "custom"},
     "compression": {"type": "str", "choices": ["zstd", "gzip", "none"], "default": "zstd"},
-    "compression_level": {"type": "int", "default": 3},
+    "compression_level": {"type": "int"},
     "compression_threads": {"type": "int", "default": 0},
     "jobs": {"type": "int", "default": 2},
     "concurrency": {"type": "int", "default": 2},
@@ -157,11 +171,11 @@ def compress_stages(compression: str, level: int, threads: int, pzstd: str | Non
     With more than one thread and pzstd (zstd's parallel front end, in the same package) at hand,
     pzstd compresses on every thread into independent zstd frames: any zstd reads them, and
     pzstd decompresses them in parallel. Measured on pgbench data it keeps up with pg_dump where
-    ``zstd -T0`` does not (benchmarks/backup.py). pzstd only says "Failed to write output" when
-    a write fails, so ``cat`` writes the file and names the cause (ENOSPC).
+    ``zstd -T0`` does not (benchmarks/backup.py). The file is written by the pipeline's Sink,
+    which names the cause of a failed write (ENOSPC) that pzstd would not.
     """
     if compression == "zstd" and pzstd and threads > 1:
-        return [[pzstd, "-q", "-p", str(threads), f"-{level}", "-c"], ["cat"]]
+        return [[pzstd, "-q", "-p", str(threads), f"-{level}", "-c"]]
     squeeze = compressor(compression, level)
     if squeeze and compression == "zstd" and threads:
         squeeze[2] = f"-T{threads}"
@@ -183,8 +197,8 @@ def check_params(params: dict[str, Any]) -> str | None:
             "PostgreSQL 15's pg_dump compresses directory dumps with gzip only"
         )
     level = params["compression_level"]
-    limits = {"zstd": (1, 19), "gzip": (1, 9), "none": (0, 9)}[params["compression"]]
-    if not limits[0] <= level <= limits[1]:
+    limits = LEVEL_LIMITS[params["compression"]]
+    if level is not None and not limits[0] <= level <= limits[1]:
         return f"compression_level must be between {limits[0]} and {limits[1]} for {params['compression']}, got {level}"
     if params["jobs"] < 1:
         return f"jobs must be 1 or more, got {params['jobs']}"
@@ -467,13 +481,11 @@ class Dest:
             done.append(partial.final)
         os.fsync(self.fd)
 
-    def entries(self, partial: Partial) -> list[dict[str, Any]]:
-        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote,
-        read through the .partial's fd."""
-        if not partial.directory:
-            os.fsync(partial.fd)
-            size, digest = sha256_fd(partial.fd)
-            return [{"path": partial.final, "size": size, "sha256": digest}]
+    def entries(self, partial: Partial, sink: Sink | None = None) -> list[dict[str, Any]]:
+        """Path (relative to dest, under the final name), size and sha256 of what a dump wrote: a
+        file's as its sink counted them on the way in, a directory's files read through its fd."""
+        if sink is not None:
+            return [{"path": partial.final, "size": sink.size, "sha256": sink.sha256}]
         found = []
         for entry in walk(partial.fd):
             if not stat.S_ISREG(entry.stat.st_mode):
@@ -542,8 +554,10 @@ class PgBackup(Backend):
         deadline = began + self.params["timeout"]
         threads = self.params["compression_threads"] or os.cpu_count() or 1
         pzstd = self.host.get_bin_path("pzstd") if compression == "zstd" and threads > 1 else None
-        self.squeeze = compress_stages(compression, self.params["compression_level"], threads, pzstd)
         tasks: list[str | None] = list(dump_order(sizes, databases))
+        self.choice = self.choose_compression(tasks[0], threads, pzstd, deadline)
+        self.level = self.choice["level"]
+        self.squeeze = compress_stages(compression, self.level, threads, pzstd)
         if self.params["globals"]:
             tasks.append(None)
         done = self.dump_all(tasks, suffix, label, deadline)
@@ -564,11 +578,40 @@ class PgBackup(Backend):
             seconds=round(time.monotonic() - began, 3),
             size=sum(entry["size"] for entry in files),
         )
-        if pzstd:
-            result["compressor"] = "pzstd"
-        elif self.squeeze:
-            result["compressor"] = self.squeeze[0][0]
+        result["compression"] = self.choice
+        if self.squeeze:
+            result["compressor"] = self.choice["program"]
         return result
+
+    def choose_compression(self, largest: str, threads: int, pzstd: str | None, deadline: float) -> dict[str, Any]:
+        """The compression of this run, as the manifest records it: program, level, threads and how the
+        level was chosen (given, the format's default, or measured on a sample of the largest database)."""
+        compression, level = self.params["compression"], self.params["compression_level"]
+        program = {"zstd": "pzstd" if pzstd else "zstd", "gzip": "gzip", "none": None}[compression]
+        base = {"compression": compression, "program": program, "threads": threads if compression == "zstd" else 1}
+        if level is not None:
+            return {**base, "level": level, "chosen": "compression_level"}
+        if compression != "zstd":
+            return {**base, "level": DEFAULT_LEVEL[compression], "chosen": "default"}
+        # The sample is a guess's input, never a reason to fail or delay the backup: it waits for no lock
+        # (a locked table is left out), takes a tenth of the time left at most, and on any failure the
+        # level is the default one, with why.
+        limit = min(SAMPLE_SECONDS, self.remaining(deadline, f"database {largest}") / 10)
+        try:
+            conn = self.psycopg2.connect(**connection_kwargs(self.params, largest))
+            try:
+                conn.autocommit = True
+                with conn.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '50ms'")
+                    cursor.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(limit * 1000)}ms",))
+                    zstd = self.host.get_bin_path("zstd") or "zstd"
+                    measured = measure(self.host, cursor, zstd, limit)
+            finally:
+                conn.close()
+        except (self.psycopg2.Error, PipelineError, OSError) as exc:
+            reason = pg_reason(exc) if isinstance(exc, self.psycopg2.Error) else str(exc)
+            return {**base, "level": DEFAULT_LEVEL[compression], "chosen": "default", "reason": f"no sample: {reason}"}
+        return {**base, **auto_choice(measured, threads)}
 
     def dump_all(
         self, tasks: list[str | None], suffix: str, label: str, deadline: float
@@ -658,7 +701,7 @@ class PgBackup(Backend):
                 snapshot,
                 params["format"],
                 params["compression"],
-                params["compression_level"],
+                self.level,
                 params["jobs"],
                 params["lock_wait_timeout"],
                 fd_path(partial.fd),
@@ -666,15 +709,16 @@ class PgBackup(Backend):
             stages = [client_command(params, "pg_dump", args)]
             if params["format"] == "custom" and params["compression"] == "zstd":
                 stages += self.squeeze
+            sink = None if directory else Sink(partial.fd, f"{partial.name} in dest {params['dest']}")
             counts = run_pipeline(
                 self.host,
                 stages,
                 env=self.env,
-                stdout_path=None if directory else fd_path(partial.fd),
                 timeout=timeout,
                 while_running=(lambda: count_rows(cursor, sql)) if params["count_rows"] else None,
+                sink=sink,
             )
-            entries = self.dest.entries(partial)
+            entries = self.dest.entries(partial, sink)
         except PipelineError as exc:
             raise BackupError(f"Cannot back up database {name}: {self.timed_out(str(exc))}") from None
         except self.psycopg2.Error as exc:
@@ -691,11 +735,13 @@ class PgBackup(Backend):
             raise BackupError(f"Cannot back up database {name} to {relative} in dest {params['dest']}: {exc}") from None
         finally:
             conn.close()
+        recorded = {key: self.choice[key] for key in ("compression", "program", "level")}
         for entry in entries:
-            entry.update(kind="postgres", format=label, database=name)
+            entry.update(kind="postgres", format=label, database=name, compression=recorded)
         detail = {
             "file": relative,
             "format": label,
+            "compression": self.choice,
             "seconds": round(time.monotonic() - began, 3),
             "size": sum(entry["size"] for entry in entries),
         }
@@ -708,18 +754,13 @@ class PgBackup(Backend):
         what = "Cannot back up PostgreSQL globals (roles, tablespaces)"
         partial = self.dest.create_partial(relative, False, what)
         stages = [client_command(self.params, "pg_dumpall", ["--no-password", "--globals-only"])]
-        squeeze = compressor(self.params["compression"], self.params["compression_level"])
+        squeeze = compressor(self.params["compression"], self.level)
         if squeeze:
             stages.append(squeeze)
+        sink = Sink(partial.fd, f"{partial.name} in dest {self.params['dest']}")
         try:
-            run_pipeline(
-                self.host,
-                stages,
-                env=self.env,
-                stdout_path=fd_path(partial.fd),
-                timeout=self.remaining(deadline, "globals"),
-            )
-            (entry,) = self.dest.entries(partial)
+            run_pipeline(self.host, stages, env=self.env, timeout=self.remaining(deadline, "globals"), sink=sink)
+            (entry,) = self.dest.entries(partial, sink)
         except PipelineError as exc:
             raise BackupError(f"{what}: {self.timed_out(str(exc))}") from None
         except OSError as exc:

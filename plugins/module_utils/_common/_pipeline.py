@@ -10,10 +10,17 @@ runs under coreutils ``timeout`` and writes its stderr to its own file; bash's P
 gives every stage's exit status, and the error names the stage that failed first in the
 data's direction: when ``zstd`` cannot write (disk full) and ``pg_dump`` then dies of
 SIGPIPE, the error is zstd's. Output files are created with umask 077.
+
+With a ``Sink`` the last stage writes into a FIFO that a thread of this process reads: each
+block is hashed (sha256) and written to the sink's open fd on the way, so the output's checksum
+costs no second read of the file, and a failed write (disk full) is named as such.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import shlex
 import shutil
@@ -27,8 +34,43 @@ TIMEOUT_CODES = (124, 128 + signal.SIGKILL)
 KILL_AFTER = 10
 
 
+CHUNK = 1024 * 1024
+
+
 class PipelineError(Exception):
     pass
+
+
+class Sink:
+    """A pipeline's output written to an open fd by this process, its size and sha256 counted on the way."""
+
+    def __init__(self, fd: int, what: str) -> None:
+        self.fd, self.what = fd, what
+        self.size = 0
+        self.hash = hashlib.sha256()
+        self.error: OSError | None = None
+
+    @property
+    def sha256(self) -> str:
+        return self.hash.hexdigest()
+
+    def drain(self, fifo: str) -> None:
+        """Copy the FIFO into fd until its writer closes it; a failed write is kept in error and ends
+        the reading (the writer then dies of SIGPIPE, a victim: the error is this one)."""
+        source = os.open(fifo, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with contextlib.suppress(OSError):  # a 1 MiB pipe: a quarter of the reads of the 64 KiB default
+                fcntl.fcntl(source, fcntl.F_SETPIPE_SZ, CHUNK)
+            while block := os.read(source, CHUNK):
+                self.hash.update(block)
+                self.size += len(block)
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(self.fd, view) :]
+        except OSError as exc:
+            self.error = exc
+        finally:
+            os.close(source)
 
 
 def tail(text: str, lines: int = 6) -> str:
@@ -103,6 +145,13 @@ def script(
     return f'umask 077; {line}; echo "${{PIPESTATUS[*]}}" >{shlex.quote(status_path)}'
 
 
+def release(fifo: str) -> None:
+    """Let a reader still waiting in open(fifo) go on to end of file: bash never opened its write end
+    when the pipeline could not start."""
+    with contextlib.suppress(OSError):  # ENXIO: no reader left, it has already seen its writer close
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+
+
 def run_pipeline(
     host: Any,
     stages: Sequence[Sequence[str]],
@@ -112,9 +161,11 @@ def run_pipeline(
     timeout: float | None = None,
     while_running: Callable[[], Any] | None = None,
     sigpipe_ok: Sequence[int] = (),
+    sink: Sink | None = None,
 ) -> Any:
     """Run the stages chained by pipes through host.run_command (the backend's Host, or anything with
-    AnsibleModule's run_command); stdout of the last goes to stdout_path (or is discarded).
+    AnsibleModule's run_command); stdout of the last goes to stdout_path, or through sink (hashed,
+    written to its fd and fsynced), or is discarded.
 
     Returns what while_running() returned (it runs in a thread while the pipeline works; its
     exception, if any, is raised after the pipeline ended). Raises PipelineError naming the
@@ -133,6 +184,12 @@ def run_pipeline(
     try:
         error_paths = [os.path.join(work, f"stage{index}.err") for index in range(len(stages))]
         status_path = os.path.join(work, "status")
+        drainer = None
+        if sink:
+            stdout_path = os.path.join(work, "output")
+            os.mkfifo(stdout_path, 0o600)
+            drainer = threading.Thread(target=sink.drain, args=(stdout_path,), daemon=True)
+            drainer.start()
         text = script(stages, error_paths, status_path, stdin_path, stdout_path, timeout)
         thread = threading.Thread(target=worker, daemon=True) if while_running else None
         if thread:
@@ -141,6 +198,9 @@ def run_pipeline(
         rc, _out, err = host.run_command(
             ["/bin/bash", "-c", text], environ_update=env or {}, expand_user_and_vars=False
         )
+        while drainer and stdout_path and drainer.is_alive():
+            release(stdout_path)
+            drainer.join(0.1)
         if thread:
             thread.join()
         if rc != 0 and not os.path.exists(status_path):
@@ -153,12 +213,16 @@ def run_pipeline(
                 errors.append(handle.read())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if sink and sink.error:
+        raise PipelineError(f"cannot write {sink.what}: {sink.error.strerror or sink.error}")
     reason = blame(names, codes, errors, sigpipe_ok, timeout)
     if reason:
         raise PipelineError(reason)
     if "error" in box:
         raise box["error"]
-    if stdout_path:
+    if sink:
+        os.fsync(sink.fd)
+    elif stdout_path:
         fd = os.open(stdout_path, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -13,6 +14,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import (
     PipelineError,
+    Sink,
     blame,
     run,
     run_pipeline,
@@ -169,6 +171,38 @@ def test_stdin_path_feeds_the_first_stage(module, tmp_path):
     source.write_bytes(data)
     run_pipeline(module, [["cat"], ["cat"], ["cat"]], stdin_path=str(source), stdout_path=str(target), timeout=60)
     assert target.read_bytes() == data
+
+
+def test_sink_writes_the_output_and_counts_its_sha256_on_the_way(module, tmp_path):
+    source, target = tmp_path / "in", tmp_path / "out"
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    source.write_bytes(data)
+    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        sink = Sink(fd, "out")
+        assert run_pipeline(module, [["cat"], ["cat"]], stdin_path=str(source), sink=sink, timeout=60) is None
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == data
+    assert (sink.size, sink.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_sink_write_failure_is_named_not_the_sigpipe_victim(module):
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        with pytest.raises(PipelineError, match=r"^cannot write the dump: No space left on device$"):
+            run_pipeline(module, [["yes"], ["cat"]], sink=Sink(fd, "the dump"), timeout=60)
+    finally:
+        os.close(fd)
+
+
+def test_sink_is_released_when_the_pipeline_cannot_start(module):
+    fd = os.open("/dev/null", os.O_WRONLY)
+    try:
+        with pytest.raises(PipelineError, match="jarvis-no-such-program"):
+            run_pipeline(module, [["jarvis-no-such-program"]], sink=Sink(fd, "out"), timeout=60)
+    finally:
+        os.close(fd)
 
 
 def test_without_stdout_path_output_is_discarded(module):
