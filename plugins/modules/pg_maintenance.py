@@ -277,8 +277,8 @@ notes:
     a constraint uses, else a unique one) and how to drop the others.
   - Query texts in the results have their string literals replaced by C('?').
   - 'pg_repack needs room to copy: the free space is read with C(statvfs) on the data directory (or the table''s
-    tablespace) when it is this host''s and holds the same cluster (the system identifier in C(global/pg_control)
-    matches the server''s), and with C(df) inside the container with O(client=docker). A server whose files cannot be
+    tablespace) when it is this host''s (its C(postmaster.pid) names the server: directory, port, start time), and
+    with C(df) inside the container with O(client=docker). A server whose files cannot be
     seen from where the module runs gets no repack, and a V(warning) finding saying so.'
 seealso:
   - module: community.postgresql.postgresql_info

@@ -40,7 +40,9 @@ from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._clie
     docker_exec,
     libpq_env,
     open_connection,
+    parse_df,
     pg_reason,
+    postmaster_matches,
 )
 
 SCRATCH_PREFIX = "jarvis_verify_"
@@ -97,28 +99,6 @@ def restore_need(databases: dict[str, Any], factor: float, keep_scratch: bool) -
     else:
         basis = f"database sizes, and dump sizes times restore_size_factor={factor:g} for {', '.join(estimated)}"
     return need, basis + (" (all kept: keep_scratch)" if keep_scratch and len(sizes) > 1 else "")
-
-
-def parse_df(text: str) -> tuple[int, int]:
-    """(total, available) bytes from POSIX ``df -Pk PATH`` output (pure); raises ValueError."""
-    lines = [line.split() for line in text.strip().splitlines()]
-    if len(lines) < 2 or len(lines[-1]) < 6:
-        raise ValueError(f"unexpected df output {text.strip()[:200]!r}")
-    total, available = int(lines[-1][1]), int(lines[-1][3])
-    return total * 1024, available * 1024
-
-
-def postmaster_matches(pid_file: str, data_directory: str, port: int, started: float) -> bool:
-    """Whether postmaster.pid's text describes the server that reported data_directory, port and start
-    time (epoch seconds): the proof that this host sees the server's data directory (pure)."""
-    lines = pid_file.splitlines()
-    if len(lines) < 4:
-        return False
-    try:
-        pid_started, pid_port = float(lines[2]), int(lines[3])
-    except ValueError:
-        return False
-    return lines[1] == data_directory and pid_port == port and abs(pid_started - started) <= 2
 
 
 class RestoreTest:

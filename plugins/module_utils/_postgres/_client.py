@@ -258,3 +258,27 @@ def check_btree_indexes(cursor: Any, psycopg2: Any) -> tuple[list[str], dict[str
         except psycopg2.Error as exc:
             failed[index] = str(exc).strip()
     return indexes, failed
+
+
+# Where a server's free space is measured: on this host only when it sees the server's data
+# directory (its postmaster.pid names the server), else with df inside the PostgreSQL container.
+def parse_df(text: str) -> tuple[int, int]:
+    """(total, available) bytes from POSIX ``df -Pk PATH`` output (pure); raises ValueError."""
+    lines = [line.split() for line in text.strip().splitlines()]
+    if len(lines) < 2 or len(lines[-1]) < 6:
+        raise ValueError(f"unexpected df output {text.strip()[:200]!r}")
+    total, available = int(lines[-1][1]), int(lines[-1][3])
+    return total * 1024, available * 1024
+
+
+def postmaster_matches(pid_file: str, data_directory: str, port: int, started: float) -> bool:
+    """Whether postmaster.pid's text describes the server that reported data_directory, port and start
+    time (epoch seconds): the proof that this host sees the server's data directory (pure)."""
+    lines = pid_file.splitlines()
+    if len(lines) < 4:
+        return False
+    try:
+        pid_started, pid_port = float(lines[2]), int(lines[3])
+    except ValueError:
+        return False
+    return lines[1] == data_directory and pid_port == port and abs(pid_started - started) <= 2

@@ -24,18 +24,19 @@ import math
 import os
 import re
 import shlex
-import stat
-import struct
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import OK, WARNING, Finding
-from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import tail
+from ansible_collections.jarvis.maintenance.plugins.module_utils._common._pipeline import PipelineError, run, tail
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._client import (
     client_command,
+    docker_exec,
     in_container,
     libpq_env,
+    parse_df,
+    postmaster_matches,
 )
 
 EXTENSION = "pg_repack"
@@ -55,10 +56,10 @@ SELECT (SELECT extversion FROM pg_extension WHERE extname = 'pg_repack') AS exte
        current_setting('server_version_num')::int / 10000 AS major,
        pg_size_bytes(current_setting('max_wal_size')) AS max_wal_bytes
 """
-# superuser only (pg_repack needs one anyway)
+# superuser only (pg_repack needs one anyway); what postmaster.pid says of the server
 DATA_DIR_SQL = """
-SELECT current_setting('data_directory') AS data_directory,
-       (SELECT system_identifier FROM pg_control_system()) AS system_identifier
+SELECT current_setting('data_directory') AS data_directory, current_setting('port')::int AS port,
+       extract(epoch FROM pg_postmaster_start_time())::float8 AS started
 """
 # The relations to rewrite, by their quoted names. has_key is pg_repack's own rule (its
 # repack.primary_keys view): a valid unique index without predicate or expression whose
@@ -113,22 +114,6 @@ def looks_like_conninfo(database: str) -> bool:
     """Whether libpq would take a database name given as dbname for a connection string (pure):
     pg_repack passes --dbname on with expand_dbname in some versions and not in others."""
     return "=" in database or database.startswith(("postgresql://", "postgres://"))
-
-
-def read_system_identifier(data_directory: str) -> int | None:
-    """The system identifier in <data_directory>/global/pg_control (its first 8 bytes), or None."""
-    # a regular file, not followed through a link nor waited on (a FIFO put there would block the open)
-    try:
-        fd = os.open(os.path.join(data_directory, "global", "pg_control"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        head = os.read(fd, 8)
-    finally:
-        os.close(fd)
-    return struct.unpack("=Q", head)[0] if len(head) == 8 else None
 
 
 def outcome(rc: int, out: str, err: str) -> tuple[str, str | None]:
@@ -285,18 +270,18 @@ class Repack:
         """Free bytes (for an unprivileged user) on the filesystem of directory, as the server sees
         it; None when that cannot be told from here (a server on another host)."""
         if in_container(self.params):
-            argv = [*client_command(self.params, "df", ["-P", "-B1", directory], connects=False)]
             try:
-                rc, out, _err = self.host.run_command(argv, expand_user_and_vars=False)
-            except OSError:
+                argv = [*docker_exec(self.params), "df", "-Pk", directory]
+                return parse_df(run(self.host, argv, timeout=60))[1]
+            except (PipelineError, ValueError):
                 return None
-            lines = out.strip().splitlines()
-            if rc != 0 or len(lines) < 2:
-                return None
-            fields = lines[-1].split()
-            return int(fields[3]) if len(fields) >= 4 and fields[3].isdigit() else None
-        # this host's directory of that name is the server's only if it holds the same cluster
-        if read_system_identifier(place["data_directory"]) != int(place["system_identifier"]):
+        # this host's directory of that name is the server's only if its postmaster.pid says so
+        try:
+            with open(os.path.join(place["data_directory"], "postmaster.pid"), encoding="utf-8") as handle:
+                pid_file = handle.read(4096)
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not postmaster_matches(pid_file, place["data_directory"], place["port"], place["started"]):
             return None
         try:
             usage = os.statvfs(directory)
