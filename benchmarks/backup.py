@@ -18,7 +18,10 @@ Ansible's start-up):
   and the globals, like the runbook: ``pg_dump -Fc -Z0 | pzstd`` per database, two at a time, plus
   exact row counts from the dump's snapshot), and the ceiling of any pg_dump-based backup: ``pg_dump -Fc -Z0`` of
   the benchmark database alone into /dev/null (its size column is that of the same dump written
-  once to a file).
+  once to a file). Beside them, the bare pipeline ``pg_dump -Fc -Z0 | pzstd -p N -L > file`` of the
+  benchmark database at the level pg_backup chose: what compression alone costs on this machine, so
+  the table shows how much of pg_backup's distance to the ceiling is the compressor and how much the
+  module's own work (checksums, row counts, the sample, the other databases).
 - verification: ``gunzip -t all.sql.gz`` against backup_verify with ``checksums`` and ``decode``
   (sha256 of every file, ``zstd -t``, ``pg_restore --list``) on the set the round's pg_backup wrote
   (backup_set ``started`` and ``completed`` around it, outside the timing).
@@ -80,6 +83,9 @@ RUNBOOK_BACKUP = 'set -o pipefail; pg_dumpall "${@:2}" | gzip > "$1"'
 RUNBOOK_VERIFY = 'gunzip -t "$1"'
 RUNBOOK_RESTORE = 'gunzip -c "$1" | psql -d "$2"'
 CEILING = 'pg_dump -Fc -Z0 -d "$1" > /dev/null'
+# The same dump compressed the way pg_backup does it, at the level pg_backup chose, by a shell pipeline:
+# no checksum, no row counts, no sample, no module. What compression itself costs on this machine.
+BARE_PIPELINE = 'set -o pipefail; pg_dump -Fc -Z0 -d "$1" | pzstd -q -p "$3" "-$4" -c > "$2"'
 BARE_RESTORE = 'pg_restore --jobs=2 --no-owner -d "$2" "$1"'
 USER_TABLES = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
 
@@ -233,6 +239,8 @@ class Bench:
         self.restore_root = os.path.join(workdir, "sets-restore")
         self.round = 0
         self.ceiling_size = 0
+        # pg_backup's choice in its last run (level, threads); level 3 (its default) before the first
+        self.chosen = {"level": 3, "threads": len(os.sched_getaffinity(0))}
 
     def use(self, db: str, other: str) -> None:
         """Measure db from now on, leaving other out of the backups; writes db's uncompressed dump once."""
@@ -272,7 +280,10 @@ class Bench:
         # The sum of the files: the module's own `size` is overwritten by AnsibleModule.exit_json, which
         # adds the stat of `dest` (a directory: 4096) to any result holding `dest` or `path`.
         size = sum(entry["size"] for entry in dumps["files"])
-        note = f"module's own {dumps['seconds']:.1f} s; {len(dumps['files'])} files"
+        choice = dumps.get("compression") or {}
+        if choice.get("level"):
+            self.chosen = {"level": choice["level"], "threads": choice.get("threads") or self.chosen["threads"]}
+        note = f"module's own {dumps['seconds']:.1f} s; {len(dumps['files'])} files; level {choice.get('level')}"
         if dumps.get("size") != size:
             note += f"; its `size` says {dumps.get('size')}"
         return {"seconds": seconds, "size": size, "note": note}
@@ -281,6 +292,15 @@ class Bench:
         seconds, result = bash(CEILING, self.conn, self.db)
         checked("pg_dump -Fc -Z0", result)
         return {"seconds": seconds, "size": self.ceiling_size, "note": f"{self.db} only, to /dev/null"}
+
+    def bare_pipeline(self) -> dict[str, Any]:
+        out = os.path.join(self.workdir, "bare.dump.zst")
+        level, threads = self.chosen["level"], self.chosen["threads"]
+        seconds, result = bash(BARE_PIPELINE, self.conn, self.db, out, str(threads), str(level))
+        checked("pg_dump -Fc -Z0 | pzstd", result)
+        size = os.path.getsize(out)
+        os.unlink(out)
+        return {"seconds": seconds, "size": size, "note": f"{self.db} only; pzstd -p {threads} -{level}"}
 
     # -- verification ---------------------------------------------------------------
     def gunzip_test(self) -> dict[str, Any]:
@@ -397,7 +417,7 @@ def report(
                 size, base_size = f"{med[f'{name} size']:,.0f}", f"{med[f'{name} size'] / runbook_size:.3f}x"
             cells = [step, name.replace("|", "\\|"), f"{seconds:.2f}", f"{base / seconds:.2f}x", size, base_size]
             print("| " + " | ".join([*cells, rows[-1]["note"].replace("|", "\\|")]) + " |")
-    (rb, ours, ceil), (gz, verify) = (list(steps[step]) for step in ("backup", "verify"))
+    (rb, ours, ceil, bare), (gz, verify) = (list(steps[step]) for step in ("backup", "verify"))
     speed_up, size_limit, ceiling_limit, verify_limit = GOALS[data]
     print()
     print(
@@ -415,12 +435,16 @@ def report(
             f"{med[ours]:.2f} s vs {med[ceil]:.2f} s",
         )
     )
+    print(
+        f"- bare pipeline vs ceiling: {med[bare] / med[ceil]:.2f}x ({med[bare]:.2f} s vs {med[ceil]:.2f} s): what "
+        f"compressing at pg_backup's level costs here; pg_backup is {med[ours] / med[bare]:.2f}x the bare pipeline"
+    )
     detail = f"{med[verify]:.2f} s vs {med[gz]:.2f} s"
     print(goal("full verification speed-up vs gunzip -t", med[gz] / med[verify], verify_limit, True, detail))
     if "restore" in steps:
-        _psql, bare, test = list(steps["restore"])
-        detail = f"{med[test]:.2f} s vs {med[bare]:.2f} s"
-        print(goal("restore test vs bare pg_restore", med[test] / med[bare], 1.2, False, detail))
+        _psql, restore, test = list(steps["restore"])
+        detail = f"{med[test]:.2f} s vs {med[restore]:.2f} s"
+        print(goal("restore test vs bare pg_restore", med[test] / med[restore], 1.2, False, detail))
     print(
         f"- ceiling vs runbook: {med[rb] / med[ceil]:.2f}x ({med[ceil]:.2f} s vs {med[rb]:.2f} s), the best speed-up "
         "any pg_dump-based backup could reach here"
@@ -463,6 +487,7 @@ def main() -> int:
                 backup_names[0]: bench.runbook_backup,
                 backup_names[1]: bench.module_backup,
                 f"ceiling: pg_dump -Fc -Z0 {databases[data]} > /dev/null": bench.ceiling,
+                "bare pipeline: pg_dump -Fc -Z0 | pzstd at pg_backup's level > file": bench.bare_pipeline,
             },
             "verify": {
                 "runbook: gunzip -t": bench.gunzip_test,

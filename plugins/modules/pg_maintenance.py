@@ -87,7 +87,8 @@ options:
               index_bloat, never_analyzed, vacuum_age, cache_hit, disabled_triggers]
   actions:
     description:
-      - V(analyze) runs ANALYZE on tables with at least O(thresholds.analyze_changes_min) rows changed since the last one.
+      - V(analyze) runs ANALYZE on tables whose statistics are stale - at least O(thresholds.analyze_changes_min) rows and
+        O(thresholds.analyze_changes_percent) percent of their live rows changed since the last one.
       - V(vacuum) runs VACUUM (ANALYZE) on tables whose dead-tuple finding is a warning or worse. The dead tuples are the
         statistics collector's count, which PostgreSQL 15 can inflate right after a VACUUM; a table vacuumed less than an
         hour ago is recounted with C(pgstattuple_approx) (when C(pgstattuple) is installed) and left alone, with an
@@ -200,9 +201,13 @@ options:
           O(thresholds.dead_tuples_min) dead tuples)."}
       dead_tuples_percent_critical: {type: float, default: 30, description: "Critical level; see O(thresholds.dead_tuples_percent_warning)."}
       analyze_changes_min: {type: float, default: 1000, description: "Rows changed since the last ANALYZE at which a table is judged, and analyzed by
-          the C(analyze) action."}
-      analyze_age_days_warning: {type: float, default: 7, description: "Days since the last ANALYZE (manual or auto) of a table with at least
-          O(thresholds.analyze_changes_min) changed rows."}
+          the C(analyze) action (with O(thresholds.analyze_changes_percent))."}
+      analyze_changes_percent: {type: float, default: 10, description: "Changed rows since the last ANALYZE, as a percentage of the table's live rows,
+          at which its statistics are stale (judged, and analyzed by the C(analyze) action). Below it they are still representative, and
+          autovacuum analyzes the table once its own threshold is passed (50 rows + 10 percent by default). 0 judges by
+          O(thresholds.analyze_changes_min) alone."}
+      analyze_age_days_warning: {type: float, default: 7, description: "Days since the last ANALYZE (manual or auto) of a table whose statistics are
+          stale (O(thresholds.analyze_changes_min), O(thresholds.analyze_changes_percent))."}
       analyze_age_days_critical: {type: float, default: 30, description: "Critical level; see O(thresholds.analyze_age_days_warning)."}
       seq_scan_min: {type: float, default: 1000, description: "Sequential scans a table must have had to be judged."}
       seq_scan_min_rows: {type: float, default: 10000, description: "Rows a table must have to be judged for sequential scans."}

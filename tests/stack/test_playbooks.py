@@ -402,7 +402,8 @@ def test_a_killed_awx_job_s_lock_is_taken_over_by_another_controller_once_its_le
     controller (another AWX job's container) fails on it while its lease runs, and takes it over
     once the lease has expired (before, it was live for 12 hours: its process could not be looked
     at from another controller)."""
-    lock, left = killed_holder(stack, lease_minutes=1)
+    # half a minute: the early run reaches the lock within seconds; the later one waits out the rest
+    lock, left = killed_holder(stack, lease_minutes=0.5)
     expires = datetime.datetime.fromisoformat(left["lease_expires"].replace("Z", "+00:00"))
     # not before: another controller, no waiting, while the lease runs
     early = playbook("weekly.yml", "jarvis_run_lock_holder_host=awx-job-b")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._findings import WARNING, Finding
 from ansible_collections.jarvis.maintenance.plugins.module_utils._common._units import human_bytes
+from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._checks import statistics_stale
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._gather import Session
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._repack import left_out, summary
 from ansible_collections.jarvis.maintenance.plugins.module_utils._postgres._sql import qualified
@@ -76,9 +77,10 @@ def plan(
         for row in tables():
             name = qualified(row["schemaname"], row["relname"])
             changes = row["n_mod_since_analyze"] or 0
-            if changes >= thresholds["analyze_changes_min"] and name not in vacuumed:
+            if statistics_stale(row, thresholds) and name not in vacuumed:
                 statement = sql.SQL("ANALYZE {}").format(sql.Identifier(row["schemaname"], row["relname"]))
-                add("analyze", name, statement, f"{changes} rows changed since the last analyze")
+                live = row.get("n_live_tup") or 0
+                add("analyze", name, statement, f"{changes} rows changed since the last analyze ({live} live)")
     rewritten = plan_rewrites(database, params, data, sql, render, add, repack, notes if notes is not None else [])
     if "reindex" in actions:
         keyword = "REINDEX INDEX CONCURRENTLY {}" if params["reindex_concurrently"] else "REINDEX INDEX {}"

@@ -337,6 +337,33 @@ def test_never_analyzed_changed_table_is_a_warning():
     assert "never analyzed" in findings[0].message
 
 
+@pytest.mark.parametrize(
+    ("live", "changes", "percent", "stale"),
+    [
+        (1_000_000, 999, 10, False),  # under analyze_changes_min
+        (1_000_000, 50_000, 10, False),  # 5 % of a big table: still representative, autovacuum's to do
+        (1_000_000, 100_000, 10, True),  # 10 %: stale
+        (1_000_000, 50_000, 0, True),  # percent 0: the minimum alone
+        (2_000, 1_500, 10, True),  # most of a small table
+        (0, 5_000, 10, True),  # never counted (n_live_tup 0): the minimum decides
+        (None, 5_000, 10, True),
+    ],
+)
+def test_statistics_are_stale_past_both_the_minimum_and_the_share(live, changes, percent, stale):
+    row = table("t", n_live_tup=live, n_mod_since_analyze=changes)
+    assert checks.statistics_stale(row, dict(T, analyze_changes_percent=percent)) is stale
+
+
+def test_maintenance_age_and_the_analyze_action_judge_staleness_alike():
+    rows = [
+        table("big", n_live_tup=1_000_000, n_mod_since_analyze=50_000, analyze_age_days=40.0),
+        table("churned", n_live_tup=10_000, n_mod_since_analyze=5_000, analyze_age_days=40.0),
+    ]
+    findings, data = checks.judge_maintenance_age("jarvis", rows, T)
+    assert [item["table"] for item in data["tables"]] == ["public.churned"]
+    assert [f.subject for f in findings if f.severity != "ok"] == ["jarvis.public.churned"]
+
+
 def test_unused_indexes_wait_for_old_enough_statistics():
     index = {
         "schemaname": "public",
