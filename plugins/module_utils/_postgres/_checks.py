@@ -621,7 +621,8 @@ def statistics_stale(row: Mapping[str, Any], thresholds: Levels) -> bool:
     when they grow. The maintenance_age check and the analyze action both judge by this."""
     changes = row["n_mod_since_analyze"] or 0
     live = row.get("n_live_tup") or 0
-    return changes >= thresholds["analyze_changes_min"] and changes * 100 >= thresholds["analyze_changes_percent"] * live
+    enough = changes >= thresholds["analyze_changes_min"]
+    return enough and changes * 100 >= thresholds["analyze_changes_percent"] * live
 
 
 @check(
