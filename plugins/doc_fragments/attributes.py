@@ -21,6 +21,13 @@ attributes:
   idempotent:
     description:
       - When run twice in a row outside check mode with the same arguments, the second run reports no change.
+  platform:
+    description: Target OS families the module can run on.
+    support: full
+    platforms: posix
+    details:
+      - Linux hosts (tested on Debian 12); the module runs where its service or files are, or where the client
+        reaches it.
 """
 
     # For modules that only observe: use together with the standard fragment.

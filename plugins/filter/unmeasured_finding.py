@@ -26,7 +26,7 @@ def unmeasured_finding(service_manager: Any) -> dict[str, Any]:
     if service_manager == NEEDED:
         raise AnsibleFilterError(
             "unmeasured_finding: the service manager is docker, so container stats can be measured; "
-            "use the findings of jarvis.maintenance.container_stats"
+            "use the findings of jarvis.maintenance.container_stats_info"
         )
     return Finding(
         check="container_stats",

@@ -67,7 +67,7 @@ options:
           primary's disk from here."}
       slot_retained_bytes_critical: {type: float, default: 4294967296, description: "Critical level; see O(thresholds.slot_retained_bytes_warning)."}
       disk_percent_warning: {type: float, default: 80, description: "Disk space used where Barman's home is, in percent (as
-          M(jarvis.maintenance.host_resources) counts it)."}
+          M(jarvis.maintenance.host_resources_info) counts it)."}
       disk_percent_critical: {type: float, default: 90, description: "Critical level; see O(thresholds.disk_percent_warning)."}
 seealso:
   - module: jarvis.maintenance.barman_backup
@@ -146,7 +146,7 @@ rpo_seconds:
   returned: success
   type: float
 disk:
-  description: Disk usage where Barman's home is (as M(jarvis.maintenance.host_resources) returns it).
+  description: Disk usage where Barman's home is (as M(jarvis.maintenance.host_resources_info) returns it).
   returned: success
   type: dict
 findings:

@@ -90,10 +90,10 @@ options:
     type: dict
     suboptions:
       host_resources:
-        description: The result of M(jarvis.maintenance.host_resources) (uptime, load, memory, filesystems).
+        description: The result of M(jarvis.maintenance.host_resources_info) (uptime, load, memory, filesystems).
         type: dict
       http_check:
-        description: The result of M(jarvis.maintenance.http_check) on the backend's health URL.
+        description: The result of M(jarvis.maintenance.http_check_info) on the backend's health URL.
         type: dict
       pg_maintenance:
         description: The result of M(jarvis.maintenance.pg_maintenance) with the connections and database_size checks.

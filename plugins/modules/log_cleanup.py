@@ -115,7 +115,7 @@ options:
     elements: str
     default: []
 seealso:
-  - module: jarvis.maintenance.host_resources
+  - module: jarvis.maintenance.host_resources_info
 """
 
 EXAMPLES = r"""

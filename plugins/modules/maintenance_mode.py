@@ -161,7 +161,7 @@ options:
 notes:
   - Run it on the nginx host (the C(jarvis_lb) group) with the rights to write the snippet and reload nginx.
 seealso:
-  - module: jarvis.maintenance.http_check
+  - module: jarvis.maintenance.http_check_info
 """
 
 EXAMPLES = r"""

@@ -56,7 +56,7 @@ THRESHOLDS = {
     "memory_percent": Threshold(None, 90.0, "%"),
 }
 
-# The module's options; documented in plugins/modules/container_stats.py.
+# The module's options; documented in plugins/modules/container_stats_info.py.
 ARGUMENT_SPEC = {
     "containers": {"type": "list", "elements": "str", "required": True},
     "thresholds": _thresholds.option(THRESHOLDS),

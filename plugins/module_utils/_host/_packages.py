@@ -54,7 +54,7 @@ CANNOT = "Cannot list package updates"
 # Documented in the module's thresholds option: pending security updates.
 THRESHOLDS = {"security": Threshold(1, 10)}
 
-# The module's options; documented in plugins/modules/package_updates.py.
+# The module's options; documented in plugins/modules/package_updates_info.py.
 ARGUMENT_SPEC = {
     "mode": {"type": "str", "default": "dist-upgrade", "choices": list(MODES)},
     "update_cache": {"type": "bool", "default": False},

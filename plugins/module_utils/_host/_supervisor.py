@@ -32,7 +32,7 @@ _UPTIME = re.compile(r"\buptime (?:(\d+) days?, )?(\d+):(\d{2}):(\d{2})")
 
 CANNOT = "Cannot query supervisord"
 
-# The module's options; documented in plugins/modules/supervisor_status.py.
+# The module's options; documented in plugins/modules/supervisor_status_info.py.
 ARGUMENT_SPEC = {
     "names": {"type": "list", "elements": "str", "default": []},
     "config": {"type": "path"},

@@ -29,7 +29,7 @@ LISTED = 10  # names shown in a finding's message
 
 CANNOT = "Cannot audit the users file"
 
-# The module's options; documented in plugins/modules/users_audit.py.
+# The module's options; documented in plugins/modules/users_audit_info.py.
 ARGUMENT_SPEC = {
     "path": {"type": "path", "required": True},
     "stale_days": {"type": "int", "default": 90},

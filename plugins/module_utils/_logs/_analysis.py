@@ -69,7 +69,7 @@ CANNOT = "Cannot analyse the logs"
 # Documented in the module's thresholds option: lines of one pattern in one source.
 THRESHOLDS = {"count": Threshold(10, 100)}
 
-# The module's options; documented in plugins/modules/log_analysis.py.
+# The module's options; documented in plugins/modules/log_analysis_info.py.
 ARGUMENT_SPEC = {
     "sources": {
         "type": "list",

@@ -33,7 +33,7 @@ BODY_LIMIT = 64 * 1024  # bytes of the body kept for parsing and returned
 # Documented in the module's thresholds option.
 THRESHOLDS = {"response_time_ms": Threshold(500.0, 2000.0, " ms")}
 
-# The module's options; documented in plugins/modules/http_check.py.
+# The module's options; documented in plugins/modules/http_check_info.py.
 ARGUMENT_SPEC = {
     "url": {"type": "str", "required": True},
     "name": {"type": "str"},

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: package_updates
+module: package_updates_info
 short_description: Report pending Debian and Ubuntu package updates, security updates and a pending reboot, as data
 version_added: 0.1.0
 description:
@@ -70,12 +70,12 @@ notes:
   - On Ubuntu, updates held back by phased updates are not in the simulation and so not reported.
 seealso:
   - module: ansible.builtin.apt
-  - module: jarvis.maintenance.host_resources
+  - module: jarvis.maintenance.host_resources_info
 """
 
 EXAMPLES = r"""
 - name: List pending updates with fresh package lists
-  jarvis.maintenance.package_updates:
+  jarvis.maintenance.package_updates_info:
     update_cache: true
   register: pending
 
@@ -84,7 +84,7 @@ EXAMPLES = r"""
     msg: "{{ pending.updates | selectattr('security') | map(attribute='name') | join(', ') }}"
 
 - name: Fail the audit when security updates pile up or a reboot is pending
-  jarvis.maintenance.package_updates:
+  jarvis.maintenance.package_updates_info:
     thresholds:
       security_warning: 1
       security_critical: 5

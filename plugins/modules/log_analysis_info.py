@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: log_analysis
+module: log_analysis_info
 short_description: Count and group the error lines of logs over a time window, with secrets redacted
 version_added: 0.1.0
 description:
@@ -111,7 +111,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: The weekly error report of the backend and PostgreSQL (files)
-  jarvis.maintenance.log_analysis:
+  jarvis.maintenance.log_analysis_info:
     sources:
       - name: backend
         paths: [/opt/sutazaiapp/logs/backend*.log*]
@@ -122,7 +122,7 @@ EXAMPLES = r"""
   register: errors
 
 - name: The same from the runbook's containers
-  jarvis.maintenance.log_analysis:
+  jarvis.maintenance.log_analysis_info:
     sources:
       - name: backend
         container: sutazai-backend
@@ -130,7 +130,7 @@ EXAMPLES = r"""
         container: sutazai-postgres
 
 - name: Failed logins and suspicious entries of the security logs (the runbook's daily check)
-  jarvis.maintenance.log_analysis:
+  jarvis.maintenance.log_analysis_info:
     sources:
       - name: security
         paths: [/opt/sutazaiapp/logs/security*.log]

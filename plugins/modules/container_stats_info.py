@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: container_stats
+module: container_stats_info
 short_description: CPU and memory of containers as data, judged against thresholds
 version_added: 0.1.0
 description:
@@ -61,7 +61,7 @@ options:
 requirements:
   - The docker CLI and coreutils C(timeout) on the host the module runs on.
 seealso:
-  - module: jarvis.maintenance.host_resources
+  - module: jarvis.maintenance.host_resources_info
   - name: docker stats
     description: The command whose output the module reads.
     link: https://docs.docker.com/reference/cli/docker/container/stats/
@@ -69,7 +69,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Measure the runbook's containers
-  jarvis.maintenance.container_stats:
+  jarvis.maintenance.container_stats_info:
     containers:
       - sutazai-postgres
       - sutazai-redis
@@ -82,7 +82,7 @@ EXAMPLES = r"""
     msg: "{{ stats.findings | rejectattr('severity', 'equalto', 'ok') | map(attribute='subject') | unique | list }}"
 
 - name: Stricter thresholds against a remote engine
-  jarvis.maintenance.container_stats:
+  jarvis.maintenance.container_stats_info:
     containers: [sutazai-backend]
     thresholds:
       cpu_percent_warning: 50

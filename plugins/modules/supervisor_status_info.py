@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: supervisor_status
+module: supervisor_status_info
 short_description: State of supervisord programs as data (state, pid, uptime)
 version_added: 0.1.0
 description:
@@ -51,7 +51,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: State of the backend and frontend programs
-  jarvis.maintenance.supervisor_status:
+  jarvis.maintenance.supervisor_status_info:
     names: [backend, frontend]
     config: /etc/supervisor/supervisord.conf
   register: programs

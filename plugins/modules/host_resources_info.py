@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: host_resources
+module: host_resources_info
 short_description: Measure memory, load and disk usage and judge them against thresholds
 version_added: 0.1.0
 description:
@@ -43,7 +43,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Check the root and data filesystems with the default thresholds
-  jarvis.maintenance.host_resources:
+  jarvis.maintenance.host_resources_info:
     paths:
       - /
       - /var/lib/postgresql
@@ -56,7 +56,7 @@ EXAMPLES = r"""
   when: resources.severity == 'critical'
 
 - name: Stricter memory thresholds on a small host
-  jarvis.maintenance.host_resources:
+  jarvis.maintenance.host_resources_info:
     thresholds:
       memory_percent_warning: 75
       memory_percent_critical: 90

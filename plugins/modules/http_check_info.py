@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: http_check
+module: http_check_info
 short_description: Probe an HTTP health endpoint and judge its status and response time
 version_added: 0.1.0
 description:
@@ -75,7 +75,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Probe the backend's health endpoint
-  jarvis.maintenance.http_check:
+  jarvis.maintenance.http_check_info:
     url: http://127.0.0.1:10010/health
     name: backend
     thresholds:

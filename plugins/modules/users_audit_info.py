@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: users_audit
+module: users_audit_info
 short_description: Stale users and unused API keys of the Jarvis users file, without printing a key
 version_added: 0.1.0
 description:
@@ -39,13 +39,13 @@ options:
     type: bool
     default: false
 seealso:
-  - module: jarvis.maintenance.log_analysis
+  - module: jarvis.maintenance.log_analysis_info
     description: The other half of the security audit (the security_audit role) - failed logins and suspicious log entries.
 """
 
 EXAMPLES = r"""
 - name: Monthly audit of users and API keys
-  jarvis.maintenance.users_audit:
+  jarvis.maintenance.users_audit_info:
     path: /opt/sutazaiapp/security/users.json
     stale_days: 90
   register: users
