@@ -154,6 +154,8 @@ security-tests: collection stack-up
 
 # The scenarios on the local stack; the docker scenario is docker-tests.
 molecule: collection stack-up
+	@# a scenario stopped half-way keeps molecule's "prepared" state: reset, so that prepare always runs
+	$(BIN)/molecule reset --scenario-name default
 	$(BIN)/molecule test --scenario-name default
 	$(BIN)/molecule test --scenario-name fleet
 
