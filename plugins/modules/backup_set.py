@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: backup_set
 short_description: Start, complete, abort and prune dated backup sets with a checksum manifest
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - A backup set is a directory C(<root>/jarvis-YYYYmmddTHHMMSSZ) (UTC). It is written as
     C(<root>/.incomplete-jarvis-...) and renamed to its final name only after C(MANIFEST.json) (every file's

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: backup_verify
 short_description: Prove backup sets by manifest checksums, full decoding and a restore test with row counts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Verifies backup sets written by M(jarvis.maintenance.backup_set) and returns findings per set. Replaces the
     runbook's C(gunzip -t), which proves only that a gzip stream ends, and its DR test, which pipes SQL into

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: capacity_report
 short_description: Trends and forecasts from the daily metrics documents, as JSON, Markdown and an HTML page with charts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Replaces the runbook's capacity planning, which averaged the last 7 C(daily_metrics_*.json) with jq/awk and called
     "trend" the mean of the last 15 samples minus the first 15.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: container_stats_info
 short_description: CPU and memory of containers as data, judged against thresholds
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads which of O(containers) exist and run with C(docker inspect), then the CPU, memory and process count of the
     running ones with C(docker stats --no-stream --no-trunc --format '{{json .}}'), and returns them as numbers and as

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: host_resources_info
 short_description: Measure memory, load and disk usage and judge them against thresholds
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads memory from C(/proc/meminfo), load averages and the CPU count, and disk and inode usage of
     each of O(paths) with C(statvfs), and returns each as data and as findings with a severity of

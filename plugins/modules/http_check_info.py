@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: http_check_info
 short_description: Probe an HTTP health endpoint and judge its status and response time
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sends one C(GET), C(HEAD) or C(POST) request, measures the response time in milliseconds, parses a JSON body,
     and returns findings for availability (status code), response time and, with O(require_json_keys), content.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: log_analysis_info
 short_description: Count and group the error lines of logs over a time window, with secrets redacted
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Replaces the runbook's weekly C(docker logs --since=168h | grep -i error | head -20) and its daily
     C(grep -c "authentication.*failed" security*.log).

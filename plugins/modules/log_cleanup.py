@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: log_cleanup
 short_description: Compress big logs, delete old compressed logs and stale temporary files, inside given directories only
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Replaces the runbook's C(find -name "*.log" -size +100M -exec gzip), which unlinks a log its process is still
     writing, and its C(find -mtime +7 -delete) and C(find /tmp -name "*jarvis*" -delete).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: maintenance_mode
 short_description: Turn the Jarvis maintenance page on or off in nginx, checked before every reload
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Replaces the runbook's C(maintenance_mode.sh), which swapped the nginx site and reloaded without checking
     (C(nginx -t && nginx -s reload || true)) and wrote a marker holding only a date.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: monthly_report
 short_description: Assemble the month's maintenance results into the monthly report (Markdown, HTML, JSON)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Replaces the runbook's monthly report, a heredoc that ticked every section whatever had happened and grepped its
     own log for the action items.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: package_updates_info
 short_description: Report pending Debian and Ubuntu package updates, security updates and a pending reboot, as data
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the updates C(apt-get dist-upgrade) (or C(apt-get upgrade), see O(mode)) would install, without installing
     anything. It runs C(apt-get -s <mode>) with the option C(Debug::NoLocking=1), so that it takes no lock and needs no

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pg_backup
 short_description: Dump PostgreSQL databases with exact row counts from the same snapshot
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Dumps each database into its own file in O(dest), in pg_dump's custom format piped through C(zstd) by
     default (C(pg_dump -Fc -Z0 | zstd)), plus the roles and tablespaces (C(pg_dumpall --globals-only)).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: pg_maintenance
 short_description: Check PostgreSQL's health and run targeted VACUUM, ANALYZE and REINDEX
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs health checks on a PostgreSQL server and returns each as findings with a severity, plus structured
     data per check and per database. Replaces the runbook's C(db_health_monitor.sh) and its daily, weekly and

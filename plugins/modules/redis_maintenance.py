@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: redis_maintenance
 short_description: Check Redis memory and persistence, delete keys by pattern safely, save and rewrite the AOF
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Always returns C(info) (memory, persistence, clients, keyspace, stats), the C(MEMORY DOCTOR) and
     C(LATENCY DOCTOR) texts when the server allows them, and findings for fragmentation, memory against

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: report
 short_description: Write a JSON and a Markdown report of findings, atomically
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Writes C(<dir>/<name>.json) (for machines) and C(<dir>/<name>.md) (for people) from a list of findings and
     structured data. Each file goes to a temporary file in the same directory, is fsynced and renamed, so a

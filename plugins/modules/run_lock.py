@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: run_lock
 short_description: One maintenance run per host at a time
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes, renews, releases, breaks or reads a lock file on the managed host that records which maintenance run holds
     it (run id, playbook, start time, the controller and its C(ansible-playbook) process id, the AWX job id, and a

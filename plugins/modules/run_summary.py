@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: run_summary
 short_description: One page for a whole maintenance run - every step's outcome, findings by severity, durations
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the reports (schema C(jarvis.maintenance/report/1)) that this run wrote for O(host) in O(reports_dir) - those
     generated at or after O(since) - and writes C(run-summary-<host>-<UTC time>.json) and C(.md) there.

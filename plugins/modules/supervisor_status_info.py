@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: supervisor_status_info
 short_description: State of supervisord programs as data (state, pid, uptime)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the state of supervisord programs with C(supervisorctl status) and returns it as data, so that roles
     never parse its output. M(community.general.supervisorctl) changes states but does not report them.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: threshold_review
 short_description: Compare monitoring thresholds with what the daily metrics observed, for the quarterly review
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - For the runbook's quarterly manual task "Review and update monitoring thresholds", which had no procedure.
   - Reads C(<metrics_dir>/<host>/metrics-YYYY-MM-DD.json) (schema C(jarvis.maintenance/metrics/1), written by the

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: users_audit_info
 short_description: Stale users and unused API keys of the Jarvis users file, without printing a key
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Audits the runbook's C(security/users.json) as its monthly security audit did, entry by entry. Its C(users) object
     maps a user name to an object with C(last_login) (ISO 8601 or null) and optionally C(created_at); its C(api_keys)

@@ -202,8 +202,7 @@ def test_postgresql_db_outside_the_group_is_the_bug_it_was(stack, tmp_path):
         "check_mode": True,
         "vars_files": [str(REPO / "playbooks" / "vars" / "connections.yml")],
         "module_defaults": {"community.postgresql.postgresql_db": "{{ jarvis_postgres_defaults }}"},
-        "tasks": [{"name": "probe", "community.postgresql.postgresql_db": {"name": "jarvis_group_probe",
-                                                                          "state": "absent"}}],
+        "tasks": [{"name": "probe", "community.postgresql.postgresql_db": {"name": "probe", "state": "absent"}}],
     }]  # fmt: skip
     playbook = tmp_path / "db.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
