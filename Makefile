@@ -25,7 +25,7 @@ export JARVIS_STACK_DIR ?= $(ROOT)/.stack
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
-        sanity units integration molecule stack-tests changelog-lint clean \
+        sanity units integration molecule stack-tests changelog-lint docs docs-lint clean \
         docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests bench-tests live-load \
         security-tests prometheus-tests
 
@@ -38,6 +38,8 @@ help:
 	@echo "make live-load - benchmark: maintenance under live traffic (benchmarks/live_load)"
 	@echo "make security-tests - the adversarial tests of docs/security.md (root)"
 	@echo "make prometheus-tests - promtool check and unit tests of the alerting rules (prometheus/)"
+	@echo "make docs  - the docs site (guides and the modules', filters' and roles' reference) into .build/docs/"
+	@echo "make docs-lint - antsibull-docs' lint of the collection's documentation, and the Markdown files' links"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +48,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# The link is only made when it is missing or wrong: make test runs layers that depend on this target
+# side by side, and `ln -sfn` removes the link for a moment.
 collection: venv
 	@mkdir -p $(COLLECTIONS)/ansible_collections/jarvis
-	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/jarvis/maintenance
+	@[ "$$(readlink $(COLLECTIONS)/ansible_collections/jarvis/maintenance)" = "$(ROOT)" ] || \
+	    ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/jarvis/maintenance
 	@# awx.awx (for awx/configure.yml) is not in the ansible package we pin: taken from ansible 12.3.0's wheel
 	@$(PY) $(ROOT)/tools/fetch-awx-collection $(COLLECTIONS) >/dev/null
 
@@ -82,9 +87,10 @@ run: collection
 # The layers that run playbooks go one after another: run side by side (tools/timed-layers a+b),
 # the load of stack-tests and docker-tests made the real playbooks' health check judge the machine's
 # load critical and fail (CI, 2026-12-04). ansible-lint and sanity run no playbook against a host
-# and share no file (sanity works in its own copy under .build/test): side by side.
-TEST_LAYERS := venv collection stack-up ruff ansible-lint+sanity changelog-lint prometheus-tests units awx-tests \
-               bench-tests stack-tests integration molecule docker-tests
+# and share no file (sanity works in its own copy under .build/test): side by side, and so do docs-lint and
+# docs (they read the collection and write only under .build/docs* and a temporary directory).
+TEST_LAYERS := venv collection stack-up ruff ansible-lint+sanity+docs-lint+docs changelog-lint prometheus-tests units \
+               awx-tests bench-tests stack-tests integration molecule docker-tests
 test:
 	@MAKE="$(MAKE)" $(ROOT)/tools/timed-layers $(TEST_LAYERS)
 	@echo "make test: all layers passed"
@@ -100,6 +106,24 @@ ansible-lint: collection
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
+
+# The collection's documentation as antsibull-docs builds it (every module's DOCUMENTATION, EXAMPLES and
+# RETURN, the filters' docs, each role's meta/argument_specs.yml): schema, markup, rstcheck of the generated
+# RST, and every reference to a plugin, role, option or return value of this collection and of the ones
+# galaxy.yml depends on (ansible.builtin included). Refs to other collections are not checked: add
+# --disallow-unknown-collection-refs once galaxy.yml names every collection the docs refer to.
+# GIT_CEILING_DIRECTORIES: antsibull-docs copies each dependency with `git ls-files` when git says it is in
+# a work tree, and .venv (where the ansible package keeps them) is inside this one, git-ignored: no files.
+# Then tests/docs: the Markdown files' links and anchors, and no mention of files this repository lacks.
+docs-lint: collection
+	GIT_CEILING_DIRECTORIES=$(VENV) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
+	    --validate-collection-refs dependent $(COLLECTIONS)/ansible_collections/jarvis/maintenance
+	$(BIN)/pytest -q -p no:cacheprovider tests/docs
+
+# The docs site, from the working tree: the Markdown guides and the reference antsibull-docs generates from
+# the collection, built with Sphinx (docs/site/) into .build/docs/ (open .build/docs/index.html).
+docs: collection
+	$(PY) $(ROOT)/docs/site/build.py $(ROOT) $(ROOT)/.build/docs-src $(ROOT)/.build/docs
 
 # The alerting rules (prometheus/): promtool's syntax check and unit tests
 # (tests/prometheus/*.test.yml), then the rules' runbook links and metric names (pytest).

@@ -14,8 +14,8 @@ interleaved over the rounds, in a rotating order. Prints a Markdown table of med
     .venv/bin/python benchmarks/redis_delete.py [--keys 1000000] [--matching 300000] [--rounds 3]
         [--batch-sizes 250,500] [--probe process|thread]
 
-As TOOLCHAIN.md warns, absolute numbers move with background load (it even flipped the ranking
-once): compare interleaved runs on a quiet machine and trust the ratios more than the seconds.
+Absolute numbers move with the machine's background load (on a shared 2-CPU VM it once flipped the
+ranking): compare interleaved runs on a quiet machine and trust the ratios more than the seconds.
 The probe runs in its own process by default: a probe thread would share the GIL with the
 in-process module and charge it GIL waits (up to the 5 ms switch interval) as server stalls.
 On a 2-CPU machine the probe's max also includes OS scheduling (server, client and probe
