@@ -110,14 +110,14 @@ changelog-lint: venv
 # The collection's documentation as antsibull-docs builds it (every module's DOCUMENTATION, EXAMPLES and
 # RETURN, the filters' docs, each role's meta/argument_specs.yml): schema, markup, rstcheck of the generated
 # RST, and every reference to a plugin, role, option or return value of this collection and of the ones
-# galaxy.yml depends on (ansible.builtin included). Refs to other collections are not checked: add
-# --disallow-unknown-collection-refs once galaxy.yml names every collection the docs refer to.
+# galaxy.yml depends on (ansible.builtin included); a reference to any other collection is an error
+# (--disallow-unknown-collection-refs): galaxy.yml must name every collection the docs refer to.
 # GIT_CEILING_DIRECTORIES: antsibull-docs copies each dependency with `git ls-files` when git says it is in
 # a work tree, and .venv (where the ansible package keeps them) is inside this one, git-ignored: no files.
 # Then tests/docs: the Markdown files' links and anchors, and no mention of files this repository lacks.
 docs-lint: collection
 	GIT_CEILING_DIRECTORIES=$(VENV) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
-	    --validate-collection-refs dependent $(COLLECTIONS)/ansible_collections/jarvis/maintenance
+	    --validate-collection-refs dependent --disallow-unknown-collection-refs $(COLLECTIONS)/ansible_collections/jarvis/maintenance
 	$(BIN)/pytest -q -p no:cacheprovider tests/docs
 
 # The docs site, from the working tree: the Markdown guides and the reference antsibull-docs generates from
