@@ -50,7 +50,7 @@ collection: venv
 	@mkdir -p $(COLLECTIONS)/ansible_collections/jarvis
 	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/jarvis/maintenance
 	@# awx.awx (for awx/configure.yml) is not in the ansible package we pin: taken from ansible 12.3.0's wheel
-	@$(PY) $(ROOT)/tools/fetch-awx-collection $(COLLECTIONS) >/dev/null
+	@$(PY) $(ROOT)/tools/fetch-collections $(COLLECTIONS) --ansible-version 12.3.0 awx.awx >/dev/null
 
 stack-up: venv
 	$(STACK) up
