@@ -27,7 +27,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: help venv collection stack-up stack-down stack-status run test lint ruff ansible-lint \
         sanity units integration molecule stack-tests changelog-lint docs docs-lint clean \
         docker-stack-up docker-stack-down docker-stack-status docker-tests awx-tests bench-tests live-load \
-        security-tests prometheus-tests
+        security-tests prometheus-tests smoke-2.16
 
 help:
 	@echo "make run   - run the daily maintenance against the embedded local Jarvis stack"
@@ -40,6 +40,7 @@ help:
 	@echo "make prometheus-tests - promtool check and unit tests of the alerting rules (prometheus/)"
 	@echo "make docs  - the docs site (guides and the modules', filters' and roles' reference) into .build/docs/"
 	@echo "make docs-lint - antsibull-docs' lint of the collection's documentation, and the Markdown files' links"
+	@echo "make smoke-2.16 - smoke tests on the oldest supported ansible-core (2.16) and community collections"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +55,11 @@ collection: venv
 	@mkdir -p $(COLLECTIONS)/ansible_collections/jarvis
 	@[ "$$(readlink $(COLLECTIONS)/ansible_collections/jarvis/maintenance)" = "$(ROOT)" ] || \
 	    ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/jarvis/maintenance
-	@# awx.awx (for awx/configure.yml) is not in the ansible package we pin: taken from ansible 12.3.0's wheel
-	@$(PY) $(ROOT)/tools/fetch-awx-collection $(COLLECTIONS) >/dev/null
+	@# requirements.yml lists what the content needs. The ansible package we pin bundles all of it but awx.awx
+	@# (for awx/configure.yml): without Galaxy, taken from ansible 12.3.0's wheel on PyPI. Then ansible-galaxy,
+	@# offline, checks that every requirement and its version range is met (it fails naming the one that is not).
+	@$(PY) $(ROOT)/tools/fetch-collections $(COLLECTIONS) --ansible-version 12.3.0 awx.awx >/dev/null
+	@$(BIN)/ansible-galaxy collection install --offline -r $(ROOT)/requirements.yml -p $(COLLECTIONS) >/dev/null
 
 stack-up: venv
 	$(STACK) up
@@ -82,6 +86,37 @@ run: collection
 	@# Debian's Prometheus serves only the classic web UI, under /classic/.
 	@url=$$($(STACK) env --get prometheus_url); echo "Prometheus:      $$url (alerts: $$url/classic/alerts)"
 
+# The oldest ansible-core meta/runtime.yml supports (requires_ansible >=2.16.0), beside the 2.21 of the
+# other layers: its own venv on Python 3.10-3.12 (2.16's controller range; PYTHON_216=... to choose),
+# the community collections at the floor versions galaxy.yml declares (those the ansible 10.7.0
+# package bundles) in a collections path of their own, and tests/smoke: ansible-doc of every plugin
+# and role, --syntax-check of every playbook, real runs of modules, db_health.yml and the health_check
+# role on the local stack (~26 s with the venv to build, ~16 s after).
+VENV_216 := $(ROOT)/.venv-2.16
+COLLECTIONS_216 := $(ROOT)/.build/collections-2.16
+SMOKE_ANSIBLE_VERSION := 10.7.0
+SMOKE_COLLECTIONS := community.general community.postgresql community.docker community.crypto
+PYTHON_216 ?=
+
+$(VENV_216)/.installed: tests/smoke/requirements-2.16.txt
+	@python="$(PYTHON_216)"; \
+	if [ -z "$$python" ] && ! python=$$($(ROOT)/tools/find-python --range 3.10 3.12); then \
+	    echo "smoke-2.16: no Python 3.10, 3.11 or 3.12 with venv here (ansible-core 2.16 runs on those): install one" \
+	         "(pyenv install 3.12, or Debian's python3-venv for a python3 of 3.10-3.12) or set PYTHON_216=/path/to/python3.12" >&2; \
+	    exit 1; \
+	fi; \
+	echo "smoke-2.16: $(VENV_216) with $$python ($$($$python --version))"; \
+	$$python -m venv --clear $(VENV_216)
+	$(VENV_216)/bin/pip install --quiet --disable-pip-version-check -r tests/smoke/requirements-2.16.txt
+	touch $@
+
+smoke-2.16: $(VENV_216)/.installed stack-up
+	@mkdir -p $(COLLECTIONS_216)/ansible_collections/jarvis
+	@ln -sfn $(ROOT) $(COLLECTIONS_216)/ansible_collections/jarvis/maintenance
+	@$(VENV_216)/bin/python $(ROOT)/tools/fetch-collections $(COLLECTIONS_216) \
+	    --ansible-version $(SMOKE_ANSIBLE_VERSION) $(SMOKE_COLLECTIONS) >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_216) $(VENV_216)/bin/pytest -q -p no:cacheprovider tests/smoke
+
 # make integration TARGETS=module_redis_maintenance runs one target.
 # Each layer timed (tools/timed-layers prints a table at the end), so the slow one is visible.
 # The layers that run playbooks go one after another: run side by side (tools/timed-layers a+b),
@@ -90,7 +125,7 @@ run: collection
 # and share no file (sanity works in its own copy under .build/test): side by side, and so do docs-lint and
 # docs (they read the collection and write only under .build/docs* and a temporary directory).
 TEST_LAYERS := venv collection stack-up ruff ansible-lint+sanity+docs-lint+docs changelog-lint prometheus-tests units \
-               awx-tests bench-tests stack-tests integration molecule docker-tests
+               awx-tests bench-tests smoke-2.16 stack-tests integration molecule docker-tests
 test:
 	@MAKE="$(MAKE)" $(ROOT)/tools/timed-layers $(TEST_LAYERS)
 	@echo "make test: all layers passed"

@@ -1,4 +1,4 @@
-"""awx/configure.yml parses with the awx.awx collection fetched by tools/fetch-awx-collection."""
+"""awx/configure.yml parses with the awx.awx collection fetched by tools/fetch-collections."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-FETCH = REPO / "tools" / "fetch-awx-collection"
+FETCH = REPO / "tools" / "fetch-collections"
+FETCH_ARGS = ["--ansible-version", "12.3.0", "awx.awx"]
 PLAYBOOK = REPO / "awx" / "configure.yml"
 
 
@@ -22,14 +23,14 @@ def awx_collections(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A collections directory holding awx.awx (the wheel is cached, see the tool)."""
     dest = tmp_path_factory.mktemp("awx") / "collections"
     result = subprocess.run(
-        [sys.executable, str(FETCH), str(dest)], capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, str(FETCH), str(dest), *FETCH_ARGS], capture_output=True, text=True, timeout=600, check=False
     )
     if result.returncode:
-        pytest.fail(f"tools/fetch-awx-collection failed ({result.returncode}): {result.stderr or result.stdout}")
+        pytest.fail(f"tools/fetch-collections failed ({result.returncode}): {result.stderr or result.stdout}")
     assert (dest / "ansible_collections" / "awx" / "awx" / "plugins" / "modules" / "schedule.py").is_file()
     # a second run finds the same version and changes nothing
     again = subprocess.run(
-        [sys.executable, str(FETCH), str(dest)], capture_output=True, text=True, timeout=600, check=True
+        [sys.executable, str(FETCH), str(dest), *FETCH_ARGS], capture_output=True, text=True, timeout=600, check=True
     )
     assert "nothing to do" in again.stdout
     return dest
