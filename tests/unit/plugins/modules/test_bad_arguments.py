@@ -45,7 +45,11 @@ CASES = [
     ("monthly_report", {"reports_dir": "{tmp}", "host": "web01", "sections": {"backup": 1}}, "sections.backup must"),
     ("monthly_report", {"reports_dir": "{tmp}", "host": "../web01"}, "host must be a host name"),
     ("host_resources_info", {"paths": ["{tmp}/a\x00b"]}, "Cannot measure disk usage of paths[0]"),
-    ("host_resources_info", {"paths": ["{tmp}"], "thresholds": {"disk_percent_warning": float("nan")}}, "finite numbers"),
+    (
+        "host_resources_info",
+        {"paths": ["{tmp}"], "thresholds": {"disk_percent_warning": float("nan")}},
+        "finite numbers",
+    ),
     ("report", {"dir": "{tmp}/r", "name": "a", "title": "t", "host": "h", "generated_at": "x", "mode": "7777"}, "mode"),
 ]
 
