@@ -194,7 +194,7 @@ live-load: collection
 	$(PY) $(ROOT)/benchmarks/live_load $(LIVE_LOAD_ARGS)
 
 stack-tests: collection stack-up
-	$(BIN)/pytest -q tests/stack
+	$(BIN)/pytest -q --durations=10 tests/stack
 
 integration: $(TEST_TREE) stack-up
 	$(STACK) integration-config > $(TEST_TREE)/tests/integration/integration_config.yml

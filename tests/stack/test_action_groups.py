@@ -108,6 +108,15 @@ def option_names(modules: list[str]) -> dict[str, set[str]]:
     return found
 
 
+def run_play(play: list[dict], path: Path) -> subprocess.CompletedProcess[str]:
+    """Write the play to path and run it against the local inventory (the stack's connection values)."""
+    path.write_text(yaml.safe_dump(play, sort_keys=False))
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "local"), str(path)],
+        capture_output=True, text=True, timeout=600, env=env(), cwd=REPO, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def installed_candidates(group: str) -> list[str]:
     collection, prefix = CANDIDATES[group]
     result = subprocess.run(
@@ -168,12 +177,7 @@ def test_every_listed_module_runs_under_the_playbooks_module_defaults(stack, tmp
         },
         "tasks": tasks,
     }]  # fmt: skip
-    playbook = tmp_path / "groups.yml"
-    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "local"), str(playbook)],
-        capture_output=True, text=True, timeout=600, env=env(), cwd=REPO, check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    result = run_play(play, tmp_path / "groups.yml")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert sorted(results) == sorted(name for name in members if name in installed)
@@ -204,12 +208,7 @@ def test_postgresql_db_outside_the_group_is_the_bug_it_was(stack, tmp_path):
         "module_defaults": {"community.postgresql.postgresql_db": "{{ jarvis_postgres_defaults }}"},
         "tasks": [{"name": "probe", "community.postgresql.postgresql_db": {"name": "probe", "state": "absent"}}],
     }]  # fmt: skip
-    playbook = tmp_path / "db.yml"
-    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "local"), str(playbook)],
-        capture_output=True, text=True, timeout=600, env=env(), cwd=REPO, check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    result = run_play(play, tmp_path / "db.yml")
     assert result.returncode != 0
     assert "Unsupported parameters" in result.stdout and "login_db" in result.stdout, textwrap.shorten(
         result.stdout, 3000
